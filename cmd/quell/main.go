@@ -1,0 +1,49 @@
+// Command quell is the operator's view of quelld: live usage per tenant,
+// explanations of every decision, events, plans and policy checks. All logic
+// lives in package enforcer/cli; this file only wires it.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/api"
+	"github.com/quell-dev/quell/enforcer/cli"
+)
+
+// version is set at build time: -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
+// localSource is the read-only fallback used when quelld cannot be reached:
+// the enforcer in read-only mode over the daemon's own config (cgroupfs,
+// runtime state, policy dir), observing again on each view.
+func localSource(ctx context.Context) (api.Source, error) {
+	dc, err := enforcer.LoadDaemonConfig(configPath())
+	if err != nil {
+		return nil, err
+	}
+	cfg := dc.Config()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	return enforcer.NewLocal(ctx, cfg, 500*time.Millisecond)
+}
+
+func configPath() string {
+	if p := os.Getenv("QUELL_CONFIG"); p != "" {
+		return p
+	}
+	return "/etc/quell/quelld.toml"
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, cli.Options{
+		Version: version,
+		Local:   localSource,
+	}))
+}

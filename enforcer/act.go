@@ -1,0 +1,408 @@
+package enforcer
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/quell-dev/quell/enforcer/detect"
+	"github.com/quell-dev/quell/enforcer/state"
+	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/policies"
+)
+
+// detector is the detect step as the loop sees it.
+type detector interface {
+	SetPolicy(rules []policies.Rule, dets []policies.Detector) error
+	Tick(s detect.Snapshot) []detect.Action
+	Restore(ps []detect.Penalty) []detect.Action
+	Release(target string) []detect.Action
+	Penalties() []detect.Penalty
+}
+
+var _ detector = (*detect.Engine)(nil)
+
+// actor wraps the engine with what the act step keeps per penalty.
+type actor struct {
+	eng     detector
+	pol     *policies.Policy
+	overlay map[string]state.Penalty // container ID → throttle values in force
+}
+
+func newDetector(cfg Config, clock Clock) *actor {
+	eng, _ := detect.NewEngine(detect.Config{DryRun: cfg.DryRun, EvictionBudget: cfg.MaxEvictionsPerMinute,
+		EvictionWindow: time.Minute, Now: clock.Now}, nil, nil)
+	return &actor{eng: eng, overlay: map[string]state.Penalty{}}
+}
+
+// Penalties lists the active penalties for the view.
+func (a *actor) Penalties() []PenaltyView {
+	var out []PenaltyView
+	for _, p := range a.eng.Penalties() {
+		if p.DryRun {
+			continue
+		}
+		rule := p.Rule
+		if rule == "" {
+			rule = p.Detector
+		}
+		out = append(out, PenaltyView{ID: p.Target.ID, Cgroup: p.Target.Cgroup, Action: string(p.Kind),
+			Rule: rule, Factor: p.Factor, Since: p.Since, Deadline: p.Deadline, Reason: p.Reason})
+	}
+	return out
+}
+
+// detectAndAct builds the snapshot, asks the engine, and executes (or, in
+// dry-run, records) what it decided.
+func (e *Enforcer) detectAndAct(ctx context.Context, pol *policies.Policy, host HostView, now time.Time) int {
+	if pol == nil {
+		return 0
+	}
+	if e.det.pol != pol {
+		if err := e.det.eng.SetPolicy(pol.Rules, pol.Detectors); err != nil {
+			e.log.Error("rules rejected by the detection engine", "err", err)
+			return 1
+		}
+		e.det.pol = pol
+	}
+	snap := e.snapshot(pol, host, now)
+	errs := 0
+	for _, a := range e.det.eng.Tick(snap) {
+		if err := e.execute(ctx, pol, a); err != nil {
+			errs++
+		}
+	}
+	e.persistPenalties()
+	return errs
+}
+
+func (e *Enforcer) snapshot(pol *policies.Policy, host HostView, now time.Time) detect.Snapshot {
+	s := detect.Snapshot{Time: now, Host: host.Signals, Tenants: map[string]detect.Tenant{}}
+	needProcs, needNet := false, false
+	for _, d := range pol.Detectors {
+		needProcs = needProcs || d.Kind == "process-name"
+		needNet = needNet || d.Kind == "endpoint"
+	}
+	agg := map[string]*Usage{}
+	for _, t := range e.known {
+		if t.c.Tenant == "" {
+			continue
+		}
+		if agg[t.c.Tenant] == nil {
+			agg[t.c.Tenant] = &Usage{}
+		}
+		addUsage(agg[t.c.Tenant], t.usage)
+	}
+	within := map[string]bool{}
+	for i := range pol.Tenants {
+		ten := &pol.Tenants[i]
+		u := agg[ten.Name]
+		if u == nil {
+			u = &Usage{}
+		}
+		g := detect.Usage{}
+		l := ten.Limits
+		if l.CPUs != nil {
+			g.CPU = *l.CPUs
+		}
+		if l.MemoryLow != nil {
+			g.Memory = float64(*l.MemoryLow)
+		} else if l.Memory != nil && ten.Class == policies.Guaranteed {
+			g.Memory = float64(*l.Memory)
+		}
+		s.Tenants[ten.Name] = detect.Tenant{Class: ten.Class, Guarantee: g, Signals: map[string]float64{
+			"tenant.cpu.some.avg10": u.CPUPressure, "tenant.memory.some.avg10": u.MemoryPressure, "tenant.io.some.avg10": u.IOPressure}}
+		within[ten.Name] = (l.CPUs == nil || u.CPUs <= *l.CPUs*1.02) &&
+			(l.Memory == nil || *l.Memory < 0 || u.MemoryBytes <= *l.Memory) &&
+			(l.Pids == nil || *l.Pids < 0 || u.Pids <= *l.Pids)
+	}
+	for _, t := range e.known {
+		c := t.c
+		un := detect.Unit{ID: c.ID, Name: c.Name, Cgroup: c.Cgroup, Tenant: c.Tenant, Class: policies.Class(c.Class),
+			Protected:    c.Cgroup == "" || c.Cgroup == "init.scope" || c.Cgroup == e.cfg.SelfCgroup,
+			WithinLimits: c.Tenant != "" && within[c.Tenant],
+			Usage: detect.Usage{CPU: t.usage.CPUs, Memory: float64(t.usage.MemoryBytes),
+				IO: t.usage.IOReadBps + t.usage.IOWriteBps, Pids: float64(t.usage.Pids)}}
+		if t.prevT.IsZero() {
+			un.Usage = detect.Usage{CPU: -1, Memory: -1, IO: -1, Pids: -1}
+		}
+		if needProcs {
+			un.Processes = e.processNames(c.Cgroup)
+		}
+		if needNet && c.PID > 0 {
+			un.Endpoints = e.endpoints(c.PID)
+		}
+		s.Units = append(s.Units, un)
+	}
+	return s
+}
+
+// execute carries out one action. Penalties are persisted before a freeze
+// so that a crash right after it still has the deadline on disk.
+func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.Action) error {
+	who := a.Rule
+	if who == "" {
+		who = a.Detector
+	}
+	t := e.known[a.Target.Cgroup]
+	ev := Event{Time: e.clock.Now(), Kind: string(a.Kind), Rule: who, Target: a.Target.ID, Cgroup: a.Target.Cgroup,
+		Reason: a.Reason, DryRun: a.DryRun, Signals: map[string]float64{}}
+	if t != nil {
+		ev.Tenant = t.c.Tenant
+	}
+	for k, v := range a.Evidence {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			ev.Signals[k] = f
+		}
+	}
+	if a.DryRun {
+		ev.Reason = "dry-run, nothing done: " + ev.Reason
+		e.events.add(ev)
+		return nil
+	}
+	var err error
+	switch a.Kind {
+	case detect.Throttle:
+		p := state.Penalty{ID: a.Target.ID, Cgroup: a.Target.Cgroup, Action: "throttle", Rule: who, Step: a.Step,
+			Factor: a.Factor, Since: e.clock.Now(), Deadline: a.Deadline, Reason: a.Reason}
+		rank := rankOf(pol, a.Rule)
+		if t != nil {
+			p.CPUQuota = limits.CPUQuotaFor(maxf(t.usage.CPUs, 0.01)*a.Factor, 100000)
+			if rank == "memory" {
+				p.MemoryHigh = int64(float64(t.usage.MemoryBytes) * a.Factor)
+			}
+		}
+		e.det.overlay[a.Target.ID] = p
+		ev.After = fmt.Sprintf("cpu.max %d 100000", p.CPUQuota)
+		if p.MemoryHigh > 0 {
+			ev.After += fmt.Sprintf(", memory.high %d", p.MemoryHigh)
+		}
+		e.persistPenalties()
+		err = e.reconcileOne(ctx, a.Target.Cgroup)
+	case detect.Unthrottle:
+		delete(e.det.overlay, a.Target.ID)
+		e.persistPenalties()
+		err = e.reconcileOne(ctx, a.Target.Cgroup)
+	case detect.Freeze:
+		e.persistPenalties()
+		fctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err = e.fs.Freeze(fctx, a.Target.Cgroup)
+		cancel()
+		ev.After = "frozen until " + a.Deadline.Format(time.RFC3339)
+	case detect.Thaw:
+		err = e.fs.Thaw(ctx, a.Target.Cgroup)
+		ev.After = "thawed"
+	case detect.Evict:
+		e.preEvict(ctx, a)
+		// A frozen cgroup must be thawed for its tasks to die.
+		_ = e.fs.Thaw(ctx, a.Target.Cgroup)
+		err = e.fs.Kill(a.Target.Cgroup)
+		ev.After = "killed (cgroup.kill)"
+	}
+	if err != nil {
+		ev.Reason += "; FAILED: " + err.Error()
+		e.log.Error("action failed", "kind", a.Kind, "cgroup", a.Target.Cgroup, "err", err)
+	}
+	e.events.add(ev)
+	return err
+}
+
+func rankOf(pol *policies.Policy, rule string) string {
+	if pol == nil {
+		return ""
+	}
+	for _, r := range pol.Rules {
+		if r.Name == rule {
+			return r.Target.Rank
+		}
+	}
+	return ""
+}
+
+func maxf(a, b float64) float64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// overlayPenalty tightens a container's plan by its active throttle.
+func (e *Enforcer) overlayPenalty(p *plan) {
+	if p.t == nil {
+		return
+	}
+	pen, ok := e.det.overlay[p.t.c.ID]
+	if !ok {
+		return
+	}
+	why := fmt.Sprintf("throttled by %s (factor %g) until %s", pen.Rule, pen.Factor, pen.Deadline.Format("15:04:05"))
+	if p.why == nil {
+		p.why = map[string]string{}
+	}
+	if pen.CPUQuota > 0 && (p.res.CPUQuota == nil || *p.res.CPUQuota == limits.Max || pen.CPUQuota < *p.res.CPUQuota) {
+		q := pen.CPUQuota
+		p.res.CPUQuota, p.res.CPUPeriod = &q, 100000
+		p.why["cpu.max"] = why
+	}
+	if pen.MemoryHigh > 0 && (p.res.MemoryHigh == nil || *p.res.MemoryHigh == limits.Max || pen.MemoryHigh < *p.res.MemoryHigh) {
+		h := pen.MemoryHigh
+		p.res.MemoryHigh = &h
+		p.why["memory.high"] = why
+	}
+}
+
+// reconcileOne re-plans and applies one container now (a penalty changed),
+// rather than waiting for the next tick.
+func (e *Enforcer) reconcileOne(ctx context.Context, cg string) error {
+	t := e.known[cg]
+	pol := e.currentPolicy()
+	if t == nil || pol == nil {
+		return nil
+	}
+	for _, p := range e.desire(pol) {
+		if p.cgroup == cg {
+			p := p
+			return e.apply(ctx, &p)
+		}
+	}
+	// Not in any tenant any more: a throttle on an unmanaged container is
+	// applied straight.
+	p := plan{cgroup: cg, t: t, why: map[string]string{}}
+	e.overlayPenalty(&p)
+	return e.apply(ctx, &p)
+}
+
+func (e *Enforcer) persistPenalties() {
+	var ps []state.Penalty
+	for _, p := range e.det.eng.Penalties() {
+		if p.DryRun {
+			continue
+		}
+		rule := p.Rule
+		if rule == "" {
+			rule = p.Detector
+		}
+		sp := state.Penalty{ID: p.Target.ID, Cgroup: p.Target.Cgroup, Action: string(p.Kind), Rule: rule,
+			Step: p.Step, Factor: p.Factor, Since: p.Since, Deadline: p.Deadline, Reason: p.Reason,
+			Detector: p.Detector, RuleName: p.Rule, Name: p.Target.Name}
+		if o, ok := e.det.overlay[p.Target.ID]; ok && p.Kind == detect.Throttle {
+			sp.CPUQuota, sp.MemoryHigh = o.CPUQuota, o.MemoryHigh
+		}
+		ps = append(ps, sp)
+	}
+	e.store.SetPenalties(ps)
+	if err := e.store.Save(e.clock.Now()); err != nil {
+		e.log.Error("save penalties", "err", err)
+	}
+}
+
+// restorePenalties reloads penalties kept on disk after a restart: expired
+// ones are lifted at once (a freeze is thawed), live ones keep their
+// deadline.
+func (e *Enforcer) restorePenalties(ctx context.Context) {
+	e.loopMu.Lock()
+	defer e.loopMu.Unlock()
+	var ps []detect.Penalty
+	for _, sp := range e.store.Penalties() {
+		ps = append(ps, detect.Penalty{Target: detect.Ref{ID: sp.ID, Name: sp.Name, Cgroup: sp.Cgroup},
+			Kind: detect.Kind(sp.Action), Factor: sp.Factor, Rule: sp.RuleName, Detector: sp.Detector,
+			Step: sp.Step, Since: sp.Since, Deadline: sp.Deadline, Reason: sp.Reason})
+		if sp.Action == string(detect.Throttle) {
+			e.det.overlay[sp.ID] = sp
+		}
+	}
+	if len(ps) == 0 {
+		return
+	}
+	e.log.Info("penalties restored from state", "count", len(ps))
+	for _, a := range e.det.eng.Restore(ps) {
+		if a.Kind == detect.Unthrottle {
+			delete(e.det.overlay, a.Target.ID)
+		}
+		if a.Kind == detect.Thaw {
+			if err := e.fs.Thaw(ctx, a.Target.Cgroup); err != nil {
+				e.log.Warn("thaw after restart", "cgroup", a.Target.Cgroup, "err", err)
+			}
+		}
+		e.events.add(Event{Time: e.clock.Now(), Kind: string(a.Kind), Target: a.Target.ID, Cgroup: a.Target.Cgroup,
+			Rule: a.Rule + a.Detector, Reason: "after restart: " + a.Reason})
+	}
+	e.persistPenalties()
+}
+
+// Release lifts every penalty on the container with this ID (or name or
+// cgroup), as `quell release` asks.
+func (e *Enforcer) Release(ctx context.Context, id string) error {
+	e.loopMu.Lock()
+	defer e.loopMu.Unlock()
+	acts := e.det.eng.Release(id)
+	if len(acts) == 0 {
+		return fmt.Errorf("no penalty on %q: %w", id, ErrNotFound)
+	}
+	pol := e.currentPolicy()
+	for _, a := range acts {
+		a.Reason = "released by an operator (quell release): " + a.Reason
+		_ = e.execute(ctx, pol, a)
+	}
+	e.persistPenalties()
+	return nil
+}
+
+// standDown thaws everything quell froze (quelld is stopping: nothing may
+// stay frozen) and keeps the rest of the state for the next start.
+func (e *Enforcer) standDown() {
+	e.loopMu.Lock()
+	defer e.loopMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, p := range e.det.eng.Penalties() {
+		if p.Kind == detect.Freeze && !p.DryRun {
+			if err := e.fs.Thaw(ctx, p.Target.Cgroup); err != nil {
+				e.log.Warn("thaw on stop", "cgroup", p.Target.Cgroup, "err", err)
+			}
+			e.events.add(Event{Time: e.clock.Now(), Kind: "thaw", Target: p.Target.ID, Cgroup: p.Target.Cgroup,
+				Reason: "quelld stopping: nothing stays frozen (the freeze is re-applied on start if its deadline is still ahead)"})
+		}
+	}
+	if err := e.store.Save(e.clock.Now()); err != nil {
+		e.log.Error("save state", "err", err)
+	}
+}
+
+// preEvict runs the configured hook, bounded to 10 s.
+func (e *Enforcer) preEvict(ctx context.Context, a detect.Action) {
+	if len(e.cfg.PreEvictHook) == 0 {
+		return
+	}
+	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(hctx, e.cfg.PreEvictHook[0], e.cfg.PreEvictHook[1:]...)
+	cmd.Env = append(os.Environ(), "QUELL_CONTAINER="+a.Target.ID, "QUELL_CGROUP="+a.Target.Cgroup,
+		"QUELL_RULE="+a.Rule+a.Detector, "QUELL_REASON="+a.Reason)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		e.log.Warn("pre-evict hook failed; evicting anyway", "err", err, "output", strings.TrimSpace(string(out)))
+	}
+}
+
+// processNames reads comm of every task in cg (for process-name detectors).
+func (e *Enforcer) processNames(cg string) []string {
+	b, err := os.ReadFile(filepath.Join(e.cfg.CgroupRoot, cg, "cgroup.procs"))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, f := range strings.Fields(string(b)) {
+		if c, err := os.ReadFile(filepath.Join(e.cfg.ProcRoot, f, "comm")); err == nil {
+			out = append(out, strings.TrimSpace(string(c)))
+		}
+		if exe, err := os.Readlink(filepath.Join(e.cfg.ProcRoot, f, "exe")); err == nil {
+			out = append(out, filepath.Base(exe))
+		}
+	}
+	return out
+}

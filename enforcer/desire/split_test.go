@@ -1,0 +1,88 @@
+package desire
+
+import (
+	"math"
+	"testing"
+)
+
+func sum(xs []float64) float64 {
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s
+}
+
+func TestSplitCPUAlwaysAddsUpToTotal(t *testing.T) {
+	t.Parallel()
+	cases := [][]Member{
+		{{CPUs: 0}, {CPUs: 0}, {CPUs: 0}},
+		{{CPUs: 2}, {CPUs: 2}, {CPUs: 2}},
+		{{CPUs: 0.5, LastQuota: 0.5}, {CPUs: 0.01, LastQuota: 0.5}, {CPUs: 0.5, LastQuota: 0.5}},
+		{{CPUs: 9}},
+	}
+	for i, ms := range cases {
+		got := SplitCPU(1.5, ms)
+		if math.Abs(sum(got)-1.5) > 1e-9 {
+			t.Errorf("case %d: shares %v add up to %v, want 1.5", i, got, sum(got))
+		}
+		for _, g := range got {
+			if g < minCPU {
+				t.Errorf("case %d: share %v below the floor", i, g)
+			}
+		}
+	}
+}
+
+func TestSplitCPUIdleShareGoesToBusySiblings(t *testing.T) {
+	t.Parallel()
+	// Three busy members held at 0.5 each; then one goes idle.
+	ms := []Member{{CPUs: 0.5, LastQuota: 0.5}, {CPUs: 0.5, LastQuota: 0.5}, {CPUs: 0.5, LastQuota: 0.5}}
+	got := SplitCPU(1.5, ms)
+	for _, g := range got {
+		if math.Abs(g-0.5) > 1e-9 {
+			t.Fatalf("equal demand: shares %v, want 0.5 each", got)
+		}
+	}
+	for round := 0; round < 5; round++ {
+		ms[2].CPUs = 0
+		ms[0].CPUs, ms[1].CPUs = ms[0].LastQuota, ms[1].LastQuota // busy ones use all they get
+		got = SplitCPU(1.5, ms)
+		for i := range ms {
+			ms[i].LastQuota = got[i]
+		}
+	}
+	if got[2] > 0.05 || got[0] < 0.72 || got[1] < 0.72 {
+		t.Fatalf("after the idle member stopped: shares %v, want ~0.74 for the busy two", got)
+	}
+}
+
+func TestSplitCPUFollowsDemandWithinFewIntervals(t *testing.T) {
+	t.Parallel()
+	ms := []Member{{CPUs: 0.05, LastQuota: 0.1}, {CPUs: 1.4, LastQuota: 1.4}}
+	// Member 0 starts a busy loop: it saturates what it gets each interval.
+	for round := 0; round < 6; round++ {
+		got := SplitCPU(1.5, ms)
+		ms[0].LastQuota, ms[1].LastQuota = got[0], got[1]
+		ms[0].CPUs, ms[1].CPUs = got[0], got[1]
+	}
+	if math.Abs(ms[0].LastQuota-0.75) > 0.01 || math.Abs(ms[1].LastQuota-0.75) > 0.01 {
+		t.Fatalf("two saturated members: %v / %v, want 0.75 each", ms[0].LastQuota, ms[1].LastQuota)
+	}
+}
+
+func TestSplitBytes(t *testing.T) {
+	t.Parallel()
+	got := SplitBytes(1000, []int64{100, 300}, -1)
+	if got[0] != 700 || got[1] != 900 {
+		t.Fatalf("SplitBytes = %v, want each current + 600 headroom", got)
+	}
+	got = SplitBytes(1000, []int64{100, 300}, 500)
+	if got[0] != 500 || got[1] != 500 {
+		t.Fatalf("capped SplitBytes = %v, want 500 each", got)
+	}
+	got = SplitBytes(1000, []int64{800, 400}, -1)
+	if got[0] != 800 || got[1] != 400 {
+		t.Fatalf("over-limit tenant: %v, want members held at current use", got)
+	}
+}

@@ -1,0 +1,60 @@
+package detect
+
+import "time"
+
+// Kind is what an Action does.
+type Kind string
+
+const (
+	Throttle   Kind = "throttle"   // cap the unit's CPU to Factor × its current use until Deadline
+	Unthrottle Kind = "unthrottle" // lift a throttle
+	Freeze     Kind = "freeze"     // cgroup.freeze=1 until Deadline
+	Thaw       Kind = "thaw"       // cgroup.freeze=0
+	Evict      Kind = "evict"      // kill the cgroup (cgroup.kill)
+)
+
+// Action is one decision for the act step. When DryRun is set it must only
+// be recorded, never executed.
+type Action struct {
+	Kind     Kind              `json:"kind"`
+	Target   Ref               `json:"target"`
+	Rule     string            `json:"rule,omitempty"`     // the rule that decided, or
+	Detector string            `json:"detector,omitempty"` // the detector that decided
+	Step     int               `json:"step"`               // ladder index (0-based); 0 for detectors
+	Factor   float64           `json:"factor,omitempty"`   // Throttle only
+	Deadline time.Time         `json:"deadline,omitzero"`  // Throttle/Freeze: when it is lifted
+	Reason   string            `json:"reason"`             // one human sentence
+	Evidence map[string]string `json:"evidence,omitempty"` // the figures behind Reason
+	DryRun   bool              `json:"dry_run,omitempty"`
+}
+
+// Penalty is a throttle or freeze in force (or, when DryRun, one that would
+// be). The enforcer persists Engine.Penalties() so a restart can Restore them.
+type Penalty struct {
+	Target   Ref       `json:"target"`
+	Kind     Kind      `json:"kind"` // Throttle or Freeze
+	Factor   float64   `json:"factor,omitempty"`
+	Rule     string    `json:"rule,omitempty"`
+	Detector string    `json:"detector,omitempty"`
+	Step     int       `json:"step"`
+	Since    time.Time `json:"since"`
+	Deadline time.Time `json:"deadline"`
+	Reason   string    `json:"reason"`
+	DryRun   bool      `json:"dry_run,omitempty"`
+}
+
+// lift returns the kind that undoes a penalty kind.
+func lift(k Kind) Kind {
+	if k == Freeze {
+		return Thaw
+	}
+	return Unthrottle
+}
+
+type penaltyKey struct {
+	id     string
+	kind   Kind
+	dryRun bool
+}
+
+func keyOf(p *Penalty) penaltyKey { return penaltyKey{p.Target.ID, p.Kind, p.DryRun} }

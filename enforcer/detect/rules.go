@@ -1,0 +1,254 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/quell-dev/quell/policies"
+)
+
+// ruleEval is a compiled rule and its state per scope: "" for a host signal,
+// the tenant's name for a "tenant.*" signal (each tenant is evaluated on its
+// own, and the culprit is then taken among the *other* tenants' units: the
+// tenant is the victim).
+type ruleEval struct {
+	r      policies.Rule
+	th     threshold
+	tenant bool
+	scopes map[string]*ruleScope
+}
+
+type ruleScope struct {
+	cond          sustain
+	value         float64
+	hasValue      bool
+	held          time.Duration
+	step          int // index of the last step applied to culprit; -1 idle
+	culprit       string
+	culpritName   string
+	stepAt        time.Time
+	cooldownUntil time.Time
+	waiting       string
+}
+
+func compileRule(r policies.Rule) (*ruleEval, error) {
+	th, ok := newThreshold(r.When, r.Release)
+	if !ok {
+		return nil, fmt.Errorf("rule %s: when has neither above nor below", r.Name)
+	}
+	if r.When.Signal == "" {
+		return nil, fmt.Errorf("rule %s: when has no signal", r.Name)
+	}
+	if len(r.Ladder) == 0 {
+		return nil, fmt.Errorf("rule %s: empty ladder", r.Name)
+	}
+	for i, s := range r.Ladder {
+		switch Kind(s.Action) {
+		case Throttle, Freeze, Evict:
+		default:
+			return nil, fmt.Errorf("rule %s: ladder step %d: unknown action %q", r.Name, i+1, s.Action)
+		}
+	}
+	switch r.Target.Rank {
+	case "", RankCPU, RankMemory, RankIO, RankPids:
+	default:
+		return nil, fmt.Errorf("rule %s: unknown rank %q", r.Name, r.Target.Rank)
+	}
+	return &ruleEval{r: r, th: th, tenant: strings.HasPrefix(r.When.Signal, "tenant."), scopes: map[string]*ruleScope{}}, nil
+}
+
+func (re *ruleEval) scope(name string) *ruleScope {
+	sc := re.scopes[name]
+	if sc == nil {
+		sc = &ruleScope{step: -1}
+		re.scopes[name] = sc
+	}
+	return sc
+}
+
+// evalRule runs one rule over the snapshot, scope by scope in name order.
+func (e *Engine) evalRule(s *Snapshot, re *ruleEval, out []Action) []Action {
+	if !re.tenant {
+		v, ok := s.Host[re.r.When.Signal]
+		return e.evalScope(s, re, "", re.scope(""), v, ok, out)
+	}
+	names := make([]string, 0, len(s.Tenants))
+	for name := range s.Tenants {
+		names = append(names, name)
+	}
+	for name, sc := range re.scopes { // forget idle scopes of tenants that left
+		if _, ok := s.Tenants[name]; !ok && sc.step < 0 && !s.Time.Before(sc.cooldownUntil) {
+			delete(re.scopes, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		v, ok := s.Tenants[name].Signals[re.r.When.Signal]
+		if !ok && re.scopes[name] == nil {
+			continue
+		}
+		out = e.evalScope(s, re, name, re.scope(name), v, ok, out)
+	}
+	return out
+}
+
+// evalScope advances one rule scope by one snapshot:
+//
+//  1. Missing value: the run of "held" observations breaks; nothing else
+//     changes (a missing value is never relief).
+//  2. Relieved (past the release value): an active ladder stops and the
+//     rule's cooldown starts. Penalties already imposed run to their
+//     deadlines; they are not lifted early, which would bring the load back.
+//  3. In cooldown: nothing is done (the condition is still tracked, so a
+//     condition that held through the cooldown acts as soon as it ends).
+//  4. Idle, and the condition held for when.for: the top-ranked culprit gets
+//     ladder step 1.
+//  5. Acting, and the condition held again for the evaluation period since
+//     the last step (see Config.Grace): the same culprit gets the next step.
+//     After the last step (or if the culprit is gone or no longer eligible)
+//     the rule goes back to 4 and picks a new culprit, skipping units it
+//     already penalizes.
+func (e *Engine) evalScope(s *Snapshot, re *ruleEval, scopeName string, sc *ruleScope, v float64, ok bool, out []Action) []Action {
+	now := s.Time
+	r := &re.r
+	sc.held = sc.cond.observe(now, v, ok, re.th, e.cfg.MaxGap)
+	sc.value, sc.hasValue = v, ok
+	sc.waiting = ""
+	if !ok {
+		return out
+	}
+	if re.th.relieved(v) {
+		if sc.step >= 0 {
+			sc.step, sc.culprit, sc.culpritName = -1, "", ""
+			sc.cooldownUntil = now.Add(r.Cooldown)
+		}
+		return out
+	}
+	if now.Before(sc.cooldownUntil) {
+		if sc.held > 0 {
+			sc.waiting = "cooldown until " + sc.cooldownUntil.Format(time.RFC3339)
+		}
+		return out
+	}
+	dry := e.cfg.DryRun || r.DryRun
+	if sc.step >= 0 {
+		u := e.byID[sc.culprit]
+		if u == nil || !eligible(u) || e.recentlyEvicted(now, u.ID, dry) {
+			sc.step, sc.culprit, sc.culpritName = -1, "", ""
+		} else {
+			if sc.held < e.evalPeriod(r, sc.step) {
+				return out
+			}
+			next := sc.step + 1
+			if next < len(r.Ladder) {
+				reason := fmt.Sprintf("%s still %s %s %s %s after step %d (%s) of rule %s; escalating on %s",
+					e.signalDesc(r, scopeName), fmtVal(v), re.th.op(), fmtVal(re.th.limit), sc.held.Round(time.Millisecond),
+					sc.step+1, r.Ladder[sc.step].Action, r.Name, u.label())
+				return e.step(s, re, sc, next, u, reason, nil, dry, out)
+			}
+			sc.step, sc.culprit, sc.culpritName = -1, "", "" // ladder exhausted: next culprit
+			sc.cond.rearm(now)
+			sc.held = 0
+		}
+	}
+	if !sc.cond.holding() || sc.held < r.When.For {
+		return out
+	}
+	c, found := rank(s, e.tenantUse, r.Target, scopeName, func(u *Unit) bool {
+		return e.penalizedBy(u.ID, r.Name, dry) || e.recentlyEvicted(now, u.ID, dry)
+	})
+	if !found {
+		sc.waiting = "no eligible unit to act on"
+		return out
+	}
+	rk := cmpOr(r.Target.Rank, RankCPU)
+	reason := fmt.Sprintf("%s was %s %s %s for %s; %s (%s, tenant %s) used %s, the most among eligible units",
+		e.signalDesc(r, scopeName), fmtVal(v), re.th.op(), fmtVal(re.th.limit), sc.held.Round(time.Millisecond),
+		c.u.label(), c.u.Class, c.u.Tenant, formatUsage(c.use, rk))
+	ev := map[string]string{
+		"rank": rk, "use": fmtVal(c.use), "score": fmtVal(c.score),
+		"class": string(c.u.Class), "tenant": c.u.Tenant,
+		"tenant_guarantee": fmtVal(usageOf(s.Tenants[c.u.Tenant].Guarantee, rk)),
+		"tenant_use":       fmtVal(usageOf(e.tenantUse[c.u.Tenant], rk)),
+	}
+	return e.step(s, re, sc, 0, c.u, reason, ev, dry, out)
+}
+
+// step applies ladder step i of re to u. An eviction refused by the budget
+// leaves the scope where it was, to retry on the next snapshot.
+func (e *Engine) step(s *Snapshot, re *ruleEval, sc *ruleScope, i int, u *Unit, reason string, ev map[string]string, dry bool, out []Action) []Action {
+	now := s.Time
+	st := re.r.Ladder[i]
+	if ev == nil {
+		ev = map[string]string{}
+	}
+	ev["signal"] = re.r.When.Signal
+	ev["value"] = fmtVal(sc.value)
+	ev["threshold"] = fmtVal(re.th.limit)
+	ev["release"] = fmtVal(re.th.release)
+	ev["held_for"] = sc.held.Round(time.Millisecond).String()
+	d := decision{
+		kind: Kind(st.Action), unit: u, factor: st.Factor, dur: st.For,
+		rule: re.r.Name, step: i, reason: reason, evidence: ev, dryRun: dry,
+	}
+	if d.factor <= 0 || d.factor >= 1 {
+		d.factor = e.cfg.DefaultFactor
+	}
+	if d.dur <= 0 {
+		d.dur = e.cfg.DefaultFor
+	}
+	a, ok := e.impose(now, d)
+	if !ok {
+		sc.waiting = fmt.Sprintf("eviction of %s deferred: budget of %d per %s used", u.label(), e.cfg.EvictionBudget, e.cfg.EvictionWindow)
+		return out
+	}
+	sc.cond.rearm(now)
+	sc.held = 0
+	sc.stepAt = now
+	if d.kind == Evict { // terminal for this culprit
+		sc.step, sc.culprit, sc.culpritName = -1, "", ""
+	} else {
+		sc.step, sc.culprit, sc.culpritName = i, u.ID, u.label()
+	}
+	if a != nil {
+		out = append(out, *a)
+	}
+	return out
+}
+
+// evalPeriod is how long the condition must hold again after step i before
+// step i+1: max(when.for, Grace), capped by step i's own duration.
+func (e *Engine) evalPeriod(r *policies.Rule, i int) time.Duration {
+	p := max(r.When.For, e.cfg.Grace)
+	if d := r.Ladder[i].For; d > 0 && d < p {
+		p = d
+	}
+	return p
+}
+
+func (e *Engine) signalDesc(r *policies.Rule, scope string) string {
+	if scope == "" {
+		return r.When.Signal
+	}
+	return r.When.Signal + " of tenant " + scope
+}
+
+// fmtVal formats a figure for reasons and evidence: large values (bytes)
+// as integers, others with at most two decimals.
+func fmtVal(v float64) string {
+	if v >= 1e5 || v <= -1e5 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

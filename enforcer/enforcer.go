@@ -1,0 +1,213 @@
+package enforcer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quell-dev/quell/enforcer/state"
+	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/policies"
+)
+
+// Enforcer is quelld's loop. Create it with New, drive it with Run (or Tick
+// in tests), read it through View, Events, Explain and Plan.
+type Enforcer struct {
+	cfg   Config
+	fs    cgroupFS
+	units unitSetter
+	clock Clock
+	log   *slog.Logger
+	store *state.Store
+
+	policyMu sync.Mutex
+	policy   *policies.Policy // last good
+	pstatus  PolicyStatus
+
+	// Loop-owned state (only the loop goroutine touches it).
+	known          map[string]*tracked // by cgroup
+	lastScan       time.Time
+	rescan         atomic.Bool
+	classifiedWith *policies.Policy
+	applied        map[string]appliedSet // cgroup → what quell last made it
+	sliceQuota     map[string]float64    // tenant → CPUs its slice got last tick
+	loopMu         sync.Mutex            // held by Tick, Plan, Explain and Release
+
+	view   atomic.Pointer[View]
+	hooks  Hooks
+	ticked chan struct{} // closed after the first tick
+	once   sync.Once
+	events *recorder
+	det    *actor
+}
+
+// tracked is one container the loop follows between ticks.
+type tracked struct {
+	c     Container
+	prev  limits.Stats
+	prevT time.Time
+	usage Usage
+	errs  []string
+	quota float64 // CPUs quell gave it last tick (split mode), 0 = none
+}
+
+// appliedSet is what reconcile wrote on a cgroup, with why, for the view.
+type appliedSet struct {
+	tenant  string
+	changes []Change          // the last diff (empty when nothing had to change)
+	why     map[string]string // file → why, from the plan
+}
+
+// Hooks let the daemon count what the loop does (metrics) without the
+// loop knowing about metrics.
+type Hooks struct {
+	OnEvent     func(Event)         // each recorded event
+	OnReconcile func(time.Duration) // each reconcile pass
+}
+
+// WithHooks installs hooks.
+func WithHooks(h Hooks) Option { return func(e *Enforcer) { e.hooks = h } }
+
+// Option changes how New builds the enforcer.
+type Option func(*Enforcer)
+
+// WithClock injects the time source.
+func WithClock(c Clock) Option { return func(e *Enforcer) { e.clock = c } }
+
+// WithCgroupFS injects the cgroupfs side (tests).
+func WithCgroupFS(fs cgroupFS) Option { return func(e *Enforcer) { e.fs = fs } }
+
+// WithUnits routes writes on systemd-owned units through systemd.
+func WithUnits(u unitSetter) Option { return func(e *Enforcer) { e.units = u } }
+
+// New opens the state dir, loads the policy and builds the enforcer. An
+// invalid policy at start is not fatal: quelld then enforces nothing until a
+// valid one arrives, and says so in its status.
+func New(cfg Config, opts ...Option) (*Enforcer, error) {
+	cfg.defaults()
+	e := &Enforcer{cfg: cfg, clock: realClock{}, log: cfg.Logger,
+		ticked: make(chan struct{}), known: map[string]*tracked{}, applied: map[string]appliedSet{}, sliceQuota: map[string]float64{}}
+	for _, o := range opts {
+		o(e)
+	}
+	if e.fs == nil {
+		e.fs = limits.NewFS(cfg.CgroupRoot, limits.WithSelf(cfg.SelfCgroup))
+	}
+	if cfg.ReadOnly {
+		e.cfg.DryRun = true
+		e.store = state.OpenReadOnly(cfg.StateDir)
+	} else {
+		st, err := state.Open(cfg.StateDir)
+		if err != nil {
+			return nil, err
+		}
+		e.store = st
+	}
+	e.events = newRecorder(e.store, 1000, e.log)
+	e.events.onEvent = e.hooks.OnEvent
+	e.det = newDetector(e.cfg, e.clock)
+	if err := e.Reload(context.Background()); err != nil {
+		e.log.Error("policy invalid at start; enforcing nothing until a valid one is loaded", "err", err)
+	}
+	e.view.Store(&View{Time: e.clock.Now(), Source: e.source(), DryRun: e.cfg.DryRun, Policy: e.policyStatus()})
+	return e, nil
+}
+
+// Run blocks, ticking every Interval until ctx ends. Then it stands down:
+// penalties are lifted (nothing stays frozen) and state is saved; limits
+// stay in place (restored only when a container leaves policy) so that a
+// restart does not open the floodgates.
+func (e *Enforcer) Run(ctx context.Context) error {
+	e.restorePenalties(ctx)
+	t := time.NewTicker(e.cfg.Interval)
+	defer t.Stop()
+	for {
+		e.Tick(ctx)
+		select {
+		case <-ctx.Done():
+			e.standDown()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (e *Enforcer) source() string {
+	if e.cfg.ReadOnly {
+		return "cgroupfs"
+	}
+	return "quelld"
+}
+
+// Observe builds a read-only enforcer for the CLI when quelld is not
+// running: it discovers, classifies and reads usage twice, gap apart (so
+// rates exist), writes nothing anywhere, and returns it for View, Explain
+// and Plan.
+func Observe(ctx context.Context, cfg Config, gap time.Duration) (*Enforcer, error) {
+	cfg.ReadOnly = true
+	e, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	e.Tick(ctx)
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(gap):
+	}
+	e.Tick(ctx)
+	return e, nil
+}
+
+// Ticked is closed once the first tick has discovered, reconciled and
+// published (the moment to tell systemd READY=1).
+func (e *Enforcer) Ticked() <-chan struct{} { return e.ticked }
+
+// RequestRescan makes the next tick rediscover (called on inotify events).
+func (e *Enforcer) RequestRescan() { e.rescan.Store(true) }
+
+// Tick runs one pass of the loop. One cgroup's error never stops the rest.
+func (e *Enforcer) Tick(ctx context.Context) {
+	e.loopMu.Lock()
+	defer e.loopMu.Unlock()
+	start := e.clock.Now()
+	errs := 0
+	defer func() {
+		if r := recover(); r != nil {
+			buf := make([]byte, 4096)
+			buf = buf[:runtime.Stack(buf, false)]
+			e.log.Error("tick panicked; continuing", "panic", fmt.Sprint(r), "stack", string(buf))
+		}
+	}()
+	pol := e.currentPolicy()
+	if e.rescan.Swap(false) || start.Sub(e.lastScan) >= e.cfg.Resync || e.lastScan.IsZero() {
+		errs += e.discover(pol)
+		e.lastScan = start
+	} else if pol != nil && e.policyChanged(pol) {
+		e.classifyAll(pol)
+	}
+	host := e.observeHost()
+	errs += e.observe(start)
+	plans := e.desire(pol)
+	rs := e.clock.Now()
+	errs += e.reconcile(ctx, plans)
+	if e.hooks.OnReconcile != nil {
+		e.hooks.OnReconcile(e.clock.Now().Sub(rs))
+	}
+	errs += e.detectAndAct(ctx, pol, host, start)
+	e.publish(start, host, plans, errs)
+	e.once.Do(func() { close(e.ticked) })
+	if err := e.store.Save(e.clock.Now()); err != nil {
+		e.log.Error("save state", "err", err)
+	}
+}
+
+var errNotFound = errors.New("not found")
+
+// ErrNotFound is returned by Explain and Release for an unknown ID.
+var ErrNotFound = errNotFound

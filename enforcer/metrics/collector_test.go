@@ -1,0 +1,128 @@
+package metrics
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/quell-dev/quell/enforcer"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.prom from the current output")
+
+// fixedRegistry registers the collector over fixedView and loop instruments
+// that saw two throttles and one reconcile pass.
+func fixedRegistry(t *testing.T) *prometheus.Registry {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewCollector(fixedView))
+	loop := NewLoop()
+	if err := loop.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	loop.ActionsTotal.WithLabelValues("cpu-contention", "throttle").Add(2)
+	loop.ReconcileSeconds.Observe(0.004)
+	return reg
+}
+
+func TestGoldenExposition(t *testing.T) {
+	t.Parallel()
+	reg := fixedRegistry(t)
+	golden := filepath.Join("testdata", "view.prom")
+	if *update {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, mf := range mfs {
+			if _, err := expfmtWrite(&b, mf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Open(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := testutil.GatherAndCompare(reg, f); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestLint(t *testing.T) {
+	t.Parallel()
+	problems, err := testutil.GatherAndLint(fixedRegistry(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+func TestRegistryWithRuntimeCollectorsGathers(t *testing.T) {
+	t.Parallel()
+	reg, loop, err := NewRegistry(fixedView)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop.ActionsTotal.WithLabelValues("miner", "evict").Inc()
+	if n, err := testutil.GatherAndCount(reg, "quell_actions_total", "quell_policy_valid", "go_goroutines"); err != nil || n != 3 {
+		t.Errorf("count = %d, %v; want 3 series", n, err)
+	}
+}
+
+func TestNoViewExportsNothing(t *testing.T) {
+	t.Parallel()
+	c := NewCollector(func() *enforcer.View { return nil })
+	if n := testutil.CollectAndCount(c); n != 0 {
+		t.Errorf("%d series before the first observation, want 0", n)
+	}
+}
+
+func TestInvalidPolicyIsZero(t *testing.T) {
+	t.Parallel()
+	c := NewCollector(func() *enforcer.View {
+		v := fixedView()
+		v.Policy.Valid = false
+		return v
+	})
+	want := `# HELP quell_policy_valid 1 when the last policy load succeeded, 0 when it failed (the last good policy stays in force).
+# TYPE quell_policy_valid gauge
+quell_policy_valid 0
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "quell_policy_valid"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestParseCPUMax(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]float64{
+		"250000 100000": 2.5, "50000 100000": 0.5, "max 100000": 0, "": 0, "garbage": 0, "100000 0": 0, "150000": 1.5,
+	} {
+		if got := parseCPUMax(in); got != want {
+			t.Errorf("parseCPUMax(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestShortID(t *testing.T) {
+	t.Parallel()
+	if got := shortID(webID); got != "3f2a1b4c5d6e" {
+		t.Errorf("shortID(64 hex) = %q", got)
+	}
+	if got := shortID(nspawn); got != nspawn {
+		t.Errorf("shortID(%q) = %q: a non-hex ID must stay whole", nspawn, got)
+	}
+}

@@ -1,0 +1,39 @@
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Loop holds the instruments the enforcer loop updates itself. Create it with
+// NewLoop and register it with Register (or use NewRegistry).
+type Loop struct {
+	// ActionsTotal counts actions taken, by rule (or detector) and action
+	// (limit, restore, throttle, unthrottle, freeze, thaw, evict). Dry-run
+	// decisions count too, with action suffixed "-dry-run".
+	ActionsTotal *prometheus.CounterVec
+	// ReconcileSeconds observes how long each reconcile pass took.
+	ReconcileSeconds prometheus.Histogram
+}
+
+// NewLoop returns unregistered loop instruments.
+func NewLoop() *Loop {
+	return &Loop{
+		ActionsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quell_actions_total",
+			Help: "Actions quell took, by rule and action.",
+		}, []string{"rule", "action"}),
+		ReconcileSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "quell_reconcile_duration_seconds",
+			Help:    "Duration of one reconcile pass over every watched cgroup.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}),
+	}
+}
+
+// Register registers the instruments with reg.
+func (l *Loop) Register(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{l.ActionsTotal, l.ReconcileSeconds} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

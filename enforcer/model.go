@@ -1,0 +1,56 @@
+// Package enforcer owns quelld's loop: discover → classify → desire →
+// reconcile → observe → detect → act → record. Each step lives in its own
+// file or sub-package; this package wires them together and holds the
+// in-memory view that the API and the CLI read. It never talks to the kernel
+// directly: the kernel side is in package limits (cgroupfs, tc, quotas) and
+// package systemd (D-Bus).
+package enforcer
+
+import (
+	"time"
+)
+
+// Container is one discovered container cgroup and what quell knows of it.
+type Container struct {
+	ID      string            `json:"id"`      // runtime ID (64 hex for Docker/containerd/podman) or the cgroup's base name
+	Cgroup  string            `json:"cgroup"`  // relative to the cgroup root, no leading "/"
+	Runtime string            `json:"runtime"` // docker | containerd | cri-o | podman | nspawn | lxc | unknown
+	Name    string            `json:"name,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	PID     int               `json:"pid,omitempty"` // init PID, 0 when unknown
+	Bundle  string            `json:"bundle,omitempty"`
+	// MetaErr says why runtime metadata could not be read; the container is
+	// then classified by its cgroup path alone.
+	MetaErr string `json:"meta_error,omitempty"`
+
+	Tenant      string `json:"tenant,omitempty"`
+	Class       string `json:"class,omitempty"`
+	MatchReason string `json:"match_reason"`
+}
+
+// Usage is one observation of a cgroup's counters turned into rates.
+type Usage struct {
+	At             time.Time `json:"at"`
+	CPUs           float64   `json:"cpus"`           // CPU usage rate over the last interval
+	ThrottledPct   float64   `json:"throttled_pct"`  // nr_throttled / nr_periods over the interval, %
+	MemoryBytes    int64     `json:"memory_bytes"`   // memory.current
+	SwapBytes      int64     `json:"swap_bytes"`     // memory.swap.current
+	IOReadBps      float64   `json:"io_read_bps"`    // bytes/s
+	IOWriteBps     float64   `json:"io_write_bps"`   // bytes/s
+	Pids           int64     `json:"pids"`           // pids.current
+	NetRxBps       float64   `json:"net_rx_bps"`     // bits/s to the container
+	NetTxBps       float64   `json:"net_tx_bps"`     // bits/s from the container
+	DiskBytes      int64     `json:"disk_bytes"`     // project quota usage
+	CPUPressure    float64   `json:"cpu_some_avg10"` // cpu.pressure some avg10
+	MemoryPressure float64   `json:"mem_some_avg10"` // memory.pressure some avg10
+	IOPressure     float64   `json:"io_some_avg10"`  // io.pressure some avg10
+	OOMKills       uint64    `json:"oom_kills"`      // memory.events oom_kill
+}
+
+// Limit is what quell set on a cgroup file, for display.
+type Limit struct {
+	File     string `json:"file"`
+	Value    string `json:"value"`
+	Original string `json:"original,omitempty"`
+	Why      string `json:"why,omitempty"`
+}

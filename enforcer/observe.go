@@ -1,0 +1,116 @@
+package enforcer
+
+import (
+	"errors"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/procfs"
+	"github.com/quell-dev/quell/limits"
+)
+
+// observe reads each container's counters and turns them into rates over
+// the time since the last read. A failed read leaves the previous usage in
+// place (marked by the error), never a made-up zero.
+func (e *Enforcer) observe(now time.Time) int {
+	errs := 0
+	for cg, t := range e.known {
+		st, err := e.fs.Stats(cg)
+		t.errs = t.errs[:0]
+		if errors.Is(err, limits.ErrGone) {
+			e.RequestRescan()
+			continue
+		}
+		if err != nil {
+			t.errs = append(t.errs, err.Error())
+			errs++
+		}
+		u := usageFrom(t.prev, st, t.prevT, now, t.usage)
+		u.At = now
+		e.cgroupPSI(cg, &u)
+		t.usage = u
+		t.prev, t.prevT = st, now
+	}
+	return errs
+}
+
+// usageFrom computes rates from two reads dt apart; gauges are taken as is.
+// A counter that went backwards (a recreated cgroup) gives no rate.
+func usageFrom(prev, cur limits.Stats, prevT, now time.Time, last Usage) Usage {
+	u := last
+	dt := now.Sub(prevT).Seconds()
+	if cur.CPU != nil && prev.CPU != nil && dt > 0 && cur.CPU.UsageUsec >= prev.CPU.UsageUsec {
+		u.CPUs = float64(cur.CPU.UsageUsec-prev.CPU.UsageUsec) / 1e6 / dt
+		if cur.CPU.Throttling && prev.CPU.Throttling && cur.CPU.NrPeriods > prev.CPU.NrPeriods {
+			u.ThrottledPct = 100 * float64(cur.CPU.NrThrottled-prev.CPU.NrThrottled) / float64(cur.CPU.NrPeriods-prev.CPU.NrPeriods)
+		} else {
+			u.ThrottledPct = 0
+		}
+	}
+	if cur.MemoryCurrent != nil {
+		u.MemoryBytes = int64(*cur.MemoryCurrent)
+	}
+	if cur.SwapCurrent != nil {
+		u.SwapBytes = int64(*cur.SwapCurrent)
+	}
+	if cur.PidsCurrent != nil {
+		u.Pids = int64(*cur.PidsCurrent)
+	}
+	if cur.MemoryEvents != nil {
+		u.OOMKills = cur.MemoryEvents.OOMKill
+	}
+	if cur.IO != nil && prev.IO != nil && dt > 0 {
+		r, w := ioRate(prev.IO, cur.IO)
+		u.IOReadBps, u.IOWriteBps = r/dt, w/dt
+	}
+	return u
+}
+
+func ioRate(prev, cur *limits.IOStat) (r, w float64) {
+	for _, d := range cur.Devices {
+		p, ok := prev.Device(d.Major, d.Minor)
+		if !ok || d.RBytes < p.RBytes || d.WBytes < p.WBytes {
+			continue
+		}
+		r += float64(d.RBytes - p.RBytes)
+		w += float64(d.WBytes - p.WBytes)
+	}
+	return r, w
+}
+
+// cgroupPSI reads the cgroup's pressure files (best effort: PSI may be off).
+func (e *Enforcer) cgroupPSI(cg string, u *Usage) {
+	dir := filepath.Join(e.cfg.CgroupRoot, cg)
+	for _, x := range []struct {
+		file string
+		dst  *float64
+	}{{"cpu.pressure", &u.CPUPressure}, {"memory.pressure", &u.MemoryPressure}, {"io.pressure", &u.IOPressure}} {
+		if p, err := limits.ReadPSI(filepath.Join(dir, x.file)); err == nil {
+			*x.dst = p.Some.Avg10
+		}
+	}
+}
+
+// observeHost reads host PSI and memory.
+func (e *Enforcer) observeHost() HostView {
+	h := HostView{CPUs: hostCPUs(), Signals: map[string]float64{}}
+	for _, r := range []string{"cpu", "memory", "io"} {
+		if p, err := limits.ReadPSI(filepath.Join(e.cfg.ProcRoot, "pressure", r)); err == nil {
+			p.Signals("host."+r, h.Signals)
+		}
+	}
+	if fs, err := procfs.NewFS(e.cfg.ProcRoot); err == nil {
+		if mi, err := fs.Meminfo(); err == nil {
+			if mi.MemTotalBytes != nil {
+				h.MemTotal = int64(*mi.MemTotalBytes)
+			}
+			if mi.MemAvailableBytes != nil {
+				h.MemAvailable = int64(*mi.MemAvailableBytes)
+				if h.MemTotal > 0 { // percent of MemTotal, as the policy defines it
+					h.Signals["host.memory.available"] = 100 * float64(h.MemAvailable) / float64(h.MemTotal)
+				}
+			}
+		}
+	}
+	return h
+}

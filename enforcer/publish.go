@@ -1,0 +1,145 @@
+package enforcer
+
+import (
+	"runtime"
+	"sort"
+	"time"
+
+	"strings"
+)
+
+func hostCPUs() int { return runtime.NumCPU() }
+
+// publish builds the View readers see until the next tick.
+func (e *Enforcer) publish(start time.Time, host HostView, plans []plan, errs int) {
+	v := &View{Time: start, Source: e.source(), DryRun: e.cfg.DryRun, Policy: e.policyStatus(), Host: host}
+	modes := map[string]string{}
+	for _, p := range plans {
+		if m, ok := modes[p.tenant]; !ok || m == "caps" {
+			modes[p.tenant] = p.mode
+		}
+	}
+	pens := e.det.Penalties()
+	penBy := map[string]*PenaltyView{}
+	for i := range pens {
+		penBy[pens[i].ID] = &pens[i]
+	}
+	tenants := map[string]*TenantView{}
+	if pol := e.currentPolicy(); pol != nil {
+		for _, t := range pol.Tenants {
+			tv := &TenantView{Name: t.Name, Class: string(t.Class), Mode: modes[t.Name]}
+			if tv.Class == "" {
+				tv.Class = "burstable"
+			}
+			if tv.Mode == "" {
+				tv.Mode = "caps"
+				if hasAggregate(t.Limits) {
+					tv.Mode = "slice"
+				}
+			}
+			l := t.Limits
+			if l.CPUs != nil {
+				tv.Limits.CPUs = *l.CPUs
+			}
+			if l.Memory != nil && *l.Memory > 0 {
+				tv.Limits.MemoryBytes = *l.Memory
+			}
+			if l.Swap != nil && *l.Swap > 0 {
+				tv.Limits.SwapBytes = *l.Swap
+			}
+			if l.Pids != nil && *l.Pids > 0 {
+				tv.Limits.Pids = *l.Pids
+			}
+			if l.Net != nil {
+				tv.Limits.NetEgress, tv.Limits.NetIngress = l.Net.EgressBits, l.Net.IngressBits
+			}
+			if l.Disk != nil {
+				tv.Limits.DiskBytes = l.Disk.Bytes
+			}
+			tenants[t.Name] = tv
+		}
+	}
+	for _, t := range e.known {
+		cv := ContainerView{Container: t.c, Usage: t.usage, Errors: append([]string(nil), t.errs...)}
+		if t.c.Labels != nil {
+			cv.Labels = copyMap(t.c.Labels)
+		}
+		cv.Limits = e.limitsOf(t.c.Cgroup)
+		cv.Penalty = penBy[t.c.ID]
+		if tv := tenants[t.c.Tenant]; tv != nil {
+			tv.Containers++
+			addUsage(&tv.Usage, t.usage)
+		}
+		v.Containers = append(v.Containers, cv)
+	}
+	sort.Slice(v.Containers, func(a, b int) bool { return v.Containers[a].Cgroup < v.Containers[b].Cgroup })
+	for _, ev := range e.events.recent(200) {
+		if tv := tenants[ev.Tenant]; tv != nil && ev.Kind != "limit" && ev.Kind != "restore" {
+			tv.LastAction = ev.Kind + " " + ev.Target + " at " + ev.Time.Format("15:04:05")
+		}
+	}
+	if pol := e.currentPolicy(); pol != nil {
+		for _, t := range pol.Tenants {
+			v.Tenants = append(v.Tenants, *tenants[t.Name])
+		}
+	}
+	v.Penalties = pens
+	v.Loop = LoopStatus{Interval: e.cfg.Interval, LastTick: start, LastDuration: e.clock.Now().Sub(start),
+		Watched: len(e.known), Errors: errs}
+	e.view.Store(v)
+}
+
+func addUsage(dst *Usage, u Usage) {
+	dst.At = u.At
+	dst.CPUs += u.CPUs
+	dst.MemoryBytes += u.MemoryBytes
+	dst.SwapBytes += u.SwapBytes
+	dst.IOReadBps += u.IOReadBps
+	dst.IOWriteBps += u.IOWriteBps
+	dst.Pids += u.Pids
+	dst.NetRxBps += u.NetRxBps
+	dst.NetTxBps += u.NetTxBps
+	dst.DiskBytes += u.DiskBytes
+	dst.OOMKills += u.OOMKills
+	if u.CPUPressure > dst.CPUPressure {
+		dst.CPUPressure = u.CPUPressure
+	}
+	if u.MemoryPressure > dst.MemoryPressure {
+		dst.MemoryPressure = u.MemoryPressure
+	}
+	if u.IOPressure > dst.IOPressure {
+		dst.IOPressure = u.IOPressure
+	}
+	if u.ThrottledPct > dst.ThrottledPct {
+		dst.ThrottledPct = u.ThrottledPct
+	}
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// limitsOf lists what quell set on cg: the files it keeps originals of,
+// with their current values and why.
+func (e *Enforcer) limitsOf(cg string) []Limit {
+	orig := e.store.Originals(cg)
+	why := e.applied[cg].why
+	var out []Limit
+	files := make([]string, 0, len(orig))
+	for f := range orig {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		cur, err := e.fs.Read(cg, f)
+		if err != nil {
+			cur = "unreadable: " + err.Error()
+		}
+		out = append(out, Limit{File: f, Value: strings.TrimSpace(cur), Original: orig[f], Why: why[f]})
+	}
+	return out
+}

@@ -1,0 +1,154 @@
+package enforcer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/quell-dev/quell/limits"
+)
+
+// sliceControllers are enabled on the way to tenant slices.
+var sliceControllers = []string{"cpu", "cpuset", "io", "memory", "pids"}
+
+// reconcile makes each cgroup's files match its plan: it reads what is
+// there, writes only what differs (keeping the original of every file the
+// first time quell changes it), reads back and verifies. Files quell changed
+// that no plan wants any more, and cgroups that left policy, get their
+// originals back. It returns the number of cgroups with errors.
+func (e *Enforcer) reconcile(ctx context.Context, plans []plan) int {
+	errs := 0
+	wanted := map[string]map[string]bool{}
+	for i := range plans {
+		p := &plans[i]
+		files := map[string]bool{}
+		for _, w := range p.res.Writes() {
+			files[w.File] = true
+		}
+		wanted[p.cgroup] = files
+		if p.t != nil {
+			p.t.quota = p.quota
+		} else {
+			e.sliceQuota[p.tenant] = p.quota
+		}
+		if err := e.apply(ctx, p); err != nil {
+			errs++
+			e.log.Warn("reconcile", "cgroup", p.cgroup, "tenant", p.tenant, "err", err)
+		}
+	}
+	// Restore what no plan wants any more.
+	for _, cg := range e.store.Cgroups() {
+		orig := e.store.Originals(cg)
+		var back []limits.Write
+		for f, v := range orig {
+			if !wanted[cg][f] {
+				back = append(back, limits.Write{File: f, Value: v})
+			}
+		}
+		if len(back) == 0 {
+			continue
+		}
+		sort.Slice(back, func(a, b int) bool { return back[a].File < back[b].File })
+		if e.cfg.DryRun {
+			continue
+		}
+		err := e.fs.Restore(ctx, cg, back)
+		if errors.Is(err, limits.ErrGone) {
+			e.store.Forget(cg)
+			continue
+		}
+		if err != nil {
+			errs++
+			e.log.Warn("restore originals", "cgroup", cg, "err", err)
+			continue
+		}
+		for _, w := range back {
+			e.store.ForgetFile(cg, w.File)
+		}
+		e.events.add(Event{Time: e.clock.Now(), Kind: "restore", Cgroup: cg, Target: idOf(cg, e.known),
+			Reason: "no longer wanted by the policy; originals restored", After: writesString(back)})
+	}
+	return errs
+}
+
+func idOf(cg string, known map[string]*tracked) string {
+	if t, ok := known[cg]; ok {
+		return t.c.ID
+	}
+	return cg
+}
+
+func (e *Enforcer) apply(ctx context.Context, p *plan) error {
+	if p.err != nil {
+		return p.err
+	}
+	if p.t == nil && !e.cfg.DryRun { // a tenant slice: make sure it exists
+		if err := e.fs.Mkdir(p.cgroup, sliceControllers...); err != nil {
+			return fmt.Errorf("create tenant slice: %w", err)
+		}
+	}
+	ws := p.res.Writes()
+	cur, err := e.fs.Current(p.cgroup, ws)
+	if err != nil && p.t == nil && e.cfg.DryRun && errors.Is(err, limits.ErrGone) {
+		cur, err = nil, nil // the slice does not exist yet: all of it is new
+	}
+	if err != nil {
+		return err
+	}
+	diff := e.fs.Diff(cur, ws)
+	changes := make([]Change, 0, len(diff))
+	for _, d := range diff {
+		changes = append(changes, Change{File: d.File, Old: d.Old, New: d.New, Why: p.why[d.File]})
+	}
+	e.applied[p.cgroup] = appliedSet{tenant: p.tenant, changes: changes, why: p.why}
+	if len(diff) == 0 || e.cfg.DryRun {
+		return nil
+	}
+	for _, d := range diff {
+		e.store.RecordOriginal(p.cgroup, d.File, d.Old)
+	}
+	// Keep the originals on disk before touching the kernel.
+	if err := e.store.Save(e.clock.Now()); err != nil {
+		return fmt.Errorf("save originals before writing: %w", err)
+	}
+	if e.units != nil {
+		if _, err := e.units.SetUnit(ctx, p.cgroup, p.res); err != nil {
+			e.log.Warn("set unit properties through systemd; falling back to cgroupfs", "cgroup", p.cgroup, "err", err)
+		}
+	}
+	res, err := e.fs.Apply(ctx, p.cgroup, ws)
+	var bad []string
+	for _, r := range res {
+		if r.Err != nil {
+			bad = append(bad, fmt.Sprintf("%s: %v", r.File, r.Err))
+		}
+		if r.Changed {
+			after := r.Got
+			if r.Rounded {
+				after += " (kernel rounded " + r.Wanted + ")"
+			}
+			e.events.add(Event{Time: e.clock.Now(), Kind: "limit", Tenant: p.tenant, Cgroup: p.cgroup,
+				Target: idOf(p.cgroup, e.known), Reason: r.File + ": " + p.why[r.File], Before: r.Old, After: after})
+		}
+	}
+	if p.t != nil {
+		p.t.errs = append(p.t.errs, bad...)
+	}
+	if err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return errors.New(strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+func writesString(ws []limits.Write) string {
+	parts := make([]string, len(ws))
+	for i, w := range ws {
+		parts[i] = w.File + "=" + w.Value
+	}
+	return strings.Join(parts, ", ")
+}

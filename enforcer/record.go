@@ -1,0 +1,107 @@
+package enforcer
+
+import (
+	"encoding/json"
+	"log/slog"
+	"sync"
+
+	"github.com/quell-dev/quell/enforcer/state"
+)
+
+// recorder keeps the recent events in a ring, logs each (structured, so
+// journald gets TENANT=, RULE=, … fields) and hands them to the state store.
+type recorder struct {
+	mu      sync.Mutex
+	max     int
+	seq     uint64
+	evs     []Event
+	store   *state.Store
+	log     *slog.Logger
+	wake    chan struct{} // closed and replaced on each event (long-poll)
+	onEvent func(Event)
+}
+
+func newRecorder(st *state.Store, max int, log *slog.Logger) *recorder {
+	r := &recorder{max: max, store: st, log: log, wake: make(chan struct{})}
+	if raw := st.Events(); len(raw) > 0 {
+		var evs []Event
+		if err := json.Unmarshal(raw, &evs); err == nil {
+			r.evs = evs
+			if n := len(evs); n > 0 {
+				r.seq = evs[n-1].Seq
+			}
+		} else {
+			log.Warn("stored events unreadable; starting a new log", "err", err)
+		}
+	}
+	return r
+}
+
+func (r *recorder) add(ev Event) {
+	r.mu.Lock()
+	r.seq++
+	ev.Seq = r.seq
+	r.evs = append(r.evs, ev)
+	if len(r.evs) > r.max {
+		r.evs = append(r.evs[:0:0], r.evs[len(r.evs)-r.max:]...)
+	}
+	raw, _ := json.Marshal(r.evs)
+	close(r.wake)
+	r.wake = make(chan struct{})
+	r.mu.Unlock()
+	r.store.SetEvents(raw)
+	if r.onEvent != nil {
+		r.onEvent(ev)
+	}
+	attrs := []any{"kind", ev.Kind}
+	for _, kv := range [][2]string{{"tenant", ev.Tenant}, {"container", ev.Target}, {"cgroup", ev.Cgroup},
+		{"rule", ev.Rule}, {"before", ev.Before}, {"after", ev.After}} {
+		if kv[1] != "" {
+			attrs = append(attrs, kv[0], kv[1])
+		}
+	}
+	if ev.DryRun {
+		attrs = append(attrs, "dry_run", true)
+	}
+	r.log.Info(ev.Reason, attrs...)
+}
+
+// since returns up to limit events with Seq > seq, oldest first, and a
+// channel closed when the next event arrives.
+func (r *recorder) since(seq uint64, limit int) ([]Event, <-chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Event
+	for _, ev := range r.evs {
+		if ev.Seq > seq {
+			out = append(out, ev)
+		}
+	}
+	if limit > 0 && len(out) > limit {
+		out = out[len(out)-limit:]
+	}
+	return out, r.wake
+}
+
+// lastFor returns the newest event for target (ID or cgroup), if any.
+func (r *recorder) forTarget(id, cg string) []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Event
+	for _, ev := range r.evs {
+		if (id != "" && ev.Target == id) || (cg != "" && ev.Cgroup == cg) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// recent returns the last n events, oldest first.
+func (r *recorder) recent(n int) []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.evs) > n {
+		return append([]Event(nil), r.evs[len(r.evs)-n:]...)
+	}
+	return append([]Event(nil), r.evs...)
+}

@@ -1,0 +1,252 @@
+// Package state keeps what quelld must not forget across a crash or restart:
+// the original value of every cgroup file it changed (to restore it), active
+// penalties with their deadlines (so nothing stays frozen or throttled
+// because quelld died), and the recent event log. It is written atomically
+// (temp file, fsync, rename, fsync of the directory): after a kill -9 at any
+// moment the file holds either the previous or the new state, never a mix.
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+)
+
+// FileName is the state file inside the state dir.
+const FileName = "state.json"
+
+// Penalty is an active throttle or freeze, kept until its deadline.
+type Penalty struct {
+	ID       string    `json:"id"`     // container ID
+	Cgroup   string    `json:"cgroup"` // relative to the cgroup root
+	Tenant   string    `json:"tenant"`
+	Action   string    `json:"action"` // throttle | freeze
+	Rule     string    `json:"rule"`
+	Step     int       `json:"step"`
+	Factor   float64   `json:"factor,omitempty"`
+	Since    time.Time `json:"since"`
+	Deadline time.Time `json:"deadline"`
+	Reason   string    `json:"reason"`
+	// Who decided: RuleName or Detector (Rule holds whichever is set).
+	RuleName string `json:"rule_name,omitempty"`
+	Detector string `json:"detector,omitempty"`
+	Name     string `json:"name,omitempty"` // container name
+	// Throttle values in force (0 = not touched), kept so a restart
+	// re-applies exactly the same.
+	CPUQuota   int64 `json:"cpu_quota,omitempty"`
+	MemoryHigh int64 `json:"memory_high,omitempty"`
+}
+
+// Data is the content of the state file.
+type Data struct {
+	Version   int                          `json:"version"`
+	Originals map[string]map[string]string `json:"originals"` // cgroup → file → value before quell
+	Penalties []Penalty                    `json:"penalties"`
+	Events    json.RawMessage              `json:"events,omitempty"` // owned by the recorder
+	SavedAt   time.Time                    `json:"saved_at"`
+}
+
+// Store is the state dir. It is safe for concurrent use.
+type Store struct {
+	dir string
+	ro  bool // OpenReadOnly: Save does nothing
+	mu  sync.Mutex
+	d   Data
+}
+
+// Open reads dir/state.json, creating dir (0700) when missing. A missing
+// file is an empty state; a corrupt one is an error naming it (quelld then
+// refuses to start rather than forget originals it must restore).
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state dir %s: %w", dir, err)
+	}
+	s := &Store{dir: dir, d: Data{Version: 1, Originals: map[string]map[string]string{}}}
+	p := filepath.Join(dir, FileName)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state %s: %w", p, err)
+	}
+	if err := json.Unmarshal(b, &s.d); err != nil {
+		return nil, fmt.Errorf("parse state %s: %w (move it aside to start afresh; originals it holds would be lost)", p, err)
+	}
+	if s.d.Originals == nil {
+		s.d.Originals = map[string]map[string]string{}
+	}
+	return s, nil
+}
+
+// OpenReadOnly reads dir/state.json if it can (a missing or unreadable dir
+// is an empty state) and never writes: for `quell` reading cgroupfs
+// directly without the daemon.
+func OpenReadOnly(dir string) *Store {
+	s := &Store{dir: dir, ro: true, d: Data{Version: 1, Originals: map[string]map[string]string{}}}
+	if b, err := os.ReadFile(filepath.Join(dir, FileName)); err == nil {
+		_ = json.Unmarshal(b, &s.d)
+		if s.d.Originals == nil {
+			s.d.Originals = map[string]map[string]string{}
+		}
+	}
+	return s
+}
+
+// Path is the state file's path.
+func (s *Store) Path() string { return filepath.Join(s.dir, FileName) }
+
+// RecordOriginal remembers value as cgroup's file's original unless one is
+// already kept (the first value seen before quell wrote is the original).
+// It reports whether anything changed.
+func (s *Store) RecordOriginal(cgroup, file, value string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.d.Originals[cgroup]
+	if m == nil {
+		m = map[string]string{}
+		s.d.Originals[cgroup] = m
+	}
+	if _, ok := m[file]; ok {
+		return false
+	}
+	m[file] = value
+	return true
+}
+
+// Originals returns a copy of cgroup's kept originals.
+func (s *Store) Originals(cgroup string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.d.Originals[cgroup]))
+	for k, v := range s.d.Originals[cgroup] {
+		out[k] = v
+	}
+	return out
+}
+
+// Cgroups lists the cgroups with kept originals, sorted.
+func (s *Store) Cgroups() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.d.Originals))
+	for k := range s.d.Originals {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Forget drops cgroup's originals (after they were restored, or the cgroup
+// is gone).
+func (s *Store) Forget(cgroup string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.d.Originals, cgroup)
+}
+
+// SetPenalties replaces the active penalties.
+func (s *Store) SetPenalties(ps []Penalty) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.d.Penalties = append([]Penalty(nil), ps...)
+}
+
+// Penalties returns a copy of the active penalties.
+func (s *Store) Penalties() []Penalty {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Penalty(nil), s.d.Penalties...)
+}
+
+// SetEvents stores the recorder's serialised events.
+func (s *Store) SetEvents(raw json.RawMessage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.d.Events = append(json.RawMessage(nil), raw...)
+}
+
+// Events returns the stored serialised events.
+func (s *Store) Events() json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append(json.RawMessage(nil), s.d.Events...)
+}
+
+// Save writes the state atomically and durably.
+func (s *Store) Save(now time.Time) error {
+	if s.ro {
+		return nil
+	}
+	s.mu.Lock()
+	s.d.SavedAt = now
+	b, err := json.MarshalIndent(&s.d, "", " ")
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	return WriteAtomic(s.Path(), b, 0o600)
+}
+
+// WriteAtomic writes data to path through a temp file in the same directory,
+// fsyncs it, renames it over path and fsyncs the directory.
+func WriteAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return fmt.Errorf("chmod %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("fsync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename %s: %w", path, err)
+	}
+	ok = true
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// ForgetFile drops one file's original (after it was restored).
+func (s *Store) ForgetFile(cgroup, file string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.d.Originals[cgroup]; m != nil {
+		delete(m, file)
+		if len(m) == 0 {
+			delete(s.d.Originals, cgroup)
+		}
+	}
+}

@@ -1,0 +1,120 @@
+package enforcer
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/quell-dev/quell/enforcer/discover"
+)
+
+// WatchCgroups watches the cgroup tree with inotify (one instance) and asks
+// for a rescan when a cgroup appears or vanishes, so a new container is
+// under its limits within one interval instead of one resync. Container
+// cgroups themselves are not watched (their insides are theirs); the
+// slices above them are, to the discovery depth. It returns when ctx ends.
+func (e *Enforcer) WatchCgroups(ctx context.Context) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	add := func(dir string) { _ = w.Add(dir) }
+	var walk func(dir string, depth int)
+	walk = func(dir string, depth int) {
+		add(dir)
+		if depth >= 6 {
+			return
+		}
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return
+		}
+		for _, ent := range ents {
+			if !ent.IsDir() {
+				continue
+			}
+			rel, _ := filepath.Rel(e.cfg.CgroupRoot, filepath.Join(dir, ent.Name()))
+			if _, isContainer := discover.Classify(rel); isContainer || e.skip(rel) {
+				continue
+			}
+			walk(filepath.Join(dir, ent.Name()), depth+1)
+		}
+	}
+	walk(e.cfg.CgroupRoot, 0)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.Events:
+			if !ok {
+				return nil
+			}
+			if ev.Op&(fsnotify.Create|fsnotify.Remove) == 0 {
+				continue
+			}
+			if ev.Op&fsnotify.Create != 0 {
+				if fi, err := os.Stat(ev.Name); err == nil && fi.IsDir() {
+					rel, _ := filepath.Rel(e.cfg.CgroupRoot, ev.Name)
+					if _, isContainer := discover.Classify(rel); !isContainer {
+						walk(ev.Name, strings.Count(rel, "/")+1)
+					}
+				}
+			}
+			e.RequestRescan()
+		case err, ok := <-w.Errors:
+			if !ok {
+				return nil
+			}
+			e.log.Warn("cgroup watch", "err", err)
+			e.RequestRescan()
+		}
+	}
+}
+
+// WatchPolicy reloads the policy when a file in a policy dir changes
+// (debounced: config management writes several files in a burst).
+func (e *Enforcer) WatchPolicy(ctx context.Context, debounce time.Duration) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	for _, p := range e.cfg.PolicyPaths {
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			p = filepath.Dir(p)
+		}
+		if err := w.Add(p); err != nil {
+			e.log.Warn("cannot watch policy path; reload with SIGHUP", "path", p, "err", err)
+		}
+	}
+	var timer <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.Events:
+			if !ok {
+				return nil
+			}
+			if strings.HasSuffix(ev.Name, ".toml") {
+				timer = time.After(debounce)
+			}
+		case <-w.Errors:
+		case <-timer:
+			timer = nil
+			if err := e.Reload(ctx); err != nil {
+				e.log.Error("policy change rejected; last good policy stays in force", "err", err)
+			}
+		}
+	}
+}
+
+// Healthy reports whether the loop ticked recently (for the watchdog).
+func (e *Enforcer) Healthy() bool {
+	v := e.View()
+	return e.clock.Now().Sub(v.Loop.LastTick) < 3*e.cfg.Interval+5*time.Second
+}

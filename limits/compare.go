@@ -1,0 +1,147 @@
+package limits
+
+import (
+	"strconv"
+	"strings"
+)
+
+// equivalent reports whether the value the kernel shows (got) satisfies
+// the value quell wants (want) in file, and whether it does so only
+// because of the kernel's rounding (memory values are rounded down to a
+// multiple of the page size). Spellings the kernel normalises compare
+// equal without being "rounded": cpuset lists ("0,1,2,3" = "0-3"), io.max
+// key order and missing keys (= max), whitespace.
+func equivalent(file, got, want string, pageSize int64) (equal, rounded bool) {
+	got, want = strings.TrimSpace(got), strings.TrimSpace(want)
+	if got == want {
+		return true, false
+	}
+	switch file {
+	case "memory.max", "memory.high", "memory.low", "memory.min", "memory.swap.max":
+		g, gerr := strconv.ParseInt(got, 10, 64)
+		w, werr := strconv.ParseInt(want, 10, 64)
+		if gerr != nil || werr != nil || pageSize <= 0 {
+			return false, false
+		}
+		if g == w-w%pageSize {
+			return true, true
+		}
+	case "cpu.max":
+		gq, gp := cut2(got)
+		wq, wp := cut2(want)
+		return gq == wq && (wp == "" || gp == wp), false
+	case "cpuset.cpus", "cpuset.mems":
+		g, gerr := parseCPUList(got)
+		w, werr := parseCPUList(want)
+		return gerr == nil && werr == nil && g.equal(w), false
+	case "io.max":
+		gd, g, gerr := parseIOMaxLine(got)
+		wd, w, werr := parseIOMaxLine(want)
+		return gerr == nil && werr == nil && gd == wd && g == w, false
+	}
+	return strings.Join(strings.Fields(got), " ") == strings.Join(strings.Fields(want), " "), false
+}
+
+func cut2(s string) (a, b string) {
+	f := strings.Fields(s)
+	switch len(f) {
+	case 0:
+		return "", ""
+	case 1:
+		return f[0], ""
+	}
+	return f[0], f[1]
+}
+
+// ioLimits holds the four io.max rates; 0 means max.
+type ioLimits struct{ rbps, wbps, riops, wiops uint64 }
+
+// parseIOMaxLine parses "MAJ:MIN key=value..." (keys in any order, absent
+// keys and "max" meaning unlimited) into the device and its limits.
+func parseIOMaxLine(s string) (dev string, l ioLimits, err error) {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return "", l, errSyntax("io.max", s)
+	}
+	if _, _, err := parseDev(f[0]); err != nil {
+		return "", l, err
+	}
+	for _, kv := range f[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return "", l, errSyntax("io.max", s)
+		}
+		var n uint64
+		if v != "max" {
+			if n, err = strconv.ParseUint(v, 10, 64); err != nil {
+				return "", l, errSyntax("io.max", s)
+			}
+		}
+		switch k {
+		case "rbps":
+			l.rbps = n
+		case "wbps":
+			l.wbps = n
+		case "riops":
+			l.riops = n
+		case "wiops":
+			l.wiops = n
+		}
+	}
+	return f[0], l, nil
+}
+
+// parseDev parses "MAJ:MIN".
+func parseDev(s string) (major, minor uint32, err error) {
+	a, b, ok := strings.Cut(s, ":")
+	if !ok {
+		return 0, 0, errSyntax("device", s)
+	}
+	ma, err1 := strconv.ParseUint(a, 10, 32)
+	mi, err2 := strconv.ParseUint(b, 10, 32)
+	if err1 != nil || err2 != nil {
+		return 0, 0, errSyntax("device", s)
+	}
+	return uint32(ma), uint32(mi), nil
+}
+
+// cpuList is a set of CPU or NUMA node numbers.
+type cpuList map[uint32]struct{}
+
+func (a cpuList) equal(b cpuList) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// parseCPUList parses the kernel's list format ("0-3,5,7-8"; "" = empty).
+func parseCPUList(s string) (cpuList, error) {
+	set := cpuList{}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return set, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := strconv.ParseUint(lo, 10, 32)
+		if err != nil {
+			return nil, errSyntax("cpu list", s)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseUint(hi, 10, 32); err != nil || b < a || b-a > 1<<16 {
+				return nil, errSyntax("cpu list", s)
+			}
+		}
+		for i := a; i <= b; i++ {
+			set[uint32(i)] = struct{}{}
+		}
+	}
+	return set, nil
+}

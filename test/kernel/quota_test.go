@@ -1,0 +1,179 @@
+//go:build lab
+
+// Real-kernel tests of limits' project quotas on the lab's XFS and ext4
+// scratch disks (mounted with prjquota; paths in QUELL_LAB_XFS and
+// QUELL_LAB_EXT4). A missing disk fails the test.
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/quell-dev/quell/limits"
+)
+
+func quotaMount(t *testing.T, env string) string {
+	t.Helper()
+	p := os.Getenv(env)
+	if p == "" {
+		t.Fatalf("%s is not set: the lab must mount this scratch disk", env)
+	}
+	return p
+}
+
+// fillUntil writes 64 KiB chunks to path until an error, returning bytes
+// written and the error.
+func fillUntil(path string, max int64) (int64, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 64<<10)
+	var n int64
+	for n < max {
+		w, err := f.Write(buf)
+		n += int64(w)
+		if err != nil {
+			f.Close()
+			return n, err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return n, err
+	}
+	return n, f.Close()
+}
+
+// withoutSysResource runs f on a thread without CAP_SYS_RESOURCE: the
+// generic quota code (ext4) lets that capability ignore hard limits, and
+// containers do not have it. Capabilities are per thread; the thread is
+// never returned to the runtime.
+func withoutSysResource(f func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+		var data [2]unix.CapUserData
+		if err := unix.Capget(&hdr, &data[0]); err != nil {
+			errc <- err
+			return
+		}
+		data[0].Effective &^= 1 << unix.CAP_SYS_RESOURCE
+		if err := unix.Capset(&hdr, &data[0]); err != nil {
+			errc <- err
+			return
+		}
+		errc <- f()
+	}()
+	return <-errc
+}
+
+func TestQuotaXFS(t *testing.T)  { testQuota(t, quotaMount(t, "QUELL_LAB_XFS"), 100001) }
+func TestQuotaExt4(t *testing.T) { testQuota(t, quotaMount(t, "QUELL_LAB_EXT4"), 100002) }
+
+func testQuota(t *testing.T, mnt string, id uint32) {
+	q := limits.NewQuotas("")
+	if err := q.Check(mnt); err != nil {
+		t.Fatalf("Check(%s): %v", mnt, err)
+	}
+	dir := filepath.Join(mnt, fmt.Sprintf("c%d", id))
+	if err := os.MkdirAll(filepath.Join(dir, "pre"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A file made before the project is set must be tagged by the walk.
+	if err := os.WriteFile(filepath.Join(dir, "pre", "old"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const limit = 8 << 20
+	if err := q.Assign(dir, id, limits.ProjectLimit{Bytes: limit, Inodes: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := limits.ProjectID(filepath.Join(dir, "pre", "old")); err != nil || got != id {
+		t.Fatalf("pre-existing file project = %d, %v; want %d", got, err, id)
+	}
+	var n int64
+	err := withoutSysResource(func() (err error) { n, err = fillUntil(filepath.Join(dir, "big"), 4*limit); return err })
+	t.Logf("FIGURE quota %s bytes limit %d wrote %d (%.4f) err %v", filepath.Base(mnt), limit, n, float64(n)/limit, err)
+	// XFS reports an exhausted project quota as ENOSPC (a project is
+	// presented like a smaller filesystem), ext4 as EDQUOT.
+	if !errors.Is(err, unix.EDQUOT) && !errors.Is(err, unix.ENOSPC) {
+		pid, perr := limits.ProjectID(filepath.Join(dir, "big"))
+		u, uerr := q.ProjectUsage(mnt, id)
+		t.Fatalf("write past the limit: %v, want EDQUOT/ENOSPC (file project %d %v, usage %+v %v)", err, pid, perr, u, uerr)
+	}
+	u, err := q.ProjectUsage(mnt, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("FIGURE quota %s usage %+v", filepath.Base(mnt), u)
+	if u.UsedBytes > limit+4096 || u.UsedBytes < limit-64<<10-4096 {
+		t.Errorf("used %d bytes under a %d limit (want within a block / one write)", u.UsedBytes, limit)
+	}
+	if u.Limit.Bytes != limit || u.Limit.Inodes != 100 {
+		t.Errorf("limits read back %+v", u.Limit)
+	}
+	// Raising lets writes continue.
+	if err := q.SetProjectLimit(mnt, id, limits.ProjectLimit{Bytes: 2 * limit, Inodes: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fillUntil(filepath.Join(dir, "more"), 1<<20); err != nil {
+		t.Fatalf("write after raising the limit: %v", err)
+	}
+	// Inode limit.
+	os.Remove(filepath.Join(dir, "big"))
+	os.Remove(filepath.Join(dir, "more"))
+	made := 0
+	err = withoutSysResource(func() error {
+		for i := 0; i < 200; i++ {
+			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("f%d", i)))
+			if err != nil {
+				if !errors.Is(err, unix.EDQUOT) && !errors.Is(err, unix.ENOSPC) {
+					return fmt.Errorf("create #%d: %v, want EDQUOT", i, err)
+				}
+				return nil
+			}
+			f.Close()
+			made++
+		}
+		return fmt.Errorf("created %d files under a 100-inode limit", made)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ = q.ProjectUsage(mnt, id)
+	t.Logf("FIGURE quota %s inodes limit 100 created %d used %d", filepath.Base(mnt), made, u.UsedInodes)
+	if u.UsedInodes != 100 {
+		t.Errorf("inodes used %d, want exactly the limit 100", u.UsedInodes)
+	}
+	// IDs in use include ours.
+	ids, err := q.ProjectIDsInUse(mnt, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, x := range ids {
+		found = found || x == id
+	}
+	if !found {
+		t.Errorf("ProjectIDsInUse = %v, missing %d", ids, id)
+	}
+	// Removal clears the limit.
+	if err := q.Release(mnt, id); err != nil {
+		t.Fatal(err)
+	}
+	u, _ = q.ProjectUsage(mnt, id)
+	if u.Limit != (limits.ProjectLimit{}) {
+		t.Errorf("limits after Release: %+v", u.Limit)
+	}
+	if _, err := fillUntil(filepath.Join(dir, "free"), 2*limit); err != nil {
+		t.Errorf("write after Release: %v", err)
+	}
+	os.RemoveAll(dir)
+}

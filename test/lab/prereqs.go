@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// hostPackages are the Debian packages the lab needs on the host.
+var hostPackages = []string{
+	"qemu-system-x86", "linux-image-amd64", "busybox-static", "xfsprogs", "e2fsprogs",
+	"iproute2", "runc", "kmod", "systemd", "dbus", "util-linux", "cpio",
+}
+
+// missingPackages asks dpkg-query which of pkgs are not installed.
+func missingPackages(pkgs []string) ([]string, error) {
+	var missing []string
+	for _, p := range pkgs {
+		out, err := exec.Command("dpkg-query", "-W", "-f=${db:Status-Status}", p).Output()
+		if err != nil || strings.TrimSpace(string(out)) != "installed" {
+			if _, lookErr := exec.LookPath("dpkg-query"); lookErr != nil {
+				return nil, fmt.Errorf("dpkg-query not found: the lab needs a Debian-like host")
+			}
+			missing = append(missing, p)
+		}
+	}
+	return missing, nil
+}
+
+// prereqs installs the missing host packages with apt-get, as root or
+// through sudo. It does nothing (quickly) when all are present.
+func prereqs(log io.Writer) error {
+	missing, err := missingPackages(hostPackages)
+	if err != nil {
+		return err
+	}
+	if len(missing) == 0 {
+		fmt.Fprintln(log, "lab: prerequisites present")
+		return nil
+	}
+	fmt.Fprintf(log, "lab: installing %s\n", strings.Join(missing, " "))
+	var prefix []string
+	if os.Geteuid() != 0 {
+		if _, err := exec.LookPath("sudo"); err != nil {
+			return fmt.Errorf("missing packages %s; not root and no sudo: run as root: apt-get install %s",
+				strings.Join(missing, " "), strings.Join(missing, " "))
+		}
+		prefix = []string{"sudo", "-n"}
+	}
+	env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	update := append(append([]string{}, prefix...), "apt-get", "update", "-q")
+	install := append(append([]string{}, prefix...), "apt-get", "install", "-y", "-q", "--no-install-recommends")
+	install = append(install, missing...)
+	for _, argv := range [][]string{update, install} {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env, cmd.Stdout, cmd.Stderr = env, log, log
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("%s: %w (missing: %s)", strings.Join(argv, " "), err, strings.Join(missing, " "))
+		}
+	}
+	return nil
+}
