@@ -2,6 +2,8 @@ package enforcer
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"fmt"
 	"os"
 	"os/exec"
@@ -204,6 +206,11 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 		err = e.fs.Kill(a.Target.Cgroup)
 		ev.After = "killed (cgroup.kill)"
 	}
+	if err != nil && (errors.Is(err, limits.ErrGone) || errors.Is(err, fs.ErrNotExist)) &&
+		(a.Kind == detect.Thaw || a.Kind == detect.Unthrottle) {
+		ev.After = "container gone; nothing left to lift"
+		err = nil
+	}
 	if err != nil {
 		ev.Reason += "; FAILED: " + err.Error()
 		e.log.Error("action failed", "kind", a.Kind, "cgroup", a.Target.Cgroup, "err", err)
@@ -296,7 +303,7 @@ func (e *Enforcer) persistPenalties() {
 		ps = append(ps, sp)
 	}
 	e.store.SetPenalties(ps)
-	if err := e.store.Save(e.clock.Now()); err != nil {
+	if err := e.save(); err != nil {
 		e.log.Error("save penalties", "err", err)
 	}
 }
@@ -369,7 +376,7 @@ func (e *Enforcer) standDown() {
 				Reason: "quelld stopping: nothing stays frozen (the freeze is re-applied on start if its deadline is still ahead)"})
 		}
 	}
-	if err := e.store.Save(e.clock.Now()); err != nil {
+	if err := e.save(); err != nil {
 		e.log.Error("save state", "err", err)
 	}
 }

@@ -40,10 +40,19 @@ type Enforcer struct {
 
 	view   atomic.Pointer[View]
 	hooks  Hooks
-	ticked chan struct{} // closed after the first tick
+	slices map[string]bool // tenant slices known to exist
+	ticked chan struct{}   // closed after the first tick
 	once   sync.Once
 	events *recorder
 	det    *actor
+
+	// Network shaping and disk quotas (netshape.go, diskquota.go); nil
+	// when ReadOnly. Loop-owned state, keyed by cgroup.
+	shaper     NetShaper
+	nets       map[string]*netEntry
+	quotas     DiskQuotas
+	disks      map[string]*diskEntry
+	tenantDisk map[string]int64 // tenant → bytes in its shared project, last tick
 }
 
 // tracked is one container the loop follows between ticks.
@@ -61,6 +70,7 @@ type appliedSet struct {
 	tenant  string
 	changes []Change          // the last diff (empty when nothing had to change)
 	why     map[string]string // file → why, from the plan
+	values  map[string]string // file → value in the kernel after this tick's reconcile
 }
 
 // Hooks let the daemon count what the loop does (metrics) without the
@@ -91,13 +101,14 @@ func WithUnits(u unitSetter) Option { return func(e *Enforcer) { e.units = u } }
 func New(cfg Config, opts ...Option) (*Enforcer, error) {
 	cfg.defaults()
 	e := &Enforcer{cfg: cfg, clock: realClock{}, log: cfg.Logger,
-		ticked: make(chan struct{}), known: map[string]*tracked{}, applied: map[string]appliedSet{}, sliceQuota: map[string]float64{}}
+		ticked: make(chan struct{}), slices: map[string]bool{}, known: map[string]*tracked{}, applied: map[string]appliedSet{}, sliceQuota: map[string]float64{}}
 	for _, o := range opts {
 		o(e)
 	}
 	if e.fs == nil {
 		e.fs = limits.NewFS(cfg.CgroupRoot, limits.WithSelf(cfg.SelfCgroup))
 	}
+	e.initNetDisk()
 	if cfg.ReadOnly {
 		e.cfg.DryRun = true
 		e.store = state.OpenReadOnly(cfg.StateDir)
@@ -126,6 +137,10 @@ func (e *Enforcer) Run(ctx context.Context) error {
 	e.restorePenalties(ctx)
 	t := time.NewTicker(e.cfg.Interval)
 	defer t.Stop()
+	var pressure <-chan struct{}
+	if !e.cfg.ReadOnly {
+		pressure = e.armPressure(ctx)
+	}
 	for {
 		e.Tick(ctx)
 		select {
@@ -133,6 +148,7 @@ func (e *Enforcer) Run(ctx context.Context) error {
 			e.standDown()
 			return nil
 		case <-t.C:
+		case <-pressure: // a PSI trigger fired: look now, not at the next tick
 		}
 	}
 }
@@ -199,10 +215,12 @@ func (e *Enforcer) Tick(ctx context.Context) {
 	if e.hooks.OnReconcile != nil {
 		e.hooks.OnReconcile(e.clock.Now().Sub(rs))
 	}
+	errs += e.shapeNetwork(ctx, pol)
+	errs += e.quotaDisks(pol)
 	errs += e.detectAndAct(ctx, pol, host, start)
 	e.publish(start, host, plans, errs)
 	e.once.Do(func() { close(e.ticked) })
-	if err := e.store.Save(e.clock.Now()); err != nil {
+	if err := e.save(); err != nil {
 		e.log.Error("save state", "err", err)
 	}
 }

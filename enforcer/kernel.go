@@ -13,7 +13,7 @@ type cgroupFS interface {
 	Diff(current, desired []limits.Write) []limits.Change
 	Apply(ctx context.Context, cg string, ws []limits.Write) ([]limits.Result, error)
 	Restore(ctx context.Context, cg string, originals []limits.Write) error
-	Stats(cg string) (limits.Stats, error)
+	StatsOf(cg string, only map[string]bool) (limits.Stats, error)
 	Freeze(ctx context.Context, cg string) error
 	Thaw(ctx context.Context, cg string) error
 	Kill(cg string) error
@@ -29,4 +29,7 @@ type unitSetter interface {
 	// SetUnit applies r to the unit owning cgroup cg. ok is false when cg
 	// is not a systemd unit (then cgroupfs is used).
 	SetUnit(ctx context.Context, cg string, r limits.Resources) (ok bool, err error)
+	// EnsureSlice creates (or updates) the tenant slice cg as a systemd
+	// slice unit carrying r, so systemd knows it and keeps it.
+	EnsureSlice(ctx context.Context, cg string, r limits.Resources) error
 }

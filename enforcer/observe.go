@@ -9,13 +9,17 @@ import (
 	"github.com/quell-dev/quell/limits"
 )
 
+// loopStats are the files the loop reads per container per interval.
+var loopStats = map[string]bool{"cpu.stat": true, "memory.current": true, "memory.swap.current": true,
+	"memory.events": true, "io.stat": true, "pids.current": true}
+
 // observe reads each container's counters and turns them into rates over
 // the time since the last read. A failed read leaves the previous usage in
 // place (marked by the error), never a made-up zero.
 func (e *Enforcer) observe(now time.Time) int {
 	errs := 0
 	for cg, t := range e.known {
-		st, err := e.fs.Stats(cg)
+		st, err := e.fs.StatsOf(cg, loopStats)
 		t.errs = t.errs[:0]
 		if errors.Is(err, limits.ErrGone) {
 			e.RequestRescan()

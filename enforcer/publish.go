@@ -72,6 +72,11 @@ func (e *Enforcer) publish(start time.Time, host HostView, plans []plan, errs in
 		}
 		v.Containers = append(v.Containers, cv)
 	}
+	for name, b := range e.tenantDisk { // one shared project: the kernel's total, not a sum
+		if tv := tenants[name]; tv != nil {
+			tv.Usage.DiskBytes = b
+		}
+	}
 	sort.Slice(v.Containers, func(a, b int) bool { return v.Containers[a].Cgroup < v.Containers[b].Cgroup })
 	for _, ev := range e.events.recent(200) {
 		if tv := tenants[ev.Tenant]; tv != nil && ev.Kind != "limit" && ev.Kind != "restore" {
@@ -134,12 +139,17 @@ func (e *Enforcer) limitsOf(cg string) []Limit {
 		files = append(files, f)
 	}
 	sort.Strings(files)
+	vals := e.applied[cg].values
 	for _, f := range files {
-		cur, err := e.fs.Read(cg, f)
-		if err != nil {
-			cur = "unreadable: " + err.Error()
+		cur, ok := vals[f]
+		if !ok { // not re-read this tick (restored, or dry-run): read it now
+			v, err := e.fs.Read(cg, f)
+			if err != nil {
+				v = "unreadable: " + err.Error()
+			}
+			cur = strings.TrimSpace(v)
 		}
-		out = append(out, Limit{File: f, Value: strings.TrimSpace(cur), Original: orig[f], Why: why[f]})
+		out = append(out, Limit{File: f, Value: cur, Original: orig[f], Why: why[f]})
 	}
 	return out
 }

@@ -84,10 +84,15 @@ func (e *Enforcer) apply(ctx context.Context, p *plan) error {
 	if p.err != nil {
 		return p.err
 	}
-	if p.t == nil && !e.cfg.DryRun { // a tenant slice: make sure it exists
-		if err := e.fs.Mkdir(p.cgroup, sliceControllers...); err != nil {
+	if p.t == nil && !e.cfg.DryRun && !e.slices[p.cgroup] { // a tenant slice: make sure it exists
+		if e.units != nil {
+			if err := e.units.EnsureSlice(ctx, p.cgroup, p.res); err != nil {
+				return fmt.Errorf("create tenant slice through systemd: %w", err)
+			}
+		} else if err := e.fs.Mkdir(p.cgroup, sliceControllers...); err != nil {
 			return fmt.Errorf("create tenant slice: %w", err)
 		}
+		e.slices[p.cgroup] = true
 	}
 	ws := p.res.Writes()
 	cur, err := e.fs.Current(p.cgroup, ws)
@@ -102,7 +107,11 @@ func (e *Enforcer) apply(ctx context.Context, p *plan) error {
 	for _, d := range diff {
 		changes = append(changes, Change{File: d.File, Old: d.Old, New: d.New, Why: p.why[d.File]})
 	}
-	e.applied[p.cgroup] = appliedSet{tenant: p.tenant, changes: changes, why: p.why}
+	vals := make(map[string]string, len(cur))
+	for _, w := range cur {
+		vals[w.File] = w.Value
+	}
+	e.applied[p.cgroup] = appliedSet{tenant: p.tenant, changes: changes, why: p.why, values: vals}
 	if len(diff) == 0 || e.cfg.DryRun {
 		return nil
 	}
@@ -110,7 +119,7 @@ func (e *Enforcer) apply(ctx context.Context, p *plan) error {
 		e.store.RecordOriginal(p.cgroup, d.File, d.Old)
 	}
 	// Keep the originals on disk before touching the kernel.
-	if err := e.store.Save(e.clock.Now()); err != nil {
+	if err := e.save(); err != nil {
 		return fmt.Errorf("save originals before writing: %w", err)
 	}
 	if e.units != nil {
@@ -121,6 +130,11 @@ func (e *Enforcer) apply(ctx context.Context, p *plan) error {
 	res, err := e.fs.Apply(ctx, p.cgroup, ws)
 	var bad []string
 	for _, r := range res {
+		if r.Err == nil {
+			vals[r.File] = r.Got
+		} else {
+			delete(vals, r.File)
+		}
 		if r.Err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", r.File, r.Err))
 		}

@@ -19,6 +19,23 @@ type recorder struct {
 	log     *slog.Logger
 	wake    chan struct{} // closed and replaced on each event (long-poll)
 	onEvent func(Event)
+	dirty   bool // events not yet handed to the store
+}
+
+// flush hands the events to the store if any arrived since the last flush
+// (serialising 1,000 events on every add would dominate a busy tick).
+func (r *recorder) flush() {
+	r.mu.Lock()
+	if !r.dirty {
+		r.mu.Unlock()
+		return
+	}
+	raw, err := json.Marshal(r.evs)
+	r.dirty = false
+	r.mu.Unlock()
+	if err == nil {
+		r.store.SetEvents(raw)
+	}
 }
 
 func newRecorder(st *state.Store, max int, log *slog.Logger) *recorder {
@@ -45,11 +62,10 @@ func (r *recorder) add(ev Event) {
 	if len(r.evs) > r.max {
 		r.evs = append(r.evs[:0:0], r.evs[len(r.evs)-r.max:]...)
 	}
-	raw, _ := json.Marshal(r.evs)
+	r.dirty = true
 	close(r.wake)
 	r.wake = make(chan struct{})
 	r.mu.Unlock()
-	r.store.SetEvents(raw)
 	if r.onEvent != nil {
 		r.onEvent(ev)
 	}
@@ -104,4 +120,10 @@ func (r *recorder) recent(n int) []Event {
 		return append([]Event(nil), r.evs[len(r.evs)-n:]...)
 	}
 	return append([]Event(nil), r.evs...)
+}
+
+// save writes the state dir (events included) if anything changed.
+func (e *Enforcer) save() error {
+	e.events.flush()
+	return e.store.Save(e.clock.Now())
 }

@@ -13,6 +13,7 @@ import (
 // unitManager is the part of systemd's D-Bus manager the enforcer uses.
 type unitManager interface {
 	SetUnitProperties(ctx context.Context, unit string, props ...sddbus.Property) error
+	EnsureSlice(ctx context.Context, name string, props ...sddbus.Property) error
 }
 
 // systemdUnits changes systemd-owned units (scopes and services) through
@@ -45,4 +46,16 @@ func (s *systemdUnits) SetUnit(ctx context.Context, cg string, r limits.Resource
 		return true, fmt.Errorf("SetUnitProperties %s: %w", unit, err)
 	}
 	return true, nil
+}
+
+func (s *systemdUnits) EnsureSlice(ctx context.Context, cg string, r limits.Resources) error {
+	unit, ok := systemd.UnitForCgroup(cg)
+	if !ok || !strings.HasSuffix(unit, ".slice") {
+		return fmt.Errorf("%s is not a systemd slice path", cg)
+	}
+	props, err := systemd.Properties(r, s.devPath)
+	if err != nil {
+		return fmt.Errorf("properties for %s: %w", unit, err)
+	}
+	return s.m.EnsureSlice(ctx, unit, props...)
 }

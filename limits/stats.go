@@ -30,6 +30,13 @@ type Stats struct {
 // failure (I/O error, ErrSyntax) leaves that field nil and is returned,
 // joined with the others, next to the fields that were read.
 func (f *FS) Stats(cg string) (Stats, error) {
+	return f.StatsOf(cg, nil)
+}
+
+// StatsOf is Stats reading only the files named in only (nil = all): the
+// loop reads the few it needs each interval, since every file is an open,
+// a read and a close per cgroup per interval.
+func (f *FS) StatsOf(cg string, only map[string]bool) (Stats, error) {
 	var s Stats
 	d, err := f.dir(cg)
 	if err != nil {
@@ -40,7 +47,7 @@ func (f *FS) Stats(cg string) (Stats, error) {
 	// or failed (then recorded). gone aborts.
 	gone := false
 	read := func(file string) []byte {
-		if gone {
+		if gone || (only != nil && !only[file]) {
 			return nil
 		}
 		b, err := readFile(d, file)

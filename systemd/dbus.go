@@ -14,8 +14,10 @@ import (
 // only (they live under /run/systemd/system.control and end at reboot),
 // survive `systemctl daemon-reload`, and take effect in cgroupfs at once.
 type Manager interface {
-	// SetUnitProperties sets props on the loaded unit. It fails for an
-	// unknown unit or a property the unit type does not have.
+	// SetUnitProperties sets props on unit. An error wraps ErrNoSuchUnit
+	// when the unit does not exist (a container that just went away); it
+	// also fails for a property the unit type does not have or a value
+	// systemd rejects.
 	SetUnitProperties(ctx context.Context, unit string, props ...sddbus.Property) error
 	// EnsureSlice makes slice unit name exist and be active with props:
 	// it starts a transient slice, or, when the slice already exists,
@@ -44,17 +46,26 @@ func Connect(ctx context.Context) (*DBusManager, error) {
 // Close closes the connection.
 func (m *DBusManager) Close() { m.conn.Close() }
 
+// ErrNoSuchUnit means systemd has no unit of that name.
+var ErrNoSuchUnit = errors.New("no such unit")
+
 // SetUnitProperties implements Manager with runtime=true.
 func (m *DBusManager) SetUnitProperties(ctx context.Context, unit string, props ...sddbus.Property) error {
-	if err := m.conn.SetUnitPropertiesContext(ctx, unit, true, props...); err != nil {
-		return fmt.Errorf("set properties of %s: %w", unit, err)
+	err := m.conn.SetUnitPropertiesContext(ctx, unit, true, props...)
+	switch {
+	case err == nil:
+		return nil
+	case isDBusError(err, errNoSuchUnit):
+		return fmt.Errorf("set properties of %s: %w (%w)", unit, ErrNoSuchUnit, err)
 	}
-	return nil
+	return fmt.Errorf("set properties of %s: %w", unit, err)
 }
 
-// errUnitExists is systemd's D-Bus error for StartTransientUnit on a unit
-// name that is already loaded.
-const errUnitExists = "org.freedesktop.systemd1.UnitExists"
+// systemd's D-Bus error names (src/libsystemd/sd-bus/bus-common-errors.h).
+const (
+	errUnitExists = "org.freedesktop.systemd1.UnitExists"
+	errNoSuchUnit = "org.freedesktop.systemd1.NoSuchUnit"
+)
 
 // EnsureSlice implements Manager.
 func (m *DBusManager) EnsureSlice(ctx context.Context, name string, props ...sddbus.Property) error {

@@ -51,7 +51,7 @@ func (f *FakeManager) SetUnitProperties(_ context.Context, unit string, props ..
 	}
 	u, ok := f.units[unit]
 	if !ok {
-		return fmt.Errorf("set properties of %s: unit not loaded", unit)
+		return fmt.Errorf("set properties of %s: %w", unit, ErrNoSuchUnit)
 	}
 	for _, p := range props {
 		u[p.Name] = p.Value.Value()

@@ -32,8 +32,8 @@ func TestFakeManagerKeepsLastValues(t *testing.T) {
 	if v, _ := f.Property(unit, "TasksMax"); v != uint64(50) {
 		t.Errorf("TasksMax = %v, want 50 kept", v)
 	}
-	if err := f.SetUnitProperties(ctx, "gone.scope", props...); err == nil {
-		t.Error("SetUnitProperties on an unknown unit = nil, want an error")
+	if err := f.SetUnitProperties(ctx, "gone.scope", props...); !errors.Is(err, ErrNoSuchUnit) {
+		t.Errorf("SetUnitProperties on an unknown unit = %v, want ErrNoSuchUnit", err)
 	}
 	if err := f.EnsureSlice(ctx, "quell-acme.slice", props...); err != nil {
 		t.Fatal(err)

@@ -56,6 +56,8 @@ func run() int {
 	var h slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
 	if *logJSON {
 		h = slog.NewJSONHandler(os.Stderr, nil)
+	} else if systemd.JournalEnabled() {
+		h = systemd.NewJournalHandler(slog.LevelInfo)
 	}
 	log := slog.New(h)
 

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"sync"
 	"time"
@@ -56,6 +57,9 @@ type Data struct {
 type Store struct {
 	dir string
 	ro  bool // OpenReadOnly: Save does nothing
+	// dirty is set by every change and cleared by Save, which writes
+	// only when something changed.
+	dirty bool
 	mu  sync.Mutex
 	d   Data
 }
@@ -117,6 +121,7 @@ func (s *Store) RecordOriginal(cgroup, file, value string) bool {
 		return false
 	}
 	m[file] = value
+	s.dirty = true
 	return true
 }
 
@@ -148,14 +153,21 @@ func (s *Store) Cgroups() []string {
 func (s *Store) Forget(cgroup string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.d.Originals, cgroup)
+	if _, ok := s.d.Originals[cgroup]; ok {
+		delete(s.d.Originals, cgroup)
+		s.dirty = true
+	}
 }
 
 // SetPenalties replaces the active penalties.
 func (s *Store) SetPenalties(ps []Penalty) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if reflect.DeepEqual(s.d.Penalties, ps) || len(s.d.Penalties) == 0 && len(ps) == 0 {
+		return
+	}
 	s.d.Penalties = append([]Penalty(nil), ps...)
+	s.dirty = true
 }
 
 // Penalties returns a copy of the active penalties.
@@ -170,6 +182,7 @@ func (s *Store) SetEvents(raw json.RawMessage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.d.Events = append(json.RawMessage(nil), raw...)
+	s.dirty = true
 }
 
 // Events returns the stored serialised events.
@@ -179,19 +192,31 @@ func (s *Store) Events() json.RawMessage {
 	return append(json.RawMessage(nil), s.d.Events...)
 }
 
-// Save writes the state atomically and durably.
+// Save writes the state atomically and durably when anything changed
+// since the last Save; otherwise it does nothing.
 func (s *Store) Save(now time.Time) error {
 	if s.ro {
 		return nil
 	}
 	s.mu.Lock()
+	if !s.dirty {
+		s.mu.Unlock()
+		return nil
+	}
 	s.d.SavedAt = now
-	b, err := json.MarshalIndent(&s.d, "", " ")
+	b, err := json.Marshal(&s.d)
+	s.dirty = false
 	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	return WriteAtomic(s.Path(), b, 0o600)
+	if err := WriteAtomic(s.Path(), b, 0o600); err != nil {
+		s.mu.Lock()
+		s.dirty = true // try again next time
+		s.mu.Unlock()
+		return err
+	}
+	return nil
 }
 
 // WriteAtomic writes data to path through a temp file in the same directory,
@@ -245,6 +270,7 @@ func (s *Store) ForgetFile(cgroup, file string) {
 	defer s.mu.Unlock()
 	if m := s.d.Originals[cgroup]; m != nil {
 		delete(m, file)
+		s.dirty = true
 		if len(m) == 0 {
 			delete(s.d.Originals, cgroup)
 		}

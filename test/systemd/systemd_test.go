@@ -4,6 +4,7 @@ package systemd_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -112,6 +113,12 @@ func TestScopePropertiesSurviveDaemonReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkCgroup(t, "after lifting", cg, map[string]string{"memory.max": "max", "pids.max": "max", "cpu.max": "50000 100000"})
+
+	// A container that went away is recognisable.
+	err = m.SetUnitProperties(ctx, "docker-"+dockerID(t)+".scope", props...)
+	if !errors.Is(err, systemd.ErrNoSuchUnit) {
+		t.Errorf("SetUnitProperties on a missing scope = %v, want ErrNoSuchUnit", err)
+	}
 }
 
 // EnsureSlice creates a tenant slice at quell.slice/quell-acme.slice with

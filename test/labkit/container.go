@@ -1,0 +1,150 @@
+package labkit
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// ContainerSpec describes a container for StartContainer. Zero values get
+// defaults: a random 64-hex ID, Name "c-<id12>", Args "sleep 3600"; for
+// Containerd: K8sQoS "burstable", a random PodUID and SandboxID, Namespace
+// "default", PodName "<Name>-pod".
+type ContainerSpec struct {
+	Runtime     Runtime
+	ID          string
+	Name        string
+	Annotations map[string]string // OCI annotations in config.json
+	Labels      map[string]string // Docker: Config.Labels in the store; others: extra annotations
+	Args        []string
+	K8sQoS      string // guaranteed, burstable, besteffort
+	PodUID      string
+	PodName     string
+	Namespace   string
+	SandboxID   string
+}
+
+// Container is a running runc container.
+type Container struct {
+	ID, Name  string
+	Runtime   Runtime
+	InitPID   int
+	Cgroup    string // below the cgroup root, leading "/"
+	CgroupDir string // absolute
+	Bundle    string
+	StateRoot string // runc --root; state.json is at StateRoot/ID/state.json
+	Spec      ContainerSpec
+}
+
+// Runc is the runc binary StartContainer uses: $QUELL_LAB_RUNC or "runc".
+func Runc() string {
+	if r := os.Getenv("QUELL_LAB_RUNC"); r != "" {
+		return r
+	}
+	return "runc"
+}
+
+// StartContainer starts a real runc container laid out as spec.Runtime lays
+// out its containers (state root, bundle dir, cgroup, metadata), checks
+// that its init process is in the expected cgroup, and returns it. Under
+// systemd as PID 1 runc uses its systemd cgroup driver (a transient scope),
+// otherwise the cgroupfs path. At cleanup the container is killed and
+// deleted and its bundle and store entry removed.
+func StartContainer(t testing.TB, spec ContainerSpec) *Container {
+	t.Helper()
+	if len(spec.Args) == 0 {
+		spec.Args = []string{"sleep", "3600"}
+	}
+	p, err := place(&spec, "/run", "/var/lib")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Container{ID: spec.ID, Name: spec.Name, Runtime: spec.Runtime, Cgroup: p.Cgroup,
+		CgroupDir: filepath.Join(Root(), p.Cgroup), Bundle: p.Bundle, StateRoot: p.StateRoot, Spec: spec}
+	if err := os.MkdirAll(p.StateRoot, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeRootfs(p.Bundle, Busybox()); err != nil {
+		t.Fatal(err)
+	}
+	systemd := systemdIsInit()
+	cgroupsPath := p.Cgroup
+	if systemd {
+		cgroupsPath = p.SystemdPath
+	}
+	if err := writeJSON(filepath.Join(p.Bundle, "config.json"), ociSpec(spec, p, cgroupsPath)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.remove(t) })
+
+	args := []string{"--root", p.StateRoot}
+	if systemd {
+		args = append(args, "--systemd-cgroup")
+	}
+	pidFile := filepath.Join(p.Bundle, "init.pid")
+	args = append(args, "run", "-d", "--pid-file", pidFile, "--bundle", p.Bundle, spec.ID)
+	logPath := filepath.Join(p.Bundle, "container.log")
+	log, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	cmd := exec.Command(Runc(), args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", Runc(), strings.Join(args, " "), err, ReadFile(logPath))
+	}
+	pid, err := strconv.Atoi(ReadFile(pidFile))
+	if err != nil {
+		t.Fatalf("container %s: bad pid file %s: %v", spec.ID, pidFile, err)
+	}
+	c.InitPID = pid
+	if got := procCgroup(pid); got != p.Cgroup {
+		t.Fatalf("container %s init %d is in cgroup %q, want %q", spec.ID, pid, got, p.Cgroup)
+	}
+	if spec.Runtime == Docker {
+		entry := filepath.Join("/var/lib/docker/containers", spec.ID, "config.v2.json")
+		if err := writeJSON(entry, dockerStoreEntry(spec, pid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+func (c *Container) remove(t testing.TB) {
+	root := []string{"--root", c.StateRoot}
+	_ = exec.Command(Runc(), append(root, "kill", c.ID, "KILL")...).Run()
+	if out, err := exec.Command(Runc(), append(root, "delete", "--force", c.ID)...).CombinedOutput(); err != nil &&
+		!strings.Contains(string(out), "does not exist") {
+		t.Errorf("cleanup: runc delete %s: %v\n%s", c.ID, err, out)
+	}
+	if err := os.RemoveAll(c.Bundle); err != nil {
+		t.Errorf("cleanup: %v", err)
+	}
+	if c.Runtime == Docker {
+		_ = os.RemoveAll(filepath.Join("/var/lib/docker/containers", c.ID))
+	}
+	if c.Runtime == Podman {
+		_ = os.RemoveAll(filepath.Dir(c.Bundle))
+	}
+}
+
+// procCgroup returns pid's cgroup v2 path from /proc/<pid>/cgroup.
+func procCgroup(pid int) string {
+	for _, line := range strings.Split(ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid)), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			return p
+		}
+	}
+	return ""
+}
+
+// systemdIsInit reports whether systemd is PID 1 (sd_booted's test).
+func systemdIsInit() bool {
+	fi, err := os.Stat("/run/systemd/system")
+	return err == nil && fi.IsDir()
+}
