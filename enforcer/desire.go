@@ -121,7 +121,7 @@ func (e *Enforcer) desireTenant(ten *policies.Tenant, ms []*tracked) []plan {
 	l := ten.Limits
 	dm := make([]desire.Member, n)
 	for i, m := range members {
-		dm[i] = desire.Member{Cgroup: m.cgroup, CPUs: m.u.CPUs, LastQuota: m.quota,
+		dm[i] = desire.Member{Cgroup: m.cgroup, CPUs: m.u.CPUs, LastQuota: m.quota, Throttled: m.u.ThrottledPct > 0,
 			Memory: m.u.MemoryBytes, Swap: m.u.SwapBytes, Pids: m.u.Pids}
 	}
 	shares := make([]limits.Resources, n)

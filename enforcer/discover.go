@@ -2,6 +2,7 @@ package enforcer
 
 import (
 	"errors"
+	"time"
 
 	"github.com/quell-dev/quell/enforcer/discover"
 	"github.com/quell-dev/quell/policies"
@@ -21,22 +22,13 @@ func (e *Enforcer) discover(p *policies.Policy) int {
 	for _, f := range found {
 		seen[f.Cgroup] = true
 		t := e.known[f.Cgroup]
-		if t == nil || t.c.MetaErr != "" {
-			c := Container{ID: f.ID, Cgroup: f.Cgroup, Runtime: f.Runtime}
-			m, err := e.cfg.Runtimes.ReadMeta(f)
-			if err != nil {
-				c.MetaErr = err.Error()
-				if !errors.Is(err, discover.ErrNoState) {
-					e.log.Warn("read container metadata", "cgroup", f.Cgroup, "err", err)
-				}
-			}
-			c.Name, c.Labels, c.PID, c.Bundle = m.Name, m.Labels, m.PID, m.Bundle
-			if t == nil {
-				t = &tracked{}
-				e.known[f.Cgroup] = t
-				e.log.Info("container found", "cgroup", f.Cgroup, "runtime", f.Runtime, "name", c.Name)
-			}
-			t.c = c
+		if t == nil {
+			t = &tracked{found: f, foundAt: e.clock.Now()}
+			e.known[f.Cgroup] = t
+			e.readMeta(t)
+			e.log.Info("container found", "cgroup", f.Cgroup, "runtime", f.Runtime, "name", t.c.Name)
+		} else if t.c.MetaErr != "" {
+			e.readMeta(t)
 		}
 		classify(p, &t.c)
 	}
@@ -50,6 +42,40 @@ func (e *Enforcer) discover(p *policies.Policy) int {
 		}
 	}
 	return errs
+}
+
+// readMeta (re)reads t's runtime metadata, keeping the tenant decision to
+// the caller.
+func (e *Enforcer) readMeta(t *tracked) {
+	f := t.found
+	c := Container{ID: f.ID, Cgroup: f.Cgroup, Runtime: f.Runtime}
+	m, err := e.cfg.Runtimes.ReadMeta(f)
+	if err != nil {
+		c.MetaErr = err.Error()
+		if !errors.Is(err, discover.ErrNoState) && !errors.Is(err, discover.ErrIncomplete) {
+			e.log.Warn("read container metadata", "cgroup", f.Cgroup, "err", err)
+		}
+	}
+	c.Name, c.Labels, c.PID, c.Bundle = m.Name, m.Labels, m.PID, m.Bundle
+	t.c = c
+}
+
+// metaRetryWindow is how long after discovery a container whose metadata
+// was missing or incomplete is re-read every tick (runtimes write their
+// state around the moment the cgroup appears); after it, every resync.
+const metaRetryWindow = time.Minute
+
+// retryMeta re-reads the metadata of young containers that lacked it and
+// re-classifies them, so a container is under its tenant's limits within
+// one interval even when quelld saw its cgroup before its runtime state.
+func (e *Enforcer) retryMeta(p *policies.Policy, now time.Time) {
+	for _, t := range e.known {
+		if t.c.MetaErr == "" || now.Sub(t.foundAt) > metaRetryWindow {
+			continue
+		}
+		e.readMeta(t)
+		classify(p, &t.c)
+	}
 }
 
 // skip keeps the walk out of quelld's own cgroup and quell's tenant slices

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quell-dev/quell/enforcer/discover"
 	"github.com/quell-dev/quell/enforcer/state"
 	"github.com/quell-dev/quell/limits"
 	"github.com/quell-dev/quell/policies"
@@ -57,12 +58,14 @@ type Enforcer struct {
 
 // tracked is one container the loop follows between ticks.
 type tracked struct {
-	c     Container
-	prev  limits.Stats
-	prevT time.Time
-	usage Usage
-	errs  []string
-	quota float64 // CPUs quell gave it last tick (split mode), 0 = none
+	found   discover.Found
+	foundAt time.Time
+	c       Container
+	prev    limits.Stats
+	prevT   time.Time
+	usage   Usage
+	errs    []string
+	quota   float64 // CPUs quell gave it last tick (split mode), 0 = none
 }
 
 // appliedSet is what reconcile wrote on a cgroup, with why, for the view.
@@ -207,6 +210,7 @@ func (e *Enforcer) Tick(ctx context.Context) {
 	} else if pol != nil && e.policyChanged(pol) {
 		e.classifyAll(pol)
 	}
+	e.retryMeta(pol, start)
 	host := e.observeHost()
 	errs += e.observe(start)
 	plans := e.desire(pol)

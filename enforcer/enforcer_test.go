@@ -246,3 +246,27 @@ name = "ci"
 		t.Fatalf("tenant slice cpu.max = %q", got)
 	}
 }
+
+func TestLateDockerStoreEntryIsPickedUpNextTick(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10-acme.toml", acmePolicy)
+	cg := h.container(idA, "acme-web", 0)
+	must(t, os.Remove(filepath.Join(h.root, "docker/containers", idA, "config.v2.json")))
+	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	e := h.enforcer(clock)
+	ctx := context.Background()
+	e.Tick(ctx)
+	if got := h.read("cgroup/" + cg + "/cpu.max"); got != "max 100000" {
+		t.Fatalf("limited before its name was known: cpu.max = %q", got)
+	}
+	if c := e.View().Containers[0]; c.MetaErr == "" || c.Tenant != "" {
+		t.Fatalf("container without its store entry: %+v; want a metadata error and no tenant", c)
+	}
+	h.file("docker/containers/"+idA+"/config.v2.json", `{"Name":"/acme-web","Config":{"Labels":{}}}`)
+	clock.Add(time.Second)
+	e.Tick(ctx) // no rescan: the resync is 30 s away
+	if got := h.read("cgroup/" + cg + "/cpu.max"); got != "50000 100000" {
+		t.Fatalf("one tick after the store entry appeared cpu.max = %q, want 50000 100000", got)
+	}
+}

@@ -175,7 +175,11 @@ func (e *Enforcer) shapeNetwork(ctx context.Context, p *policies.Policy) int {
 		n := e.nets[cg]
 		if !want || t.c.PID == 0 {
 			if n != nil {
-				errs += e.unshape(ctx, cg, n, "no longer wanted by the policy")
+				why := "no longer wanted by the policy"
+				if want {
+					why = "init PID no longer known"
+				}
+				errs += e.unshape(ctx, cg, n, why)
 			}
 			if want {
 				t.errs = append(t.errs, "net: init PID unknown, so its veth cannot be found: not shaped")

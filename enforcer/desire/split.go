@@ -12,9 +12,12 @@ type Member struct {
 	// CPU usage over the last interval, in CPUs, and the quota quell gave it
 	// then (0 when none yet).
 	CPUs, LastQuota float64
-	Memory          int64 // memory.current, bytes
-	Swap            int64 // memory.swap.current, bytes
-	Pids            int64 // pids.current
+	// Throttled is true when the kernel throttled it in the last interval
+	// (nr_throttled grew): it wanted more than its quota.
+	Throttled bool
+	Memory    int64 // memory.current, bytes
+	Swap      int64 // memory.swap.current, bytes
+	Pids      int64 // pids.current
 }
 
 // Share is one member's part of the tenant's aggregate.
@@ -34,8 +37,8 @@ const minCPU = 0.01
 // exceed its aggregate in any period) and an idle member's share goes to its
 // busy siblings.
 //
-// Demand is the last usage plus 10% headroom; a member that used 90% or more
-// of its last quota is assumed to want more (at least an equal part of total
+// Demand is the last usage plus 10% headroom; a member that the kernel
+// throttled, or that used 80% or more of its last quota, is assumed to want more (at least an equal part of total
 // and twice its last quota), so a member that wakes up gets its fair part
 // in the next interval and any idle sibling's share within a few more. The division is water-filling: members
 // wanting less than an equal part get what they want, the rest share what is
@@ -53,7 +56,7 @@ func SplitCPU(total float64, ms []Member) []float64 {
 	demand := make([]float64, n)
 	for i, m := range ms {
 		d := m.CPUs*1.1 + floor
-		if m.LastQuota > 0 && m.CPUs >= 0.9*m.LastQuota {
+		if m.LastQuota > 0 && (m.Throttled || m.CPUs >= 0.8*m.LastQuota) {
 			// Saturated: it wants at least its fair part, and twice what it had.
 			d = math.Max(d, math.Max(2*m.LastQuota, total/float64(n)))
 		}

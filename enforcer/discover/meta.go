@@ -33,6 +33,11 @@ type Meta struct {
 	Source string // the state file the metadata came from
 }
 
+// ErrIncomplete means part of the metadata is missing (e.g. Docker's store
+// entry is written after runc starts the container); the Meta returned with
+// it holds what could be read.
+var ErrIncomplete = errors.New("runtime metadata incomplete")
+
 // ErrNoState means no runtime state was found for the container.
 var ErrNoState = errors.New("no runtime state found")
 
@@ -53,7 +58,11 @@ func (r Roots) ReadMeta(f Found) (Meta, error) {
 			return Meta{}, err
 		}
 		if f.Runtime == "docker" {
-			if err := r.addDockerStore(f.ID, &m); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := r.addDockerStore(f.ID, &m); errors.Is(err, fs.ErrNotExist) {
+				deriveKubernetes(&m)
+				return m, fmt.Errorf("docker container %s: %w: no %s yet (name and labels unknown)", f.ID, ErrIncomplete,
+					filepath.Join(r.Docker, "containers", f.ID, "config.v2.json"))
+			} else if err != nil {
 				return m, err
 			}
 		}

@@ -60,8 +60,8 @@ type Store struct {
 	// dirty is set by every change and cleared by Save, which writes
 	// only when something changed.
 	dirty bool
-	mu  sync.Mutex
-	d   Data
+	mu    sync.Mutex
+	d     Data
 }
 
 // Open reads dir/state.json, creating dir (0700) when missing. A missing

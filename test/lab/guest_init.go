@@ -47,6 +47,7 @@ func stageOne() error {
 	if err != nil {
 		return err
 	}
+	say("quell-lab init: %s mode, loading modules", mode)
 	if err := loadModuleList(initModList); err != nil {
 		return err
 	}
@@ -56,6 +57,7 @@ func stageOne() error {
 	if err := switchRoot(newRoot); err != nil {
 		return err
 	}
+	say("quell-lab init: host root mounted read-only (9p + tmpfs overlay)")
 	switch mode {
 	case modeFast:
 		return fastInit()
@@ -199,6 +201,11 @@ func cmdlineValue(path, key string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s= missing from %s", key, path)
+}
+
+// say prints a progress line on the kernel console (console.log on the host).
+func say(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, format+"\n", args...)
 }
 
 func powerOff() {

@@ -35,6 +35,7 @@ func guestRun(jobDir, outTTY string) error {
 	if j.Mode == modeSystemd {
 		waitSystemRunning()
 	}
+	say("quell-lab: guest ready, running the command")
 	cmd := exec.Command("/bin/sh", "-c", j.Command)
 	cmd.Dir = "/root"
 	cmd.Env = env
