@@ -61,7 +61,7 @@ lab: prereqs build
 	$(LAB) run --mode "$(MODE)" $(LABARGS) -- "$$CMD"
 
 demo: prereqs build
-	$(LAB) run $(LABARGS) -- 'set -e; \
+	@$(LAB) run $(LABARGS) -- 'set -e; \
 		echo "== kernel: $$(uname -r), cgroup v2 at /sys/fs/cgroup"; \
 		echo "== available controllers (cgroup.controllers)"; cat /sys/fs/cgroup/cgroup.controllers; \
 		echo "== enabled for children (cgroup.subtree_control)"; cat /sys/fs/cgroup/cgroup.subtree_control; \

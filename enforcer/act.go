@@ -34,12 +34,14 @@ type actor struct {
 	eng     detector
 	pol     *policies.Policy
 	overlay map[string]state.Penalty // container ID → throttle values in force
+	caps    map[string]throttleCaps  // container ID → pids/io parts of its throttle
+	io      ioRates                  // per-device io rates, for io throttles
 }
 
 func newDetector(cfg Config, clock Clock) *actor {
 	eng, _ := detect.NewEngine(detect.Config{DryRun: cfg.DryRun, EvictionBudget: cfg.MaxEvictionsPerMinute,
 		EvictionWindow: time.Minute, Now: clock.Now}, nil, nil)
-	return &actor{eng: eng, overlay: map[string]state.Penalty{}}
+	return &actor{eng: eng, overlay: map[string]state.Penalty{}, caps: map[string]throttleCaps{}, io: ioRates{}}
 }
 
 // Penalties lists the active penalties for the view.
@@ -123,6 +125,7 @@ func (e *Enforcer) snapshot(pol *policies.Policy, host HostView, now time.Time) 
 			(l.Memory == nil || *l.Memory < 0 || u.MemoryBytes <= *l.Memory) &&
 			(l.Pids == nil || *l.Pids < 0 || u.Pids <= *l.Pids)
 	}
+	e.det.io.update(e.known)
 	for _, t := range e.known {
 		c := t.c
 		un := detect.Unit{ID: c.ID, Name: c.Name, Cgroup: c.Cgroup, Tenant: c.Tenant, Class: policies.Class(c.Class),
@@ -162,32 +165,30 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 			ev.Signals[k] = f
 		}
 	}
+	var p state.Penalty
+	var caps throttleCaps
+	if a.Kind == detect.Throttle {
+		p, caps = e.throttleValues(pol, a, who, t)
+		ev.After = throttleString(p, caps)
+	}
 	if a.DryRun {
 		ev.Reason = "dry-run, nothing done: " + ev.Reason
+		if ev.After != "" {
+			ev.After = "would set " + ev.After
+		}
 		e.events.add(ev)
 		return nil
 	}
 	var err error
 	switch a.Kind {
 	case detect.Throttle:
-		p := state.Penalty{ID: a.Target.ID, Cgroup: a.Target.Cgroup, Action: "throttle", Rule: who, Step: a.Step,
-			Factor: a.Factor, Since: e.clock.Now(), Deadline: a.Deadline, Reason: a.Reason}
-		rank := rankOf(pol, a.Rule)
-		if t != nil {
-			p.CPUQuota = limits.CPUQuotaFor(maxf(t.usage.CPUs, 0.01)*a.Factor, 100000)
-			if rank == "memory" {
-				p.MemoryHigh = int64(float64(t.usage.MemoryBytes) * a.Factor)
-			}
-		}
 		e.det.overlay[a.Target.ID] = p
-		ev.After = fmt.Sprintf("cpu.max %d 100000", p.CPUQuota)
-		if p.MemoryHigh > 0 {
-			ev.After += fmt.Sprintf(", memory.high %d", p.MemoryHigh)
-		}
+		e.det.caps[a.Target.ID] = caps
 		e.persistPenalties()
 		err = e.reconcileOne(ctx, a.Target.Cgroup)
 	case detect.Unthrottle:
 		delete(e.det.overlay, a.Target.ID)
+		delete(e.det.caps, a.Target.ID)
 		e.persistPenalties()
 		err = e.reconcileOne(ctx, a.Target.Cgroup)
 	case detect.Freeze:
@@ -261,6 +262,16 @@ func (e *Enforcer) overlayPenalty(p *plan) {
 		p.res.MemoryHigh = &h
 		p.why["memory.high"] = why
 	}
+	c := e.det.caps[p.t.c.ID]
+	if c.PidsMax > 0 && (p.res.PidsMax == nil || *p.res.PidsMax < 0 || c.PidsMax < *p.res.PidsMax) {
+		n := c.PidsMax
+		p.res.PidsMax = &n
+		p.why["pids.max"] = why
+	}
+	if len(c.IOMax) > 0 {
+		p.res.IOMax = mergeIOMax(p.res.IOMax, c.IOMax)
+		p.why["io.max"] = why
+	}
 }
 
 // reconcileOne re-plans and applies one container now (a penalty changed),
@@ -327,9 +338,12 @@ func (e *Enforcer) restorePenalties(ctx context.Context) {
 		return
 	}
 	e.log.Info("penalties restored from state", "count", len(ps))
+	lifted := map[string]bool{}
 	for _, a := range e.det.eng.Restore(ps) {
+		lifted[a.Target.ID+" "+string(a.Kind)] = true
 		if a.Kind == detect.Unthrottle {
 			delete(e.det.overlay, a.Target.ID)
+			delete(e.det.caps, a.Target.ID)
 		}
 		if a.Kind == detect.Thaw {
 			if err := e.fs.Thaw(ctx, a.Target.Cgroup); err != nil {
@@ -338,6 +352,24 @@ func (e *Enforcer) restorePenalties(ctx context.Context) {
 		}
 		e.events.add(Event{Time: e.clock.Now(), Kind: string(a.Kind), Target: a.Target.ID, Cgroup: a.Target.Cgroup,
 			Rule: a.Rule + a.Detector, Reason: "after restart: " + a.Reason})
+	}
+	// A freeze whose deadline is still ahead holds again: quelld thawed it
+	// when it stood down (or it is still frozen after a crash; freezing
+	// again is harmless). Its deadline thaws it as usual.
+	for _, p := range ps {
+		if p.Kind != detect.Freeze || lifted[p.Target.ID+" "+string(detect.Thaw)] {
+			continue
+		}
+		fctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err := e.fs.Freeze(fctx, p.Target.Cgroup)
+		cancel()
+		if err != nil {
+			e.log.Warn("freeze again after restart", "cgroup", p.Target.Cgroup, "err", err)
+			continue
+		}
+		e.events.add(Event{Time: e.clock.Now(), Kind: string(detect.Freeze), Target: p.Target.ID, Cgroup: p.Target.Cgroup,
+			Rule: p.Rule + p.Detector, Reason: "after restart: freeze held until its deadline " + p.Deadline.Format(time.RFC3339),
+			After: "frozen until " + p.Deadline.Format(time.RFC3339)})
 	}
 	e.persistPenalties()
 }

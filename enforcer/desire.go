@@ -133,7 +133,7 @@ func (e *Enforcer) desireTenant(ten *policies.Tenant, ms []*tracked) []plan {
 	whyShare := map[string]string{}
 	split := fmt.Sprintf("tenant %s", ten.Name)
 	if l.CPUs != nil {
-		cpu := desire.SplitCPU(*l.CPUs, dm)
+		cpu := desire.Stable(desire.SplitCPU(*l.CPUs, dm), dm, *l.CPUs)
 		for i := range shares {
 			q := limits.CPUQuotaFor(cpu[i], desire.DefaultPeriod)
 			shares[i].CPUQuota, shares[i].CPUPeriod = &q, desire.DefaultPeriod

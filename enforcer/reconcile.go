@@ -107,6 +107,7 @@ func (e *Enforcer) apply(ctx context.Context, p *plan) error {
 	for _, d := range diff {
 		changes = append(changes, Change{File: d.File, Old: d.Old, New: d.New, Why: p.why[d.File]})
 	}
+	prevWhy := e.applied[p.cgroup].why
 	vals := make(map[string]string, len(cur))
 	for _, w := range cur {
 		vals[w.File] = w.Value
@@ -138,7 +139,10 @@ func (e *Enforcer) apply(ctx context.Context, p *plan) error {
 		if r.Err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", r.File, r.Err))
 		}
-		if r.Changed {
+		// An event when quell first sets a file or sets it for a new reason;
+		// the routine re-division of a split (same reason, new share) is not
+		// news, and would flood the log every interval.
+		if r.Changed && (prevWhy == nil || prevWhy[r.File] != p.why[r.File]) {
 			after := r.Got
 			if r.Rounded {
 				after += " (kernel rounded " + r.Wanted + ")"

@@ -39,6 +39,7 @@ func run() int {
 	metricsAddr := fs.String("metrics", "", "metrics `addr` (overrides metrics_addr; \"off\" disables)")
 	logJSON := fs.Bool("log-json", false, "log JSON instead of logfmt")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	restoreAll := fs.Bool("restore-all", false, "with quelld stopped: put back every original value kept in the state dir, thaw what quell froze, drop penalties, and exit (for an uninstall)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: quelld [flags]\n\nquelld enforces the tenant policies in /etc/quell/policy.d on this host's container cgroups.\nRun it as the systemd service quelld.service. Example:\n  quelld --policy ./policies/testdata/example --dry-run\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -103,13 +104,14 @@ func run() int {
 	var loopMetrics *metrics.Loop
 	var opts []enforcer.Option
 	var view func() *enforcer.View
+	var hooks enforcer.Hooks
 	if dc.MetricsAddr != "off" {
 		reg, loopMetrics, err = metrics.NewRegistry(func() *enforcer.View { return view() })
 		if err != nil {
 			log.Error("metrics", "err", err)
 			return 1
 		}
-		opts = append(opts, enforcer.WithHooks(enforcer.Hooks{
+		hooks = enforcer.Hooks{
 			OnEvent: func(ev enforcer.Event) {
 				kind := ev.Kind
 				if kind == "policy" || kind == "error" {
@@ -121,8 +123,18 @@ func run() int {
 				loopMetrics.ActionsTotal.WithLabelValues(ev.Rule, kind).Inc()
 			},
 			OnReconcile: func(d time.Duration) { loopMetrics.ReconcileSeconds.Observe(d.Seconds()) },
-		}))
+		}
 	}
+	hang, err := hangAfter(os.Getenv)
+	if err != nil {
+		log.Error("test hook", "err", err)
+		return 2
+	}
+	if hang > 0 {
+		log.Warn("test hook: the loop will hang; never set this outside tests", "env", hangEnv, "after", hang)
+		hooks.OnReconcile = hangHook(time.Now(), hang, hooks.OnReconcile)
+	}
+	opts = append(opts, enforcer.WithHooks(hooks))
 	useSystemd := dc.UseSystemd == "yes" || dc.UseSystemd == "auto" && systemd.Running("/")
 	if useSystemd {
 		m, err := systemd.Connect(ctx)
@@ -132,6 +144,9 @@ func run() int {
 			defer m.Close()
 			opts = append(opts, enforcer.SystemdUnits(m))
 		}
+	}
+	if *restoreAll {
+		return runRestoreAll(ctx, log, dc.Socket, cfg, opts)
 	}
 	e, err := enforcer.New(cfg, opts...)
 	if err != nil {

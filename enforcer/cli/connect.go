@@ -27,6 +27,11 @@ func (e *env) reader() (svc api.Service, direct bool, err error) {
 		return nil, false, err
 	}
 	why := daemonHint(e.g.socket, err)
+	if isForbidden(err) || errors.Is(err, syscall.EACCES) {
+		// quelld runs and refused this user: a cgroupfs view claiming
+		// "quelld not running" would be wrong and go round the refusal.
+		return nil, false, errors.New(why)
+	}
 	if e.opts.Local == nil {
 		return nil, false, fmt.Errorf("%s; this quell cannot read cgroupfs itself, so quelld is required", why)
 	}

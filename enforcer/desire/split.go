@@ -126,3 +126,30 @@ func SplitEven(total uint64, n int, min uint64) uint64 {
 	}
 	return v
 }
+
+// stableFraction is the smallest change of a member's share, as a fraction
+// of the tenant's total, worth rewriting cpu.max for.
+const stableFraction = 0.05
+
+// Stable returns last (each member's LastQuota) instead of next when no
+// member's share would move by more than 5% of total and last was a
+// complete split of total among the same members; otherwise next. Either
+// way the shares add up to total, so the tenant's aggregate holds while
+// cpu.max is not rewritten every interval for noise.
+func Stable(next []float64, ms []Member, total float64) []float64 {
+	var sum float64
+	for i, m := range ms {
+		if m.LastQuota <= 0 || math.Abs(next[i]-m.LastQuota) > stableFraction*total {
+			return next
+		}
+		sum += m.LastQuota
+	}
+	if math.Abs(sum-total) > 1e-6*total {
+		return next // members came or went: the old split no longer adds up
+	}
+	last := make([]float64, len(ms))
+	for i, m := range ms {
+		last[i] = m.LastQuota
+	}
+	return last
+}

@@ -86,3 +86,22 @@ func TestSplitBytes(t *testing.T) {
 		t.Fatalf("over-limit tenant: %v, want members held at current use", got)
 	}
 }
+
+func TestStableKeepsSmallMovesAndAlwaysAddsUp(t *testing.T) {
+	t.Parallel()
+	ms := []Member{{LastQuota: 0.74}, {LastQuota: 0.76}}
+	if got := Stable([]float64{0.76, 0.74}, ms, 1.5); got[0] != 0.74 || got[1] != 0.76 {
+		t.Fatalf("a 0.02 CPU wobble rewrote the split: %v", got)
+	}
+	if got := Stable([]float64{0.95, 0.55}, ms, 1.5); got[0] != 0.95 {
+		t.Fatalf("a 0.21 CPU move was held back: %v", got)
+	}
+	ms = append(ms, Member{LastQuota: 0})
+	if got := Stable([]float64{0.5, 0.5, 0.5}, ms, 1.5); sum(got) != 1.5 || got[2] != 0.5 {
+		t.Fatalf("a new member must get the new split: %v", got)
+	}
+	// The old split must add up to total to be kept (a member left).
+	if got := Stable([]float64{0.76}, []Member{{LastQuota: 0.74}}, 1.5); got[0] != 0.76 {
+		t.Fatalf("an incomplete old split was kept: %v", got)
+	}
+}

@@ -72,11 +72,20 @@ func buildInitramfs(cacheDir string, in initramfsInputs) (path string, built boo
 	if err := zw.Close(); err != nil {
 		return "", false, err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+	// A unique temp name, then rename: concurrent labs may build the same image.
+	tmp, err := os.CreateTemp(cacheDir, "initramfs-*.tmp")
+	if err != nil {
 		return "", false, fmt.Errorf("write initramfs: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	_, werr := tmp.Write(buf.Bytes())
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return "", false, fmt.Errorf("write initramfs: %w", werr)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return "", false, fmt.Errorf("write initramfs: %w", err)
 	}
 	return path, true, nil

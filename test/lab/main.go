@@ -95,7 +95,11 @@ func runOrTest(ctx context.Context, sub string, args []string) int {
 		cache = os.TempDir()
 	}
 	fs.StringVar(&o.Mode, "mode", modeFast, "fast (busybox-free Go init as PID 1) or systemd (systemd as PID 1)")
-	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "kill the guest after this long (lab test: per suite, plus boot)")
+	timeout := 5 * time.Minute
+	if sub == "test" {
+		timeout = 15 * time.Minute
+	}
+	fs.DurationVar(&o.Timeout, "timeout", timeout, "kill the guest after this long (lab test: the test binary's -test.timeout, plus boot)")
 	fs.IntVar(&o.MemMiB, "mem", 1536, "guest memory in MiB")
 	fs.StringVar(&o.Accel, "accel", envOr("QUELL_LAB_ACCEL", "tcg"), "tcg or kvm (kvm hangs on the dev VMs)")
 	fs.StringVar(&o.BinDir, "bin", defBin, "directory shared as the guest's "+guestBinDir+" (on PATH)")

@@ -1,0 +1,87 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/quell-dev/quell/limits"
+)
+
+const methodCPU = "cpu.stat usage_usec delta / wall window (kernel counter)"
+
+// cpuMaxCase: busy loops (one more than the quota needs) under cpu.max
+// cpus; achieved = CPUs used.
+func cpuMaxCase(cpus float64, smoke bool) Case {
+	return Case{Section: Fidelity, Name: fmt.Sprintf("cpu.max %.2f CPU", cpus), Est: 14 * time.Second, Smoke: smoke,
+		Run: func(ctx context.Context, env Env, smoke bool) ([]Result, error) {
+			c, err := newCgroup(env, fmt.Sprintf("bench.slice/cpumax-%03.0f", cpus*100))
+			if err != nil {
+				return nil, err
+			}
+			defer c.remove()
+			if err := c.apply(limits.Resources{CPUQuota: i64(limits.CPUQuotaFor(cpus, 100000))}); err != nil {
+				return nil, err
+			}
+			loops := int(cpus) + 1
+			for i := 0; i < loops; i++ {
+				if _, err := startIn(env, c.dir, "busy", "", false); err != nil {
+					return nil, err
+				}
+			}
+			time.Sleep(time.Second)
+			win := pick(smoke, 3*time.Second, 10*time.Second)
+			got, err := cpusOver(env, win, c)
+			if err != nil {
+				return nil, err
+			}
+			return []Result{Result{Control: "cpu.max", Case: fmt.Sprintf("cpu.max %.2f CPU", cpus), Set: cpus, Achieved: round(got[0], 4),
+				Unit: "CPU", Method: fmt.Sprintf("%d busy loops, %s over %v", loops, methodCPU, win)}.WithError()}, nil
+		}}
+}
+
+// cpuWeightCase: two sibling cgroups with cpu.weight 200 and 100, each with
+// two busy loops on a host with fewer CPUs than loops; the usage ratio
+// should follow the weight ratio.
+func cpuWeightCase() Case {
+	return Case{Section: Fidelity, Name: "cpu.weight 2:1", Est: 13 * time.Second,
+		Run: func(ctx context.Context, env Env, smoke bool) ([]Result, error) {
+			parent, err := newCgroup(env, "bench.slice/weight")
+			if err != nil {
+				return nil, err
+			}
+			defer parent.remove()
+			var cgs []*cgroup
+			for _, w := range []uint64{200, 100} {
+				c, err := newCgroup(env, fmt.Sprintf("bench.slice/weight/w%d", w))
+				if err != nil {
+					return nil, err
+				}
+				if err := c.apply(limits.Resources{CPUWeight: u64(w)}); err != nil {
+					return nil, err
+				}
+				for i := 0; i < 2; i++ {
+					if _, err := startIn(env, c.dir, "busy", "", false); err != nil {
+						return nil, err
+					}
+				}
+				cgs = append(cgs, c)
+			}
+			time.Sleep(time.Second)
+			got, err := cpusOver(env, pick(smoke, 3*time.Second, 10*time.Second), cgs...)
+			if err != nil {
+				return nil, err
+			}
+			r := Result{Control: "cpu.weight", Case: "cpu.weight 200:100", Set: 2, Achieved: round(got[0]/got[1], 4), Unit: "usage ratio",
+				Extra:  map[string]float64{"cpus_w200": round(got[0], 3), "cpus_w100": round(got[1], 3)},
+				Method: "2+2 busy loops in sibling cgroups on 2 CPUs; ratio of " + methodCPU}
+			return []Result{r.WithError()}, nil
+		}}
+}
+
+func pick[T any](smoke bool, short, long T) T {
+	if smoke {
+		return short
+	}
+	return long
+}

@@ -1,0 +1,49 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/quell-dev/quell/limits"
+)
+
+// netCase shapes one veth with limits.Shaper at each rate and measures
+// egress and ingress by the host veth's link counters; the first second's
+// bits vs the set rate is the overshoot.
+func netCase(rates []uint64, smoke bool) Case {
+	return Case{Section: Fidelity, Name: fmt.Sprintf("network %v Mbit", rates), Est: time.Duration(len(rates)) * 22 * time.Second, Smoke: smoke,
+		Run: func(ctx context.Context, env Env, smoke bool) ([]Result, error) {
+			b, err := newNetBox(7)
+			if err != nil {
+				return nil, err
+			}
+			defer b.close()
+			sh, err := limits.NewShaper("")
+			if err != nil {
+				return nil, err
+			}
+			defer sh.Close()
+			defer sh.Remove(ctx, "bench")
+			win := pick(smoke, 4*time.Second, 8*time.Second)
+			var rs []Result
+			for _, mbit := range rates {
+				set := mbit * 1_000_000
+				if _, err := sh.Apply(ctx, "bench", b.hostVeth, limits.NetSpec{Tenant: "bench", EgressBits: set, IngressBits: set}); err != nil {
+					return rs, err
+				}
+				for _, egress := range []bool{true, false} {
+					dir := map[bool]string{true: "egress", false: "ingress"}[egress]
+					rate, first, err := b.measure(egress, win)
+					if err != nil {
+						return rs, err
+					}
+					rs = append(rs, Result{Control: "net " + dir, Case: fmt.Sprintf("net %s %d Mbit", dir, mbit), Set: float64(mbit),
+						Achieved: round(rate/1e6, 3), Unit: "Mbit/s",
+						Extra:  map[string]float64{"first_second_mbit": round(first/1e6, 2), "first_second_overshoot": round(first/float64(set), 3)},
+						Method: fmt.Sprintf("one TCP stream over a veth, limits.Shaper (HTB/IFB); host veth link counters over %v", win)}.WithError())
+				}
+			}
+			return rs, nil
+		}}
+}

@@ -1,0 +1,49 @@
+package benchmarks
+
+import (
+	"context"
+	"time"
+)
+
+const splitPolicy = `
+[[tenant]]
+name = "ci"
+  [tenant.match]
+  cgroups = ["system.slice/docker-5b1*.scope"]
+  [tenant.limits]
+  cpus = 1.5
+`
+
+// splitCase: quelld splits a tenant's 1.5 CPUs among three busy
+// Docker-style cgroups (matched by path); the tenant's total is measured.
+func splitCase(smoke bool) Case {
+	return Case{Section: Fidelity, Name: "tenant aggregate (split) 1.5 CPU", Est: 20 * time.Second, Smoke: smoke,
+		Run: func(ctx context.Context, env Env, smoke bool) ([]Result, error) {
+			q, err := startQuelld(env, splitPolicy, "")
+			if err != nil {
+				return nil, err
+			}
+			defer q.stop()
+			var cgs []*cgroup
+			for i := 0; i < 3; i++ {
+				c, err := newCgroup(env, "system.slice/docker-"+hexID("5b1")+".scope")
+				if err != nil {
+					return nil, err
+				}
+				defer c.remove()
+				if _, err := startIn(env, c.dir, "busy", "", false); err != nil {
+					return nil, err
+				}
+				cgs = append(cgs, c)
+			}
+			time.Sleep(pick(smoke, 3*time.Second, 5*time.Second))
+			got, err := cpusOver(env, pick(smoke, 3*time.Second, 10*time.Second), cgs...)
+			if err != nil {
+				return nil, err
+			}
+			total := got[0] + got[1] + got[2]
+			return []Result{Result{Control: "tenant split", Case: "tenant cpus 1.5 over 3 containers", Set: 1.5, Achieved: round(total, 4), Unit: "CPU",
+				Extra:  map[string]float64{"c1": round(got[0], 3), "c2": round(got[1], 3), "c3": round(got[2], 3)},
+				Method: "quelld split mode, 3 busy docker-*.scope cgroups; sum of " + methodCPU}.WithError()}, nil
+		}}
+}

@@ -1,0 +1,122 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+const overheadPolicy = `
+[[tenant]]
+name = "synth"
+  [tenant.match]
+  cgroups = ["system.slice/docker-0c*.scope"]
+  [tenant.container]
+  pids = %d
+`
+
+// overheadCase: n synthetic Docker-style cgroups (empty) in real
+// cgroupfs; quelld started with a per-container pids cap. Time to a full
+// resync (start → every cgroup's pids.max written), idle CPU % and RSS
+// over a window, CPU per cgroup per scan, and reconcile latency after a
+// policy change (SIGHUP → every pids.max rewritten).
+func overheadCase(n int, smoke bool) Case {
+	return Case{Section: Overhead, Name: fmt.Sprintf("quelld with %d cgroups", n), Est: time.Duration(40+n/50) * time.Second, Smoke: smoke,
+		Run: func(ctx context.Context, env Env, smoke bool) ([]Result, error) {
+			parent := filepath.Join(env.CgroupRoot, "system.slice")
+			if err := os.MkdirAll(parent, 0o755); err != nil {
+				return nil, err
+			}
+			if err := enableControllers(env.CgroupRoot); err != nil {
+				return nil, err
+			}
+			if err := enableControllers(parent); err != nil {
+				return nil, err
+			}
+			var dirs []string
+			defer func() {
+				for _, d := range dirs {
+					os.Remove(d)
+				}
+			}()
+			made := 0
+			var mkErr error
+			for i := 0; i < n; i++ {
+				d := filepath.Join(parent, "docker-"+hexID(fmt.Sprintf("0c%06x", i))+".scope")
+				if err := os.Mkdir(d, 0o755); err != nil {
+					mkErr = err
+					break
+				}
+				dirs = append(dirs, d)
+				made++
+			}
+			if made == 0 {
+				return nil, mkErr
+			}
+			t0 := time.Now()
+			q, err := startQuelld(env, fmt.Sprintf(overheadPolicy, 1000), "")
+			if err != nil {
+				return nil, err
+			}
+			defer q.stop()
+			allAt := func(want string) bool {
+				for i := len(dirs) - 1; i >= 0; i-- {
+					if readTrim(filepath.Join(dirs[i], "pids.max")) != want {
+						return false
+					}
+				}
+				return true
+			}
+			if !waitFor(10*time.Minute, 200*time.Millisecond, func() bool { return allAt("1000") }) {
+				return nil, fmt.Errorf("not all %d cgroups limited within 10 min", made)
+			}
+			resync := time.Since(t0)
+			time.Sleep(pick(smoke, time.Second, 3*time.Second))
+			win := pick(smoke, 3*time.Second, 20*time.Second)
+			c0, _, err := q.cpuTime(env.ProcRoot)
+			if err != nil {
+				return nil, err
+			}
+			w0 := time.Now()
+			time.Sleep(win)
+			c1, rss, err := q.cpuTime(env.ProcRoot)
+			if err != nil {
+				return nil, err
+			}
+			el := time.Since(w0)
+			cpuPct := 100 * (c1 - c0).Seconds() / el.Seconds()
+			scans := el.Seconds() / 1.0 // default interval 1s
+			perCg := (c1 - c0).Seconds() / scans / float64(made) * 1e6
+			// Policy change: every cgroup's cap changes.
+			if err := q.writePolicy(fmt.Sprintf(overheadPolicy, 2000)); err != nil {
+				return nil, err
+			}
+			h0 := time.Now()
+			if err := q.hup(); err != nil {
+				return nil, err
+			}
+			var reconcile float64 = -1
+			if waitFor(10*time.Minute, 100*time.Millisecond, func() bool { return allAt("2000") }) {
+				reconcile = time.Since(h0).Seconds()
+			}
+			note := ""
+			if made < n {
+				note = fmt.Sprintf("only %d of %d cgroups could be made: %v", made, n, mkErr)
+			}
+			how := fmt.Sprintf("%d empty system.slice/docker-<hex>.scope dirs in real cgroupfs; quelld interval 1s", made)
+			mk := func(name, unit string, v float64, m string) Result {
+				return Result{Control: name, Case: fmt.Sprintf("%s @%d", name, made), Set: float64(made), Achieved: round(v, 3), Unit: unit,
+					Extra: map[string]float64{"cgroups": float64(made)}, Method: how + "; " + m, Note: note}
+			}
+			return []Result{
+				mk("quelld CPU", "% of one CPU", cpuPct, fmt.Sprintf("/proc/PID/stat utime+stime over %v idle", win)),
+				mk("quelld RSS", "MiB", float64(rss)/(1<<20), "VmRSS after the window"),
+				mk("cost per cgroup per scan", "µs CPU", perCg, "CPU over the window / (window/interval) / cgroups"),
+				mk("full resync", "s", resync.Seconds(), "quelld start → every pids.max written (polled 200 ms)"),
+				mk("reconcile after SIGHUP", "s", reconcile, "policy pids cap 1000→2000, SIGHUP → every pids.max rewritten (polled 100 ms)"),
+			}, nil
+		}}
+}
+

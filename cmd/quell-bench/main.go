@@ -1,0 +1,157 @@
+// Command quell-bench runs quell's benchmark suite (package benchmarks).
+//
+//	quell-bench run [--smoke] [--systemd] [--out DIR] [--emit]
+//	    on a real cgroup v2 host (or inside the lab guest): run the suite
+//	    here; --emit prints each result as a line for a host to collect.
+//	quell-bench render --from DIR [--out DIR]
+//	    render report.md and the charts again from DIR/report.json.
+//	quell-bench lab [--smoke] [--out DIR] [--lab bin/lab] [--bin bin]
+//	    on a development host: boot the lab (fast mode, then systemd mode
+//	    for systemd-oomd), collect the results, run the Go benchmarks here
+//	    and write the report.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/quell-dev/quell/benchmarks"
+)
+
+func main() {
+	benchmarks.MaybeChild()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:]))
+}
+
+func run(ctx context.Context, args []string) int {
+	sub := "run"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("quell-bench "+sub, flag.ContinueOnError)
+	smoke := fs.Bool("smoke", false, "one short case per section (CI)")
+	out := fs.String("out", filepath.Join("benchmarks", "results", time.Now().Format("2006-01-02")), "report `dir`")
+	emit := fs.Bool("emit", false, "run: print each result as a "+strings.TrimSpace(benchmarks.ResultPrefix)+" line, write no report")
+	sysd := fs.Bool("systemd", false, "run: only the cases needing systemd as PID 1 (systemd-oomd)")
+	cgroot := fs.String("cgroup-root", "/sys/fs/cgroup", "cgroup v2 `mount`")
+	procRoot := fs.String("proc", "/proc", "proc `mount`")
+	labBin := fs.String("lab", "bin/lab", "lab: the lab `binary`")
+	binDir := fs.String("bin", "bin", "lab: `dir` shared as the guest's PATH (quelld, quell-bench)")
+	mem := fs.Int("mem", 3072, "lab: guest memory `MiB` (10,000 cgroups need room)")
+	noSystemd := fs.Bool("no-systemd", false, "lab: skip the systemd-mode boot (systemd-oomd)")
+	from := fs.String("from", "", "render: `dir` holding the report.json to render again")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	switch sub {
+	case "run":
+		env := benchmarks.DetectEnv(*cgroot, *procRoot)
+		cases := benchmarks.Cases()
+		if *sysd {
+			cases = benchmarks.SystemdCases()
+		} else if env.Systemd {
+			cases = append(cases, benchmarks.SystemdCases()...)
+		}
+		s := benchmarks.Suite{Env: env, Progress: os.Stdout, Smoke: *smoke}
+		if *emit {
+			s.Emit = benchmarks.EmitTo(os.Stdout)
+		}
+		rs, err := s.Run(ctx, cases)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "quell-bench:", err)
+			return 1
+		}
+		if *emit {
+			return 0
+		}
+		return write(*out, benchmarks.Report{Date: time.Now(), On: []string{env.Label}, Smoke: *smoke, Results: rs})
+	case "render":
+		b, err := os.ReadFile(filepath.Join(*from, "report.json"))
+		var rep benchmarks.Report
+		if err == nil {
+			err = json.Unmarshal(b, &rep)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "quell-bench render:", err)
+			return 1
+		}
+		return write(*out, rep)
+	case "lab":
+		return lab(ctx, *labBin, *binDir, *out, *mem, *smoke, *noSystemd)
+	}
+	fmt.Fprintln(os.Stderr, "usage: quell-bench [run|lab] [flags]")
+	return 2
+}
+
+func lab(ctx context.Context, labBin, binDir, out string, mem int, smoke, noSystemd bool) int {
+	rep := benchmarks.Report{Date: time.Now(), Smoke: smoke}
+	extra := ""
+	if smoke {
+		extra = " --smoke"
+	}
+	boots := []struct{ mode, args string }{{"fast", ""}}
+	if !smoke && !noSystemd {
+		boots = append(boots, struct{ mode, args string }{"systemd", " --systemd"})
+	}
+	for _, b := range boots {
+		fmt.Printf("quell-bench: booting the lab (%s mode)\n", b.mode)
+		argv := []string{labBin, "run", "--mode", b.mode, "--mem", fmt.Sprint(mem), "--timeout", "90m", "--bin", binDir, "--",
+			"quell-bench run --emit" + b.args + extra}
+		rs, err := benchmarks.RunLab(ctx, argv, os.Stdout)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "quell-bench: lab %s mode: %v\n", b.mode, err)
+			rs = append(rs, benchmarks.Result{Section: benchmarks.Reaction, Case: "lab " + b.mode + " mode", Err: err.Error()})
+		}
+		rep.Results = append(rep.Results, rs...)
+	}
+	seen := map[string]bool{}
+	for _, r := range rep.Results {
+		if r.On != "" && !seen[r.On] {
+			seen[r.On] = true
+			rep.On = append(rep.On, r.On)
+		}
+	}
+	if !smoke {
+		fmt.Println("quell-bench: Go benchmarks on this host")
+		gb, err := benchmarks.GoBench(ctx, "go", ".", []string{"./limits", "./enforcer", "./enforcer/detect", "./policies"})
+		if err != nil {
+			gb += "\n(go test: " + err.Error() + ")"
+		}
+		rep.GoBench, rep.GoOn = gb, hostLabel()
+	}
+	return write(out, rep)
+}
+
+func hostLabel() string {
+	h, _ := os.Hostname()
+	env := benchmarks.DetectEnv("/sys/fs/cgroup", "/proc")
+	return "on the build host " + h + " (" + strings.TrimPrefix(env.Label, "host: ") + "), not emulated"
+}
+
+func write(dir string, rep benchmarks.Report) int {
+	if err := rep.Write(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "quell-bench:", err)
+		return 1
+	}
+	failed := 0
+	for _, r := range rep.Results {
+		if r.Err != "" {
+			failed++
+		}
+	}
+	fmt.Printf("quell-bench: report in %s (report.md, report.json, *.svg); %d results, %d failed\n", dir, len(rep.Results), failed)
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,204 @@
+package enforcer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/quell-dev/quell/enforcer/detect"
+	"github.com/quell-dev/quell/enforcer/state"
+	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/systemd"
+)
+
+// RestoreAll undoes everything quell did that the state dir remembers, for
+// an uninstall (`quelld --restore-all`, with quelld stopped): every frozen
+// cgroup is thawed, every penalty is dropped, and every file quell changed
+// gets its kept original back (through systemd as well for systemd-owned
+// units, so a later `systemctl daemon-reload` does not bring quell's limits
+// back). Originals of cgroups that have gone are forgotten. Originals that
+// could not be written back are kept in the state file, so RestoreAll can
+// be run again; the returned error joins every failure (nil when all is
+// restored). Network shaping and disk project quotas are not covered: the
+// state dir does not hold them (they are torn down when the container
+// leaves policy while quelld runs).
+//
+// It is refused in dry-run and read-only mode, and must not run while a
+// quelld loop runs on the same state dir.
+func (e *Enforcer) RestoreAll(ctx context.Context) error {
+	e.loopMu.Lock()
+	defer e.loopMu.Unlock()
+	if e.cfg.ReadOnly || e.cfg.DryRun {
+		return errors.New("restore all: refused in dry-run or read-only mode (nothing would be written)")
+	}
+	var errs []error
+	for _, p := range e.store.Penalties() {
+		if p.Action != string(detect.Freeze) {
+			continue // a throttle is a cpu.max/memory.high value: its original comes back below
+		}
+		err := e.fs.Thaw(ctx, p.Cgroup)
+		if err != nil && !isGone(err) {
+			errs = append(errs, fmt.Errorf("thaw %s: %w", p.Cgroup, err))
+			continue
+		}
+		e.events.add(Event{Time: e.clock.Now(), Kind: "thaw", Target: p.ID, Cgroup: p.Cgroup, Rule: p.Rule,
+			Reason: "quell told to restore everything: penalty lifted", After: "thawed"})
+	}
+	e.store.SetPenalties(nil)
+	e.det.overlay = map[string]state.Penalty{}
+
+	for _, cg := range e.store.Cgroups() {
+		orig := e.store.Originals(cg)
+		back := make([]limits.Write, 0, len(orig))
+		for f, v := range orig {
+			back = append(back, limits.Write{File: f, Value: v})
+		}
+		sort.Slice(back, func(a, b int) bool { return back[a].File < back[b].File })
+		e.restoreUnit(ctx, cg, back)
+		err := e.fs.Restore(ctx, cg, back)
+		if isGone(err) {
+			e.store.Forget(cg)
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		e.store.Forget(cg)
+		e.events.add(Event{Time: e.clock.Now(), Kind: "restore", Cgroup: cg, Target: idOf(cg, e.known),
+			Reason: "quell told to restore everything: originals restored", After: writesString(back)})
+	}
+	if err := e.save(); err != nil {
+		errs = append(errs, fmt.Errorf("save state: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// restoreUnit hands originals to systemd for a systemd-owned unit, so that
+// the unit's properties no longer carry quell's values (a daemon-reload
+// would write them back into cgroupfs). Call it before the cgroupfs
+// Restore; failures are logged, the cgroupfs write still happens.
+func (e *Enforcer) restoreUnit(ctx context.Context, cg string, back []limits.Write) {
+	if e.units == nil {
+		return
+	}
+	res, err := resourcesOf(back)
+	if err != nil {
+		e.log.Warn("restore: originals not expressible as systemd properties; cgroupfs only", "cgroup", cg, "err", err)
+		return
+	}
+	if _, err := e.units.SetUnit(ctx, cg, res); err != nil && !errors.Is(err, systemd.ErrNoSuchUnit) {
+		e.log.Warn("restore through systemd failed; cgroupfs only (a daemon-reload may bring quell's values back)", "cgroup", cg, "err", err)
+	}
+}
+
+func isGone(err error) bool {
+	return errors.Is(err, limits.ErrGone) || errors.Is(err, fs.ErrNotExist)
+}
+
+// resourcesOf turns cgroupfs values (originals as read from the kernel)
+// back into Resources, for the files quell writes.
+func resourcesOf(ws []limits.Write) (limits.Resources, error) {
+	var r limits.Resources
+	num := func(v string) (int64, error) {
+		if v == "max" {
+			return limits.Max, nil
+		}
+		return strconv.ParseInt(v, 10, 64)
+	}
+	for _, w := range ws {
+		v := strings.TrimSpace(w.Value)
+		var err error
+		switch w.File {
+		case "cpu.max":
+			f := strings.Fields(v)
+			if len(f) != 2 {
+				return r, fmt.Errorf("cpu.max %q: want QUOTA PERIOD", v)
+			}
+			var q int64
+			if q, err = num(f[0]); err == nil {
+				r.CPUQuota = &q
+				r.CPUPeriod, err = strconv.ParseUint(f[1], 10, 64)
+			}
+		case "cpu.weight", "io.weight":
+			x, perr := strconv.ParseUint(strings.TrimPrefix(v, "default "), 10, 64)
+			err = perr
+			if w.File == "cpu.weight" {
+				r.CPUWeight = &x
+			} else {
+				r.IOWeight = &x
+			}
+		case "cpuset.cpus":
+			r.CpusetCPUs = &v
+		case "cpuset.mems":
+			r.CpusetMems = &v
+		case "memory.max", "memory.high", "memory.low", "memory.swap.max", "pids.max":
+			var x int64
+			x, err = num(v)
+			switch w.File {
+			case "memory.max":
+				r.MemoryMax = &x
+			case "memory.high":
+				r.MemoryHigh = &x
+			case "memory.low":
+				r.MemoryLow = &x
+			case "memory.swap.max":
+				r.SwapMax = &x
+			default:
+				r.PidsMax = &x
+			}
+		case "io.max":
+			var d limits.IOMax
+			d, err = parseIOMaxLine(v)
+			r.IOMax = append(r.IOMax, d)
+		default:
+			return r, fmt.Errorf("%s: no systemd property for it", w.File)
+		}
+		if err != nil {
+			return r, fmt.Errorf("%s %q: %w", w.File, v, err)
+		}
+	}
+	return r, nil
+}
+
+// parseIOMaxLine parses "MAJ:MIN rbps=N wbps=max ..." ("max" = 0 = none).
+func parseIOMaxLine(s string) (limits.IOMax, error) {
+	var d limits.IOMax
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return d, errors.New("empty io.max line")
+	}
+	if _, err := fmt.Sscanf(f[0], "%d:%d", &d.Major, &d.Minor); err != nil {
+		return d, fmt.Errorf("device %q: %w", f[0], err)
+	}
+	for _, kv := range f[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return d, fmt.Errorf("field %q: want key=value", kv)
+		}
+		var n uint64
+		if v != "max" {
+			var err error
+			if n, err = strconv.ParseUint(v, 10, 64); err != nil {
+				return d, fmt.Errorf("field %q: %w", kv, err)
+			}
+		}
+		switch k {
+		case "rbps":
+			d.RBPS = n
+		case "wbps":
+			d.WBPS = n
+		case "riops":
+			d.RIOPS = n
+		case "wiops":
+			d.WIOPS = n
+		default:
+			return d, fmt.Errorf("field %q: unknown key", kv)
+		}
+	}
+	return d, nil
+}

@@ -1,0 +1,194 @@
+package enforcer
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quell-dev/quell/limits"
+)
+
+const rankPolicy = `
+[[tenant]]
+name = "batch"
+class = "best-effort"
+  [tenant.match]
+  names = ["batch-*"]
+  [tenant.container]
+  pids = 500
+
+[[rule]]
+name = "storm"
+when = { signal = "host.RES.some.avg10", above = 20.0, for = "1s" }
+target = { classes = ["best-effort"], rank = "RANK" }
+ladder = [{ action = "throttle", factor = 0.25, for = "60s" }, { action = "freeze", for = "30s" }]
+cooldown = "30s"
+`
+
+// throttleOnce runs ticks, calling busy before each, until file of cg
+// changes from its first value; it returns the new value.
+func throttleOnce(t *testing.T, h *fakeHost, e *Enforcer, clock *fakeClock, cg, file string, busy func()) string {
+	t.Helper()
+	first := h.read("cgroup/" + cg + "/" + file)
+	for i := 0; i < 10; i++ {
+		busy()
+		e.Tick(context.Background())
+		if got := h.read("cgroup/" + cg + "/" + file); got != first {
+			return got
+		}
+		clock.Add(time.Second)
+	}
+	t.Fatalf("%s of %s never changed from %q", file, cg, first)
+	return ""
+}
+
+func TestThrottleRankPidsCapsTasksAtTheirCount(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10.toml", strings.NewReplacer("RES", "cpu", "RANK", "pids").Replace(rankPolicy))
+	cg := h.container(idA, "batch-bomb", 0)
+	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	e := h.enforcerFS(clock)
+	h.cpuPressure(90)
+	usage := 0
+	busy := func() {
+		usage += 1900000
+		h.file("cgroup/"+cg+"/cpu.stat", "usage_usec "+itoa(usage)+"\nuser_usec 0\nsystem_usec 0\nnr_periods 10\nnr_throttled 0\nthrottled_usec 0\n")
+		h.file("cgroup/"+cg+"/pids.current", "317\n")
+	}
+	got := throttleOnce(t, h, e, clock, cg, "pids.max", busy)
+	// First the tenant cap (500), then the throttle: the count it had.
+	if got == "500" {
+		clock.Add(time.Second)
+		got = throttleOnce(t, h, e, clock, cg, "pids.max", busy)
+	}
+	if got != "317" {
+		t.Fatalf("pids.max = %q, want the 317 tasks it had", got)
+	}
+	if cpu := h.read("cgroup/" + cg + "/cpu.max"); cpu != "47500 100000" {
+		t.Errorf("cpu.max = %q, want ¼ of 1.9 CPUs", cpu)
+	}
+	// Lifted at the deadline: the tenant's own cap comes back.
+	clock.Add(61 * time.Second)
+	h.cpuPressure(0)
+	e.Tick(context.Background())
+	if got := h.read("cgroup/" + cg + "/pids.max"); got != "500" {
+		t.Errorf("after the throttle pids.max = %q, want the tenant cap 500 back", got)
+	}
+}
+
+func TestThrottleRankIOSetsIOMaxFromThePerDeviceRate(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10.toml", strings.NewReplacer("RES", "io", "RANK", "io").Replace(rankPolicy))
+	cg := h.container(idA, "batch-storm", 0)
+	h.file("cgroup/"+cg+"/io.max", "")
+	h.file("proc/pressure/io", "some avg10=80.00 avg60=0.00 avg300=0.00 total=1\nfull avg10=70.00 avg60=0.00 avg300=0.00 total=1\n")
+	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	e := h.enforcerFS(clock)
+	w, wios := 0, 0
+	got := throttleOnce(t, h, e, clock, cg, "io.max", func() {
+		w, wios = w+40_000_000, wios+40 // 40 MB/s in 1 MiB writes on 254:16; a little reading on 8:0
+		h.file("cgroup/"+cg+"/io.stat", "8:0 rbytes="+itoa(w/100)+" wbytes=0 rios="+itoa(wios)+" wios=0 dbytes=0 dios=0\n"+
+			"254:16 rbytes=0 wbytes="+itoa(w)+" rios=0 wios="+itoa(wios)+" dbytes=0 dios=0\n")
+	})
+	// A fake file keeps only the last line written: check the planned caps.
+	want := map[string]string{
+		"8:0":    "8:0 rbps=100000 wbps=max riops=10 wiops=max",
+		"254:16": "254:16 rbps=max wbps=10000000 riops=max wiops=10",
+	}
+	p := e.det.caps[idA]
+	if len(p.IOMax) != 2 {
+		t.Fatalf("io throttle caps = %+v (io.max now %q), want two devices", p.IOMax, got)
+	}
+	for _, d := range p.IOMax {
+		if s := d.String(); s != want[strings.Fields(s)[0]] {
+			t.Errorf("io.max line %q, want %q", s, want[strings.Fields(s)[0]])
+		}
+	}
+	if !strings.Contains(got, "wbps=10000000") && !strings.Contains(got, "rbps=100000") {
+		t.Errorf("io.max written = %q", got)
+	}
+}
+
+func TestMergeIOMaxKeepsTheTighterRate(t *testing.T) {
+	t.Parallel()
+	base := []limits.IOMax{{Major: 8, Minor: 0, RBPS: 5_000_000, WBPS: 1_000_000}}
+	pen := []limits.IOMax{{Major: 8, Minor: 0, WBPS: 2_000_000, WIOPS: 50}, {Major: 254, Minor: 0, WBPS: 7}}
+	got := mergeIOMax(base, pen)
+	want := []limits.IOMax{{Major: 8, Minor: 0, RBPS: 5_000_000, WBPS: 1_000_000, WIOPS: 50}, {Major: 254, Minor: 0, WBPS: 7}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("merge = %+v, want %+v", got, want)
+	}
+	if base[0].WIOPS != 0 {
+		t.Fatal("merge modified its base")
+	}
+}
+
+func TestThrottleRankMemorySetsMemoryHighAndDryRunSaysWhatItWouldSet(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10.toml", strings.NewReplacer("RES", "memory", "RANK", "memory").Replace(rankPolicy))
+	cg := h.container(idA, "batch-hog", 0)
+	h.file("cgroup/"+cg+"/memory.current", "1073741824\n")
+	h.file("proc/pressure/memory", "some avg10=60.00 avg60=0.00 avg300=0.00 total=1\nfull avg10=30.00 avg60=0.00 avg300=0.00 total=1\n")
+	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	e := h.enforcerFS(clock)
+	got := throttleOnce(t, h, e, clock, cg, "memory.high", func() {})
+	if got != "268435456" {
+		t.Fatalf("memory.high = %q, want ¼ of 1 GiB", got)
+	}
+	var after string
+	for _, ev := range e.Events(0, 0) {
+		if ev.Kind == "throttle" {
+			after = ev.After
+		}
+	}
+	if !strings.Contains(after, "memory.high 268435456") {
+		t.Errorf("throttle event after = %q", after)
+	}
+}
+
+func TestLiveFreezeHoldsAgainAfterStandDownAndRestart(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10.toml", `
+[[tenant]]
+name = "batch"
+class = "best-effort"
+  [tenant.match]
+  names = ["batch-*"]
+
+[[rule]]
+name = "freeze-it"
+when = { signal = "host.cpu.some.avg10", above = 20.0, for = "1s" }
+target = { classes = ["best-effort"], rank = "cpu" }
+ladder = [{ action = "freeze", for = "30s" }]
+`)
+	cg := h.container(idA, "batch-miner", 0)
+	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	e := h.enforcerFS(clock)
+	h.cpuPressure(90)
+	usage := 0
+	throttleOnce(t, h, e, clock, cg, "cgroup.freeze", func() {
+		usage += 1500000
+		h.file("cgroup/"+cg+"/cpu.stat", "usage_usec "+itoa(usage)+"\nuser_usec 0\nsystem_usec 0\nnr_periods 10\nnr_throttled 0\nthrottled_usec 0\n")
+	})
+	e.standDown()
+	if got := h.read("cgroup/" + cg + "/cgroup.freeze"); got != "0" {
+		t.Fatalf("stand-down left cgroup.freeze = %q", got)
+	}
+	clock.Add(10 * time.Second) // back before the deadline
+	e2 := h.enforcerFS(clock)
+	e2.restorePenalties(context.Background())
+	if got := h.read("cgroup/" + cg + "/cgroup.freeze"); got != "1" {
+		t.Fatalf("restarted before the deadline: cgroup.freeze = %q, want the freeze held again", got)
+	}
+	clock.Add(25 * time.Second) // past the deadline
+	h.cpuPressure(0)
+	e2.Tick(context.Background())
+	if got := h.read("cgroup/" + cg + "/cgroup.freeze"); got != "0" {
+		t.Fatalf("after the deadline cgroup.freeze = %q, want thawed", got)
+	}
+}

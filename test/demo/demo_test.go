@@ -1,0 +1,126 @@
+//go:build lab
+
+// Package demo is `make demo`: inside the lab VM it starts quelld on a
+// sample policy, starts sample tenants' containers the way Docker,
+// Kubernetes (containerd) and podman place them, lets a noisy neighbour
+// loose and shows quell catching it — with quell's own CLI.
+package demo
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quell-dev/quell/test/labkit"
+)
+
+//go:embed demo-policy.toml
+var policy string
+
+func say(format string, args ...any) { fmt.Printf("\n\033[1m== "+format+"\033[0m\n", args...) }
+
+func show(t *testing.T, q *labkit.Quelld, args ...string) string {
+	t.Helper()
+	fmt.Printf("$ quell %s\n", strings.Join(args, " "))
+	out, err := q.Quell(args...)
+	fmt.Print(out)
+	if err != nil && !strings.Contains(strings.Join(args, " "), "status") {
+		t.Fatalf("%v", err)
+	}
+	return out
+}
+
+func busy(n int) []string {
+	return []string{"sh", "-c", fmt.Sprintf("for i in $(seq %d); do (while :; do :; done) & done; wait", n)}
+}
+
+// light is a container that wakes up often and does a little work.
+var light = []string{"sh", "-c", "while :; do i=0; while [ $i -lt 200 ]; do i=$((i+1)); done; usleep 20000; done"}
+
+func TestDemo(t *testing.T) {
+	labkit.Require(t)
+	b, _ := os.ReadFile("/sys/fs/cgroup/cgroup.controllers")
+	say("a real cgroup v2 kernel: %s, controllers: %s", kernel(), strings.TrimSpace(string(b)))
+
+	dir := t.TempDir()
+	say("the sample policy (%d lines): 3 tenants, 1 rule, 1 detector", strings.Count(policy, "\n"))
+	if err := os.WriteFile(filepath.Join(dir, "check.toml"), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	q := labkit.StartQuelld(t, dir, policy)
+	show(t, q, "policy", "check", filepath.Join(dir, "policy.d"))
+
+	say("start quelld and sample containers (Docker, Kubernetes/containerd, podman layouts, real runc)")
+	labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, Name: "acme-web", Args: light})
+	labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, Name: "acme-db", Args: []string{"sleep", "3600"}})
+	labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Podman, Name: "ci-build-1", Args: busy(1)})
+	labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Podman, Name: "ci-build-2", Args: busy(1)})
+	labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Containerd, Name: "report", Namespace: "batch", PodName: "nightly-report", Args: []string{"sleep", "3600"}})
+	time.Sleep(4 * time.Second)
+	show(t, q, "top", "--once", "-c")
+	show(t, q, "explain", "acme-web")
+
+	say("a noisy neighbour: a Kubernetes batch job starts 4 busy threads on this 2-CPU host")
+	onset := time.Now()
+	miner := labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Containerd, Name: "miner", Namespace: "batch",
+		PodName: "crunch-42", Args: busy(4)})
+	var caught time.Duration
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if v := strings.TrimSpace(labkit.ReadFile(filepath.Join(miner.CgroupDir, "cpu.max"))); v != "max 100000" {
+			caught = time.Since(onset)
+			fmt.Printf("caught %.1fs after onset: cpu.max of %s is now %q\n", caught.Seconds(), miner.Cgroup, v)
+			break
+		}
+		fmt.Printf("\r  waiting for quelld… %4.1fs  host cpu pressure: %s", time.Since(onset).Seconds(), cpuSome())
+	}
+	fmt.Println()
+	if caught == 0 {
+		show(t, q, "events")
+		t.Fatal("the noisy neighbour was not caught within 90s")
+	}
+	time.Sleep(3 * time.Second)
+	show(t, q, "top", "--once", "-c")
+	show(t, q, "events")
+
+	say("a cryptominer by name: a process called xmrig in a Docker container named acme-tools")
+	xm := labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, Name: "acme-tools",
+		Args: []string{"sh", "-c", "cp /bin/busybox /tmp/xmrig && exec /tmp/xmrig sleep 3600"}})
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if strings.TrimSpace(labkit.ReadFile(filepath.Join(xm.CgroupDir, "cgroup.procs"))) == "" {
+			break
+		}
+	}
+	show(t, q, "events", "-n", "3")
+
+	say("quelld stops: nothing stays frozen; limits stay until the containers leave policy")
+	q.Stop()
+	frozen := 0
+	_ = filepath.Walk("/sys/fs/cgroup", func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Name() == "cgroup.freeze" && strings.TrimSpace(labkit.ReadFile(p)) == "1" {
+			frozen++
+		}
+		return nil
+	})
+	fmt.Printf("frozen cgroups after stop: %d\n", frozen)
+	if frozen != 0 {
+		t.Errorf("%d cgroups left frozen", frozen)
+	}
+}
+
+func kernel() string {
+	b, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	return strings.TrimSpace(string(b))
+}
+
+func cpuSome() string {
+	b, _ := os.ReadFile("/proc/pressure/cpu")
+	f := strings.Fields(string(b))
+	if len(f) > 1 {
+		return f[1]
+	}
+	return "?"
+}

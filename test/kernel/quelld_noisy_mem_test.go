@@ -1,0 +1,141 @@
+//go:build lab
+
+package kernel
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quell-dev/quell/test/labkit"
+)
+
+// The victim ("web", guaranteed, memory_low protecting its working set) and
+// the hog ("batch", best-effort) are this test binary in Docker-style
+// cgroups made by hand, classified by cgroup path.
+const memNoisyPolicy = `
+[[tenant]]
+name = "web"
+class = "guaranteed"
+  [tenant.match]
+  cgroups = ["system.slice/docker-fee1*.scope"]
+  [tenant.limits]
+  memory = "256MiB"
+  memory_low = "128MiB"
+
+[[tenant]]
+name = "batch"
+class = "best-effort"
+  [tenant.match]
+  cgroups = ["system.slice/docker-bad1*.scope"]
+
+[[rule]]
+name = "memory-pressure"
+when = { signal = "host.memory.some.avg10", above = 10.0, for = "1s" }
+release = 2.0
+target = { classes = ["best-effort", "burstable"], rank = "memory" }
+ladder = [{ action = "throttle", factor = 0.5, for = "5s" }, { action = "evict" }]
+cooldown = "10s"
+`
+
+// TestQuelldMemoryHogThrottledThenEvicted: a best-effort hog allocates past
+// the guest's RAM into swap and thrashes; host memory pressure rises;
+// quelld throttles it via memory.high = ½ × its usage (which bites: the
+// kernel counts memory.high events), the pressure persists, and quelld
+// evicts it (cgroup.kill). The guaranteed victim is never acted on and
+// never OOM-killed.
+func TestQuelldMemoryHogThrottledThenEvicted(t *testing.T) {
+	labkit.Require(t)
+	q := startQuelld(t, memNoisyPolicy)
+	vdir := labkit.NewCgroup(t, "system.slice/docker-"+hexID("fee1")+".scope")
+	hdir := labkit.NewCgroup(t, "system.slice/docker-"+hexID("bad1")+".scope")
+	hogID := idOfCgroup(hdir)
+	victim := startChild(t, vdir, "memvictim")
+	waitFile(t, filepath.Join(vdir, "memory.max"), strconv.Itoa(256<<20), 10*time.Second)
+	time.Sleep(2 * time.Second)
+	soloFrom := time.Now()
+	time.Sleep(3 * time.Second)
+	soloTo := time.Now()
+
+	avail, swap := meminfo("MemAvailable"), meminfo("SwapFree")
+	hogMiB := avail>>20 + min(swap>>20/2, 128)
+	t.Logf("FIGURE e2e noisy-mem guest MemTotal=%dMiB MemAvailable=%dMiB SwapFree=%dMiB hog=%dMiB",
+		meminfo("MemTotal")>>20, avail>>20, swap>>20, hogMiB)
+	psi := watchPSI(t, "memory", 10)
+	onset := time.Now()
+	hog := startChild(t, hdir, "memhog", "QUELL_KTEST_HOG_MIB="+strconv.FormatInt(hogMiB, 10))
+
+	var high string
+	var usageAt int64
+	throttled := watch(60*time.Second, func() bool {
+		high = labkit.ReadFile(filepath.Join(hdir, "memory.high"))
+		if high != "max" && high != "" {
+			usageAt, _ = strconv.ParseInt(labkit.ReadFile(filepath.Join(hdir, "memory.current")), 10, 64)
+			return true
+		}
+		return hog.exited()
+	})
+	if throttled.IsZero() || hog.exited() {
+		logEvents(t, q)
+		t.Fatalf("hog not throttled via memory.high within 60s (exited %v: %v; output %s)", hog.exited(), hog.err, tail(hog.out.String(), 5))
+	}
+	highEvents0 := memEvent(hdir, "high")
+	evicted := watch(40*time.Second, hog.exited)
+	if evicted.IsZero() {
+		logEvents(t, q)
+		t.Fatalf("hog throttled at %v but not evicted within 40s", throttled.Sub(onset))
+	}
+	highEvents1 := memEvent(hdir, "high")
+	crossed := psi.time()
+
+	evs := q.events()
+	thr, ok := firstEvent(evs, hogID, "throttle")
+	if !ok {
+		t.Fatalf("no throttle event on the hog %s", hogID)
+	}
+	ev, ok := firstEvent(evs, hogID, "evict")
+	if !ok {
+		t.Fatalf("the hog died but no evict event names it: %v", hog.err)
+	}
+	noActionOn(t, evs, "docker-fee1")
+	h, _ := strconv.ParseInt(high, 10, 64)
+	want := float64(thr.Signals["use"]) * 0.5
+	t.Logf("FIGURE e2e noisy-mem throttle event: %s (before: use %.0f MiB); after: %s", thr.Reason, thr.Signals["use"]/(1<<20), thr.After)
+	t.Logf("FIGURE e2e noisy-mem memory.high=%d (%.0f MiB) memory.current when seen %.0f MiB; memory.events high %d → %d while throttled",
+		h, float64(h)/(1<<20), float64(usageAt)/(1<<20), highEvents0, highEvents1)
+	if want <= 0 || float64(h) < want*0.99 || float64(h) > want*1.01 {
+		t.Errorf("memory.high = %d, want ½ × the usage quell saw (%.0f)", h, want)
+	}
+	if highEvents1 <= 0 {
+		t.Errorf("memory.high never bit: memory.events high = %d", highEvents1)
+	}
+	t.Logf("FIGURE e2e noisy-mem reaction hog-start→throttle %v, psi(avg10>10)→throttle %v, throttle→evict %v (evict: %s)",
+		throttled.Sub(onset).Round(time.Millisecond), sinceOrNA(crossed, throttled), evicted.Sub(throttled).Round(time.Millisecond), ev.Reason)
+	if !crossed.IsZero() && throttled.Sub(crossed) > 3*time.Second {
+		t.Errorf("throttled %v after host memory pressure crossed the threshold; want ≤ 1s + the 1s window (+ 1s of slack)", throttled.Sub(crossed))
+	}
+
+	// The victim: alive, never OOM-killed, its sweeps measured.
+	if victim.exited() {
+		t.Fatalf("the victim died: %v", victim.err)
+	}
+	if k := memEvent(vdir, "oom_kill"); k != 0 {
+		t.Errorf("victim memory.events oom_kill = %d, want 0", k)
+	}
+	out := victim.out.String()
+	solo, hit := latencies(out, soloFrom, soloTo), latencies(out, onset, evicted)
+	t.Logf("FIGURE e2e noisy-mem victim 64MiB sweep p99 solo=%.0fµs (n=%d) under the hog until eviction=%.0fµs (n=%d) max=%.0fµs; oom_kill=%d",
+		percentile(solo, 99), len(solo), percentile(hit, 99), len(hit), percentile(hit, 100), memEvent(vdir, "oom_kill"))
+	if strings.Contains(out, "mmap:") {
+		t.Errorf("victim: %s", out)
+	}
+}
+
+func sinceOrNA(from, to time.Time) string {
+	if from.IsZero() {
+		return "n/a (not seen by the test's 50ms poll)"
+	}
+	return to.Sub(from).Round(time.Millisecond).String()
+}
