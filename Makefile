@@ -75,8 +75,14 @@ demo: prereqs build
 		echo "== scratch disks and swap"; mount | grep /mnt/; cat /proc/swaps'
 
 bench: prereqs build
-	@if [ -x $(BIN)/quell-bench ]; then $(LAB) run $(LABARGS) -- 'quell-bench'; \
-	else echo "bench: no $(BIN)/quell-bench yet (benchmarks/ has no command)"; fi
+	$(call gobuild,$(BIN)/quell-bench,./cmd/quell-bench)
+	@rm -rf benchmarks/results/.new; st=0; \
+	$(BIN)/quell-bench lab --lab $(LAB) --bin $(BIN) --out benchmarks/results/.new $(BENCHARGS) || st=$$?; \
+	if [ -f benchmarks/results/.new/report.md ]; then \
+		find benchmarks/results -mindepth 1 -maxdepth 1 ! -name .new -exec rm -rf {} +; \
+		mv benchmarks/results/.new benchmarks/results/$$(date +%F); \
+		echo "bench: report in benchmarks/results/$$(date +%F)/report.md"; fi; \
+	exit $$st
 
 clean:
 	rm -rf $(BIN)

@@ -119,4 +119,3 @@ func overheadCase(n int, smoke bool) Case {
 			}, nil
 		}}
 }
-

@@ -95,6 +95,7 @@ func run(ctx context.Context, args []string) int {
 
 func lab(ctx context.Context, labBin, binDir, out string, mem int, smoke, noSystemd bool) int {
 	rep := benchmarks.Report{Date: time.Now(), Smoke: smoke}
+	load0 := loadavg()
 	extra := ""
 	if smoke {
 		extra = " --smoke"
@@ -121,6 +122,7 @@ func lab(ctx context.Context, labBin, binDir, out string, mem int, smoke, noSyst
 			rep.On = append(rep.On, r.On)
 		}
 	}
+	rep.On = append(rep.On, fmt.Sprintf("the lab's host (qemu runs here): load average %s at the start, %s at the end of the lab runs (other guests share its 2 cores)", load0, loadavg()))
 	if !smoke {
 		fmt.Println("quell-bench: Go benchmarks on this host")
 		gb, err := benchmarks.GoBench(ctx, "go", ".", []string{"./limits", "./enforcer", "./enforcer/detect", "./policies"})
@@ -130,6 +132,15 @@ func lab(ctx context.Context, labBin, binDir, out string, mem int, smoke, noSyst
 		rep.GoBench, rep.GoOn = gb, hostLabel()
 	}
 	return write(out, rep)
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func hostLabel() string {

@@ -33,6 +33,12 @@ type ruleScope struct {
 	stepAt        time.Time
 	cooldownUntil time.Time
 	waiting       string
+	// settle: the last culprit was evicted or vanished while the condition
+	// held. The next culprit is picked only after the condition held again
+	// for the evaluation period (max(when.for, Grace)), not just when.for:
+	// signals such as PSI avg10 lag the relief by about 10 s, and without
+	// this the lag alone would pin the blame on a bystander.
+	settle bool
 }
 
 func compileRule(r policies.Rule) (*ruleEval, error) {
@@ -106,7 +112,10 @@ func (e *Engine) evalRule(s *Snapshot, re *ruleEval, out []Action) []Action {
 //  3. In cooldown: nothing is done (the condition is still tracked, so a
 //     condition that held through the cooldown acts as soon as it ends).
 //  4. Idle, and the condition held for when.for: the top-ranked culprit gets
-//     ladder step 1.
+//     ladder step 1. Right after this rule evicted its culprit, or the
+//     culprit vanished, the condition must hold for the evaluation period
+//     (max(when.for, Grace)) instead: a lagging signal is not blamed on the
+//     next unit in line.
 //  5. Acting, and the condition held again for the evaluation period since
 //     the last step (see Config.Grace): the same culprit gets the next step.
 //     After the last step (or if the culprit is gone or no longer eligible)
@@ -122,6 +131,7 @@ func (e *Engine) evalScope(s *Snapshot, re *ruleEval, scopeName string, sc *rule
 		return out
 	}
 	if re.th.relieved(v) {
+		sc.settle = false
 		if sc.step >= 0 {
 			sc.step, sc.culprit, sc.culpritName = -1, "", ""
 			sc.cooldownUntil = now.Add(r.Cooldown)
@@ -138,6 +148,11 @@ func (e *Engine) evalScope(s *Snapshot, re *ruleEval, scopeName string, sc *rule
 	if sc.step >= 0 {
 		u := e.byID[sc.culprit]
 		if u == nil || !eligible(u) || e.recentlyEvicted(now, u.ID, dry) {
+			if u == nil || e.recentlyEvicted(now, u.ID, dry) { // gone: its load may be gone too
+				sc.settle = true
+				sc.cond.rearm(now)
+				sc.held = 0
+			}
 			sc.step, sc.culprit, sc.culpritName = -1, "", ""
 		} else {
 			if sc.held < e.evalPeriod(r, sc.step) {
@@ -155,7 +170,14 @@ func (e *Engine) evalScope(s *Snapshot, re *ruleEval, scopeName string, sc *rule
 			sc.held = 0
 		}
 	}
-	if !sc.cond.holding() || sc.held < r.When.For {
+	need := r.When.For
+	if sc.settle {
+		need = max(need, e.cfg.Grace)
+	}
+	if !sc.cond.holding() || sc.held < need {
+		if sc.settle && sc.cond.holding() {
+			sc.waiting = fmt.Sprintf("the last culprit is gone; %s must hold %s before another is picked", r.When.Signal, need)
+		}
 		return out
 	}
 	c, found := rank(s, e.tenantUse, r.Target, scopeName, func(u *Unit) bool {
@@ -211,8 +233,10 @@ func (e *Engine) step(s *Snapshot, re *ruleEval, sc *ruleScope, i int, u *Unit, 
 	sc.stepAt = now
 	if d.kind == Evict { // terminal for this culprit
 		sc.step, sc.culprit, sc.culpritName = -1, "", ""
+		sc.settle = true
 	} else {
 		sc.step, sc.culprit, sc.culpritName = i, u.ID, u.label()
+		sc.settle = false
 	}
 	if a != nil {
 		out = append(out, *a)

@@ -83,7 +83,7 @@ func TestLadder(t *testing.T) {
 			"5s throttle be1",
 			"15s freeze be1",
 			"25s evict be1",
-			"30s throttle be2", // be1 is being evicted; next culprit after "for" again
+			"35s throttle be2", // be1 is being evicted; next culprit once the signal held the evaluation period again
 		})
 	})
 	t.Run("stops when relieved and lifts at the deadline", func(t *testing.T) {
@@ -143,7 +143,7 @@ func TestEvictionBudget(t *testing.T) {
 	r.Cooldown = 0
 	w := newWorld(t, Config{EvictionBudget: 1, EvictionWindow: time.Minute}, []policies.Rule{r}, nil,
 		unit("a", policies.BestEffort, "ci", 3), unit("b", policies.BestEffort, "ci", 2), unit("c", policies.BestEffort, "ci", 1))
-	got := w.run(60, 12)
+	got := w.run(60, 17) // b is picked at 15s (10s after the eviction) and refused
 	sameList(t, "first minute", got, []string{"5s evict a"})
 	st := w.e.State()
 	if !strings.Contains(st.Rules[0].Waiting, "budget") || st.Evictions.Used != 1 || st.Evictions.Max != 1 {
@@ -207,14 +207,14 @@ func TestUnitVanishesMidPenalty(t *testing.T) {
 		unit("be1", policies.BestEffort, "ci", 1.9), unit("be2", policies.BestEffort, "ci", 1))
 	got := w.run(60, 8) // throttle be1 at 5s
 	w.remove("be1")
-	got = append(got, w.run(60, 23)...)
+	got = append(got, w.run(60, 31)...)
 	w.remove("be2") // evicted
 	got = append(got, w.run(60, 80)...)
 	// The gone be1 is unthrottled at once (in case its cgroup still exists)
 	// and never frozen; be2 becomes the culprit once the condition held for
-	// 5s since the last step (at 5s); the evicted be2's penalties are
-	// forgotten, and nothing is left to act on.
-	sameList(t, "actions", got, []string{"5s throttle be1", "8s unthrottle be1", "10s throttle be2", "20s freeze be2", "30s evict be2"})
+	// the evaluation period (10s) after be1 vanished (at 8s); the evicted
+	// be2's penalties are forgotten, and nothing is left to act on.
+	sameList(t, "actions", got, []string{"5s throttle be1", "8s unthrottle be1", "18s throttle be2", "28s freeze be2", "38s evict be2"})
 	if len(w.e.Penalties()) != 0 {
 		t.Fatalf("penalties of gone units kept: %+v", w.e.Penalties())
 	}
@@ -340,4 +340,30 @@ func TestBelowRuleRanksMemory(t *testing.T) {
 	if !strings.Contains(w.e.State().Rules[0].Signal, "available") {
 		t.Fatal(w.e.State())
 	}
+}
+
+func TestNoBystanderBlamedForALaggingSignalAfterAnEviction(t *testing.T) {
+	t.Parallel()
+	r := cpuRule()
+	r.When.For = time.Second
+	r.Ladder = []policies.Step{{Action: "throttle", Factor: 0.5, For: 4 * time.Second}, {Action: "evict"}}
+	w := newWorld(t, Config{}, []policies.Rule{r}, nil,
+		unit("bomb", policies.BestEffort, "ci", 1.9), unit("quiet", policies.BestEffort, "ci", 0.01))
+	got := w.run(90, 6) // throttle at 1s, evict at 5s
+	w.remove("bomb")
+	// avg10 decays from 90 over ~10s: still above 40 for 8 more seconds.
+	for _, v := range []float64{74, 60, 50, 45, 43, 42, 41, 41} {
+		got = append(got, w.run(v, 1)...)
+	}
+	got = append(got, w.run(20, 5)...)
+	sameList(t, "actions", got, []string{"1s throttle bomb", "5s unthrottle bomb", "5s evict bomb"})
+	t.Run("a signal that stays high still finds the next culprit", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t, Config{}, []policies.Rule{r}, nil,
+			unit("bomb", policies.BestEffort, "ci", 1.9), unit("next", policies.BestEffort, "ci", 1.5))
+		got := w.run(90, 6)
+		w.remove("bomb")
+		got = append(got, w.run(90, 12)...)
+		sameList(t, "actions", got, []string{"1s throttle bomb", "5s unthrottle bomb", "5s evict bomb", "15s throttle next"})
+	})
 }

@@ -52,13 +52,14 @@ ladder = [{ action = "throttle", factor = 0.5, for = "4s" }, { action = "evict" 
 cooldown = "10s"
 `
 
-// TestQuelldCatchesForkBomb: a shell fork bomb (every task forks in a loop
-// forever; busybox sh exits on a failed fork, so the one-shot "f|f&" form
-// dies out at the cap) in a best-effort container
-// (capped at 256 tasks by its tenant) saturates the CPUs with forks; the
-// rule on host CPU pressure, ranking by tasks, throttles it (pids.max down
-// to its task count, cpu.max halved) and, as the pressure persists, evicts
-// it. A quiet sibling in the same tenant is left alone.
+// TestQuelldCatchesForkBomb: a shell fork bomb in a best-effort container
+// (capped at 256 tasks by its tenant; every task forks in a loop forever,
+// since busybox sh exits on a failed fork and the one-shot "f|f&" form dies
+// out at the cap) saturates the CPUs with forks; the rule on host CPU
+// pressure, ranking by tasks, throttles it (pids.max down to its task
+// count, cpu.max halved) and, as the pressure persists, evicts it. A quiet
+// sibling in the same tenant is left alone, also while host.cpu.some.avg10
+// still lags above the threshold after the eviction.
 func TestQuelldCatchesForkBomb(t *testing.T) {
 	labkit.Require(t)
 	q := startQuelld(t, forkBombPolicy)
@@ -94,8 +95,13 @@ func TestQuelldCatchesForkBomb(t *testing.T) {
 		logEvents(t, q)
 		t.Fatal("no throttle event on the fork bomb")
 	}
-	if _, ok := firstEvent(evs, bomb.ID, "evict"); !ok {
+	if ev, ok := firstEvent(evs, bomb.ID, "evict"); !ok {
 		t.Errorf("the fork bomb's cgroup emptied but no evict event names it")
+	} else {
+		// The test itself starves under the bomb: quelld's own event times
+		// are the better clock for the reaction.
+		t.Logf("FIGURE e2e fork-bomb by quelld's event times: onset→throttle %v, onset→evict %v",
+			thr.Time.Sub(onset).Round(time.Millisecond), ev.Time.Sub(onset).Round(time.Millisecond))
 	}
 	for _, ev := range eventsFor(evs, quiet.ID) {
 		if ev.Kind != "limit" {
@@ -109,8 +115,8 @@ func TestQuelldCatchesForkBomb(t *testing.T) {
 	if !strings.Contains(thr.After, "pids.max ") {
 		t.Errorf("throttle of a rank=pids rule did not cap pids.max: %s", thr.After)
 	}
-	if n, err := strconv.Atoi(pidsMax); err != nil || n >= 256 || n <= 0 {
-		t.Errorf("pids.max after the throttle = %q, want the bomb's task count (< its 256 cap)", pidsMax)
+	if n, err := strconv.Atoi(pidsMax); err != nil || n > 256 || n <= 0 {
+		t.Errorf("pids.max after the throttle = %q, want the bomb's task count (≤ its 256 cap)", pidsMax)
 	}
 }
 

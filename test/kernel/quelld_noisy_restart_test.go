@@ -3,6 +3,7 @@
 package kernel
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/state"
 	"github.com/quell-dev/quell/test/labkit"
 )
 
@@ -154,26 +156,31 @@ func frozenState(dir string) string {
 	return ""
 }
 
-// freezeDeadline is the deadline of the latest freeze on id: its event time
-// plus the rule's 8 s (the event's "frozen until" has second precision).
+// freezeDeadline is the deadline of the freeze on id in force at after,
+// from quelld's state file (it is written before the freeze).
 func freezeDeadline(t *testing.T, q *quelld, id string, after time.Time) time.Time {
 	t.Helper()
-	var last enforcer.Event
-	// The event list is published at the end of quelld's tick: it may lag
-	// the freeze itself by a moment.
-	watch(3*time.Second, func() bool {
-		for _, ev := range q.events() {
-			if ev.Target == id && ev.Kind == "freeze" && !ev.Time.Before(after.Add(-freezeFor)) {
-				last = ev
+	var found time.Time
+	watch(5*time.Second, func() bool {
+		var d state.Data
+		b, err := os.ReadFile(filepath.Join(q.dir, "state", state.FileName))
+		if err != nil || json.Unmarshal(b, &d) != nil {
+			return false
+		}
+		for _, p := range d.Penalties {
+			if p.ID == id && p.Action == "freeze" && p.Deadline.After(after) {
+				found = p.Deadline
+				return true
 			}
 		}
-		return !last.Time.IsZero()
+		return false
 	})
-	if last.Time.IsZero() || last.Time.After(after.Add(time.Second)) {
+	if found.IsZero() {
 		logEvents(t, q)
-		t.Fatalf("no freeze event on %s before %v (cgroup.events frozen %s)", id, after, frozenState(filepath.Join(labkit.Root(), "system.slice", "docker-"+id+".scope")))
+		t.Fatalf("no freeze of %s in quelld's state file after %v (cgroup.events frozen %s)", id, after,
+			frozenState(filepath.Join(labkit.Root(), "system.slice", "docker-"+id+".scope")))
 	}
-	return last.Time.Add(freezeFor)
+	return found
 }
 
 // restartQuelld starts the same quelld again (same policy, state dir and
