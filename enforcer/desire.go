@@ -45,6 +45,17 @@ func (e *Enforcer) desire(p *policies.Policy) []plan {
 		sort.Slice(ms, func(a, b int) bool { return ms[a].c.Cgroup < ms[b].c.Cgroup })
 		out = append(out, e.desireTenant(ten, ms)...)
 	}
+	// A throttled container whose tenant sets no limits (or that left its
+	// tenant) still needs its throttle: give it a plan of its own.
+	planned := make(map[string]bool, len(out))
+	for _, p := range out {
+		planned[p.cgroup] = true
+	}
+	for _, t := range e.known {
+		if _, ok := e.det.overlay[t.c.ID]; ok && !planned[t.c.Cgroup] {
+			out = append(out, plan{cgroup: t.c.Cgroup, t: t, tenant: t.c.Tenant, mode: "caps", why: map[string]string{}})
+		}
+	}
 	for i := range out {
 		e.overlayPenalty(&out[i])
 	}

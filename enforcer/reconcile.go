@@ -54,6 +54,7 @@ func (e *Enforcer) reconcile(ctx context.Context, plans []plan) int {
 		if e.cfg.DryRun {
 			continue
 		}
+		e.restoreUnit(ctx, cg, back) // systemd first, or a daemon-reload would bring quell's values back
 		err := e.fs.Restore(ctx, cg, back)
 		if errors.Is(err, limits.ErrGone) {
 			e.store.Forget(cg)

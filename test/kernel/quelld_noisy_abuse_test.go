@@ -55,7 +55,8 @@ cooldown = "10s"
 // TestQuelldCatchesForkBomb: a shell fork bomb in a best-effort container
 // (capped at 256 tasks by its tenant; every task forks in a loop forever,
 // since busybox sh exits on a failed fork and the one-shot "f|f&" form dies
-// out at the cap) saturates the CPUs with forks; the rule on host CPU
+// out at the cap; the container's init execs sleep so the cap does not kill
+// it) saturates the CPUs with forks; the rule on host CPU
 // pressure, ranking by tasks, throttles it (pids.max down to its task
 // count, cpu.max halved) and, as the pressure persists, evicts it. A quiet
 // sibling in the same tenant is left alone, also while host.cpu.some.avg10
@@ -65,7 +66,7 @@ func TestQuelldCatchesForkBomb(t *testing.T) {
 	q := startQuelld(t, forkBombPolicy)
 	quiet := labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, Name: "batch-quiet"})
 	bomb := labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, Name: "batch-bomb",
-		Args: gatedArgs("f(){ while :; do f & done; }; f")})
+		Args: gatedArgs("f(){ while :; do f & done; }; f & exec sleep 3600")})
 	waitFile(t, filepath.Join(bomb.CgroupDir, "pids.max"), "256", 10*time.Second)
 	time.Sleep(2 * time.Second) // let host.cpu.some.avg10 settle below the threshold
 
@@ -79,6 +80,11 @@ func TestQuelldCatchesForkBomb(t *testing.T) {
 		cpuMax = labkit.ReadFile(filepath.Join(bomb.CgroupDir, "cpu.max"))
 		return pidsMax != "256" || cpuMax != "max 100000" || emptied(bomb)
 	})
+	if emptied(bomb) && !throttled.IsZero() {
+		if _, ok := firstEvent(q.events(), bomb.ID, "evict"); !ok {
+			t.Fatalf("the fork bomb's container died by itself (peak %d tasks): no test", peak)
+		}
+	}
 	if throttled.IsZero() {
 		logEvents(t, q)
 		t.Fatalf("fork bomb not acted on within 40s (peak %d tasks, now %s; host cpu some avg10 %.1f)",
