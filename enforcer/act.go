@@ -163,6 +163,11 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 	for k, v := range a.Evidence {
 		if f, err := strconv.ParseFloat(v, 64); err == nil {
 			ev.Signals[k] = f
+		} else {
+			if ev.Evidence == nil {
+				ev.Evidence = map[string]string{}
+			}
+			ev.Evidence[k] = v
 		}
 	}
 	var p state.Penalty
@@ -217,6 +222,11 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 		e.log.Error("action failed", "kind", a.Kind, "cgroup", a.Target.Cgroup, "err", err)
 	}
 	e.events.add(ev)
+	// Actions are rare and matter: on disk now, not at the end of the tick
+	// (a crash right after a freeze must not lose its event).
+	if serr := e.save(); serr != nil {
+		e.log.Error("save state after action", "err", serr)
+	}
 	return err
 }
 
@@ -310,6 +320,8 @@ func (e *Enforcer) persistPenalties() {
 			Detector: p.Detector, RuleName: p.Rule, Name: p.Target.Name}
 		if o, ok := e.det.overlay[p.Target.ID]; ok && p.Kind == detect.Throttle {
 			sp.CPUQuota, sp.MemoryHigh = o.CPUQuota, o.MemoryHigh
+			c := e.det.caps[p.Target.ID]
+			sp.PidsMax, sp.IOMax = c.PidsMax, c.IOMax
 		}
 		ps = append(ps, sp)
 	}
@@ -332,6 +344,9 @@ func (e *Enforcer) restorePenalties(ctx context.Context) {
 			Step: sp.Step, Since: sp.Since, Deadline: sp.Deadline, Reason: sp.Reason})
 		if sp.Action == string(detect.Throttle) {
 			e.det.overlay[sp.ID] = sp
+			if sp.PidsMax > 0 || len(sp.IOMax) > 0 {
+				e.det.caps[sp.ID] = throttleCaps{PidsMax: sp.PidsMax, IOMax: sp.IOMax}
+			}
 		}
 	}
 	if len(ps) == 0 {

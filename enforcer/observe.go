@@ -20,6 +20,10 @@ func (e *Enforcer) observe(now time.Time) int {
 	errs := 0
 	for cg, t := range e.known {
 		st, err := e.fs.StatsOf(cg, loopStats)
+		// Rates are over the time between this cgroup's own reads, not
+		// between tick starts: reading many cgroups takes a while, and a
+		// loaded host stretches it.
+		now = e.clock.Now()
 		t.errs = t.errs[:0]
 		if errors.Is(err, limits.ErrGone) {
 			e.RequestRescan()

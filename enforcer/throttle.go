@@ -35,9 +35,9 @@ const (
 	minThrottleIOPS = 10
 )
 
-// throttleCaps are the parts of a throttle that state.Penalty does not
-// carry (pids.max, io.max). They live in memory only: after a restart a
-// restored throttle keeps its cpu.max and memory.high but not these.
+// throttleCaps are the pids.max and io.max parts of a throttle; they are
+// kept on disk with the penalty (state.Penalty.PidsMax/IOMax) so a restart
+// re-applies exactly the same throttle.
 type throttleCaps struct {
 	PidsMax int64          // 0 = not touched
 	IOMax   []limits.IOMax // per device; nil = not touched

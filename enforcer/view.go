@@ -103,6 +103,9 @@ type Event struct {
 	After   string             `json:"after,omitempty"`
 	DryRun  bool               `json:"dry_run,omitempty"`
 	Signals map[string]float64 `json:"signals,omitempty"`
+	// Evidence are the facts behind a decision that are not numbers (the
+	// process name and pattern a detector matched, an endpoint, …).
+	Evidence map[string]string `json:"evidence,omitempty"`
 }
 
 // PlanEntry is what `quell plan` shows for one cgroup: the writes quell

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/quell-dev/quell/limits"
 )
 
 // FileName is the state file inside the state dir.
@@ -40,8 +42,10 @@ type Penalty struct {
 	Name     string `json:"name,omitempty"` // container name
 	// Throttle values in force (0 = not touched), kept so a restart
 	// re-applies exactly the same.
-	CPUQuota   int64 `json:"cpu_quota,omitempty"`
-	MemoryHigh int64 `json:"memory_high,omitempty"`
+	CPUQuota   int64          `json:"cpu_quota,omitempty"`
+	MemoryHigh int64          `json:"memory_high,omitempty"`
+	PidsMax    int64          `json:"pids_max,omitempty"`
+	IOMax      []limits.IOMax `json:"io_max,omitempty"`
 }
 
 // Data is the content of the state file.

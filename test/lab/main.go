@@ -119,6 +119,10 @@ func runOrTest(ctx context.Context, sub string, args []string) int {
 		fmt.Fprintf(os.Stderr, "lab %s: --accel must be tcg or kvm\n", sub)
 		return 2
 	}
+	if err := lockHost(o.CacheDir, sub == "test", o.Log); err != nil {
+		fmt.Fprintf(os.Stderr, "lab %s: %v\n", sub, err)
+		return 1
+	}
 	if sub == "test" {
 		if fs.NArg() != 0 {
 			usage()
