@@ -3,7 +3,8 @@
 #   make unit                       go test -race ./...
 #   make test                       unit, then the real-kernel tests in the lab (installs prerequisites)
 #   make lab CMD='...' [MODE=systemd]   run one command in a lab guest, exit with its status
-#   make demo                       boot the lab and show the guest's cgroup v2 controllers and tree
+#   make demo                       quelld on sample tenants in the lab, a noisy neighbour caught
+#   make install | uninstall        install quelld, quell and the unit on this host (root)
 #   make prereqs | bench | clean
 export PATH := /usr/local/go/bin:$(PATH)
 
@@ -22,7 +23,7 @@ define gobuild
 	$(STATIC) $(GO) build -o $(1).tmp $(2) && mv -f $(1).tmp $(1)
 endef
 
-.PHONY: all build unit test lab demo bench prereqs clean
+.PHONY: all build unit test lab demo bench prereqs clean install uninstall
 
 all: build
 
@@ -36,6 +37,7 @@ build:
 		fi; \
 	done
 	$(STATIC) $(GO) test -c -tags lab -o $(BIN)/kernel.test.tmp ./test/kernel && mv -f $(BIN)/kernel.test.tmp $(BIN)/kernel.test
+	$(STATIC) $(GO) test -c -tags lab -o $(BIN)/demo.test.tmp ./test/demo && mv -f $(BIN)/demo.test.tmp $(BIN)/demo.test
 	@set -e; if ls test/systemd/*.go >/dev/null 2>&1; then \
 		echo "$(STATIC) $(GO) test -c -tags lab -o $(BIN)/systemd.test ./test/systemd"; \
 		$(STATIC) $(GO) test -c -tags lab -o $(BIN)/systemd.test.tmp ./test/systemd && mv -f $(BIN)/systemd.test.tmp $(BIN)/systemd.test; \
@@ -61,18 +63,7 @@ lab: prereqs build
 	$(LAB) run --mode "$(MODE)" $(LABARGS) -- "$$CMD"
 
 demo: prereqs build
-	@$(LAB) run $(LABARGS) -- 'set -e; \
-		echo "== kernel: $$(uname -r), cgroup v2 at /sys/fs/cgroup"; \
-		echo "== available controllers (cgroup.controllers)"; cat /sys/fs/cgroup/cgroup.controllers; \
-		echo "== enabled for children (cgroup.subtree_control)"; cat /sys/fs/cgroup/cgroup.subtree_control; \
-		mkdir -p /sys/fs/cgroup/demo.slice/tenant-acme /sys/fs/cgroup/demo.slice/tenant-other; \
-		echo "+cpu +memory +io +pids" > /sys/fs/cgroup/demo.slice/cgroup.subtree_control; \
-		echo "50000 100000" > /sys/fs/cgroup/demo.slice/tenant-acme/cpu.max; \
-		echo 256M > /sys/fs/cgroup/demo.slice/tenant-acme/memory.max; \
-		echo "== cgroup tree (cpu.max, memory.max, pids.max)"; \
-		cd /sys/fs/cgroup; for d in $$(find . -mindepth 1 -type d | sort); do \
-			printf "%-40s %-14s %-10s %s\n" "$$d" "$$(cat $$d/cpu.max 2>/dev/null)" "$$(cat $$d/memory.max 2>/dev/null)" "$$(cat $$d/pids.max 2>/dev/null)"; done; \
-		echo "== scratch disks and swap"; mount | grep /mnt/; cat /proc/swaps'
+	$(LAB) run $(LABARGS) -- 'cd /tmp && demo.test -test.timeout 300s'
 
 bench: prereqs build
 	$(call gobuild,$(BIN)/quell-bench,./cmd/quell-bench)
@@ -86,3 +77,32 @@ bench: prereqs build
 
 clean:
 	rm -rf $(BIN)
+
+PREFIX ?= /usr/local
+
+# install puts quelld, quell and the unit on this host. The example policy
+# is installed as *.example so nothing is enforced before you write yours.
+install: build
+	install -D -m 0755 $(BIN)/quelld $(DESTDIR)$(PREFIX)/bin/quelld
+	install -D -m 0755 $(BIN)/quell  $(DESTDIR)$(PREFIX)/bin/quell
+	install -D -m 0644 systemd/quelld.service $(DESTDIR)/etc/systemd/system/quelld.service
+	install -D -m 0644 systemd/quell.conf $(DESTDIR)/usr/lib/sysusers.d/quell.conf
+	install -d -m 0755 $(DESTDIR)/etc/quell/policy.d
+	test -e $(DESTDIR)/etc/quell/quelld.toml || install -m 0644 systemd/quelld.toml $(DESTDIR)/etc/quell/quelld.toml
+	test -e $(DESTDIR)/etc/quell/policy.d/10-tenants.toml.example || \
+	  install -m 0644 policies/testdata/example/10-tenants.toml $(DESTDIR)/etc/quell/policy.d/10-tenants.toml.example
+	-systemd-sysusers $(DESTDIR)/usr/lib/sysusers.d/quell.conf
+	-systemctl daemon-reload
+	@echo "write /etc/quell/policy.d/*.toml (check with: quell policy check), then: systemctl enable --now quelld"
+
+# uninstall stops quelld, puts back every original value it changed, thaws
+# and lifts penalties, and removes what install put down. Your policies in
+# /etc/quell and the state in /var/lib/quell are kept.
+uninstall:
+	-systemctl disable --now quelld.service
+	-$(PREFIX)/bin/quelld --restore-all
+	-systemctl stop quell.slice
+	rm -f $(DESTDIR)$(PREFIX)/bin/quelld $(DESTDIR)$(PREFIX)/bin/quell $(DESTDIR)/etc/systemd/system/quelld.service $(DESTDIR)/usr/lib/sysusers.d/quell.conf
+	rm -f $(DESTDIR)/etc/quell/policy.d/10-tenants.toml.example
+	-systemctl daemon-reload
+	@echo "kept: /etc/quell (your policies), /var/lib/quell (delete it once --restore-all succeeded), group quell"

@@ -1,6 +1,7 @@
 package enforcer
 
 import (
+	"reflect"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,5 +33,16 @@ func TestLoadDaemonConfig(t *testing.T) {
 		if _, err := LoadDaemonConfig(p); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%q: err = %v, want it to mention %q", bad.body, err, bad.want)
 		}
+	}
+}
+
+func TestShippedDaemonConfigParses(t *testing.T) {
+	t.Parallel()
+	c, err := LoadDaemonConfig("../systemd/quelld.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, DefaultDaemonConfig()) {
+		t.Fatalf("the shipped quelld.toml changes defaults: %+v", c)
 	}
 }

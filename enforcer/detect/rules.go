@@ -117,7 +117,10 @@ func (e *Engine) evalRule(s *Snapshot, re *ruleEval, out []Action) []Action {
 //     (max(when.for, Grace)) instead: a lagging signal is not blamed on the
 //     next unit in line.
 //  5. Acting, and the condition held again for the evaluation period since
-//     the last step (see Config.Grace): the same culprit gets the next step.
+//     the last step (see Config.Grace): the same culprit gets the next step,
+//     if it still ranks first among eligible units; if another unit now
+//     ranks above it, that one is picked as a new culprit (step 1) and the
+//     first one's penalty runs to its deadline.
 //     After the last step (or if the culprit is gone or no longer eligible)
 //     the rule goes back to 4 and picks a new culprit, skipping units it
 //     already penalizes.
@@ -159,15 +162,25 @@ func (e *Engine) evalScope(s *Snapshot, re *ruleEval, scopeName string, sc *rule
 				return out
 			}
 			next := sc.step + 1
+			// Escalate only on the unit that is still the main contributor: if
+			// another eligible unit now ranks above it, the pressure is that
+			// one's, and the culprit's penalty runs out on its own.
+			top, found := rank(s, e.tenantUse, r.Target, scopeName, func(x *Unit) bool { return e.recentlyEvicted(now, x.ID, dry) })
+			if next < len(r.Ladder) && found && top.u.ID != u.ID {
+				sc.step, sc.culprit, sc.culpritName = -1, "", ""
+				next = len(r.Ladder) + 1 // fall through to picking a new culprit
+			}
 			if next < len(r.Ladder) {
 				reason := fmt.Sprintf("%s still %s %s %s %s after step %d (%s) of rule %s; escalating on %s",
 					e.signalDesc(r, scopeName), fmtVal(v), re.th.op(), fmtVal(re.th.limit), sc.held.Round(time.Millisecond),
 					sc.step+1, r.Ladder[sc.step].Action, r.Name, u.label())
 				return e.step(s, re, sc, next, u, reason, nil, dry, out)
 			}
-			sc.step, sc.culprit, sc.culpritName = -1, "", "" // ladder exhausted: next culprit
-			sc.cond.rearm(now)
-			sc.held = 0
+			if next == len(r.Ladder) { // ladder exhausted: next culprit, after the signal holds again
+				sc.step, sc.culprit, sc.culpritName = -1, "", ""
+				sc.cond.rearm(now)
+				sc.held = 0
+			}
 		}
 	}
 	need := r.When.For

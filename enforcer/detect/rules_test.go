@@ -86,6 +86,16 @@ func TestLadder(t *testing.T) {
 			"35s throttle be2", // be1 is being evicted; next culprit once the signal held the evaluation period again
 		})
 	})
+	t.Run("a throttled culprit that no longer ranks first is not escalated", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t, Config{}, []policies.Rule{cpuRule()}, nil,
+			unit("starter", policies.BestEffort, "ci", 0.5), unit("miner", policies.BestEffort, "ci", 0))
+		got := w.run(60, 6)         // the starter is throttled at 5s
+		w.units[0].Usage.CPU = 0.05 // held by its throttle
+		w.units[1].Usage.CPU = 1.9  // the real load starts
+		got = append(got, w.run(60, 12)...)
+		sameList(t, "actions", got, []string{"5s throttle starter", "15s throttle miner"})
+	})
 	t.Run("stops when relieved and lifts at the deadline", func(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t, Config{}, []policies.Rule{cpuRule()}, nil, unit("be1", policies.BestEffort, "ci", 1.9))

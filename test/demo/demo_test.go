@@ -88,13 +88,16 @@ func TestDemo(t *testing.T) {
 
 	say("a cryptominer by name: a process called xmrig in a Docker container named acme-tools")
 	xm := labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, Name: "acme-tools",
-		Args: []string{"sh", "-c", "cp /bin/busybox /tmp/xmrig && exec /tmp/xmrig sleep 3600"}})
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if strings.TrimSpace(labkit.ReadFile(filepath.Join(xm.CgroupDir, "cgroup.procs"))) == "" {
-			break
-		}
+		Args: []string{"sh", "-c", `printf '#!/bin/sh\nwhile :; do sleep 1; done\n' > /tmp/xmrig; chmod +x /tmp/xmrig; exec /tmp/xmrig`}})
+	evicted := false
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !evicted; time.Sleep(200 * time.Millisecond) {
+		out, _ := q.Quell("events", "--json", "-n", "5")
+		evicted = strings.Contains(out, `"kind":"evict"`) && strings.Contains(out, xm.ID)
 	}
-	show(t, q, "events", "-n", "3")
+	show(t, q, "events", "-n", "2")
+	if !evicted {
+		t.Error("the container running xmrig was not evicted within 30s")
+	}
 
 	say("quelld stops: nothing stays frozen; limits stay until the containers leave policy")
 	q.Stop()
