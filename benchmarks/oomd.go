@@ -11,9 +11,9 @@ import (
 )
 
 // The memory antagonist, identical for systemd-oomd and quelld: a
-// transient service in bench-oom.slice with MemoryHigh=48M touching
+// transient docker-<hex>.scope in benchoom.slice with MemoryHigh=48M touching
 // 160 MiB over and over, so it stalls in reclaim (memory pressure).
-const oomSlice = "bench-oom.slice"
+const oomSlice = "benchoom.slice" // no dash: systemd nests "a-b.slice" under a.slice
 
 func needSystemd(e Env) string {
 	if !e.Systemd {
@@ -54,7 +54,7 @@ func oomdCase(tuned bool, smoke bool) Case {
 			if err := os.WriteFile("/run/systemd/system/"+oomSlice, []byte(slice), 0o644); err != nil {
 				return nil, err
 			}
-			if out, err := sh("systemctl daemon-reload && systemctl restart systemd-oomd && systemctl start " + oomSlice); err != nil {
+			if out, err := sh("systemctl unmask systemd-oomd.service systemd-oomd.socket; systemctl daemon-reload && systemctl restart systemd-oomd && systemctl start " + oomSlice); err != nil {
 				return nil, fmt.Errorf("start oomd: %v: %s", err, out)
 			}
 			trials := pick(smoke, 1, 3)
@@ -63,23 +63,33 @@ func oomdCase(tuned bool, smoke bool) Case {
 				if err := waitCalm(env, "memory", 2, 90*time.Second); err != nil {
 					return nil, err
 				}
-				unit := fmt.Sprintf("bench-oomd-%d-%d.service", time.Now().Unix(), i)
+				unit := "docker-" + hexID("bad0") + ".scope"
 				dir := filepath.Join(env.CgroupRoot, oomSlice, unit)
 				onset, err := startAntagonist(env, unit)
 				if err != nil {
 					return nil, err
 				}
+				ev := filepath.Join(dir, "cgroup.events")
+				if !waitFor(30*time.Second, 20*time.Millisecond, func() bool { return strings.Contains(readTrim(ev), "populated 1") }) {
+					return nil, fmt.Errorf("antagonist scope %s never ran", unit)
+				}
 				gone := waitFor(3*time.Minute, 50*time.Millisecond, func() bool {
-					return !strings.Contains(readTrim(filepath.Join(dir, "cgroup.events")), "populated 1")
+					return !strings.Contains(readTrim(ev), "populated 1")
 				})
+				took := time.Since(onset).Seconds()
 				_, _ = sh("systemctl stop " + unit + " 2>/dev/null; systemctl reset-failed " + unit + " 2>/dev/null")
 				if !gone {
 					out, _ := sh("oomctl; journalctl -u systemd-oomd --no-pager | tail -5")
 					return nil, fmt.Errorf("systemd-oomd did not kill the antagonist within 3 min: %s", out)
 				}
-				ts = append(ts, time.Since(onset).Seconds())
+				// Only a kill systemd-oomd logged counts.
+				if out, _ := sh("journalctl -u systemd-oomd --no-pager -o cat | grep -c " + unit[:20]); strings.TrimSpace(out) == "0" {
+					log, _ := sh("journalctl --no-pager -o cat -n 8")
+					return nil, fmt.Errorf("antagonist ended after %.1fs but systemd-oomd logged no kill of %s: %s", took, unit, log)
+				}
+				ts = append(ts, took)
 			}
-			r := reactionResult(name, ts, "transient service MemoryHigh=48M touching 160 MiB in "+oomSlice+
+			r := reactionResult(name, ts, "transient scope docker-<hex>.scope, MemoryHigh=48M MemorySwapMax=64M, touching 160 MiB in "+oomSlice+
 				" (ManagedOOMMemoryPressure=kill"+map[bool]string{true: ", Limit=" + limit + ", DefaultMemoryPressureDurationSec=" + dur, false: ""}[tuned]+
 				"); onset → cgroup.events populated 0 (polled 50 ms)")
 			return []Result{r}, nil
@@ -96,7 +106,7 @@ func quellMemoryCase(smoke bool) Case {
 name = "batch"
 class = "best-effort"
   [tenant.match]
-  cgroups = ["` + oomSlice + `/bench-quell-*.service"]
+  cgroups = ["` + oomSlice + `/docker-bad0*.scope"]
 
 [[rule]]
 name = "mem"
@@ -116,7 +126,7 @@ cooldown = "300s"
 				if err != nil {
 					return nil, err
 				}
-				unit := fmt.Sprintf("bench-quell-%d-%d.service", time.Now().Unix(), i)
+				unit := "docker-" + hexID("bad0") + ".scope"
 				dir := filepath.Join(env.CgroupRoot, oomSlice, unit)
 				onset, err := startAntagonist(env, unit)
 				if err != nil {
@@ -145,13 +155,16 @@ cooldown = "300s"
 		}}
 }
 
+// startAntagonist starts the memory antagonist as a transient scope unit
+// named like a Docker container (so quelld discovers it too) in oomSlice.
 func startAntagonist(env Env, unit string) (time.Time, error) {
 	onset := time.Now()
-	out, err := exec.Command("systemd-run", "--unit", unit, "--slice", oomSlice, "-p", "MemoryHigh=48M", "-p", "MemorySwapMax=64M",
-		"-E", childEnv+"=churn", "-E", childArg+"=160", "-E", "GOMAXPROCS=1", env.Self).CombinedOutput()
-	if err != nil {
-		return onset, fmt.Errorf("systemd-run: %v: %s", err, out)
+	cmd := exec.Command("systemd-run", "--scope", "--unit", unit, "--slice", oomSlice, "-p", "MemoryHigh=48M", "-p", "MemorySwapMax=64M", env.Self)
+	cmd.Env = append(os.Environ(), childEnv+"=churn", childArg+"=160", "GOMAXPROCS=1")
+	if err := cmd.Start(); err != nil {
+		return onset, fmt.Errorf("systemd-run: %w", err)
 	}
+	go func() { _ = cmd.Wait() }()
 	return onset, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -68,6 +69,9 @@ func TestQuelldCatchesCPUNoisyNeighbour(t *testing.T) {
 	f.Close()
 	t.Cleanup(func() { _ = vcmd.Process.Kill(); _ = vcmd.Wait() })
 
+	// The baseline needs a quiet host: earlier tests (a memory hog, swap)
+	// can leave the guest busy for a while.
+	waitQuiet(t, 40*time.Second)
 	time.Sleep(2 * time.Second)
 	soloFrom := time.Now()
 	time.Sleep(8 * time.Second)
@@ -137,4 +141,30 @@ func (w *syncWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
+}
+
+// waitQuiet waits until host CPU, memory and io pressure (some avg10) are
+// all under 5%, or for at most d (then it says so: the baseline is noisy).
+func waitQuiet(t *testing.T, d time.Duration) {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < d {
+		quiet := true
+		for _, r := range []string{"cpu", "memory", "io"} {
+			f := strings.Fields(labkit.ReadFile("/proc/pressure/" + r))
+			if len(f) < 2 {
+				continue
+			}
+			v, err := strconv.ParseFloat(strings.TrimPrefix(f[1], "avg10="), 64)
+			if err != nil || v >= 5 {
+				quiet = false
+			}
+		}
+		if quiet {
+			t.Logf("host quiet after %v", time.Since(start).Round(100*time.Millisecond))
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Logf("host still under pressure after %v: the solo baseline is noisy", d)
 }
