@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -45,7 +46,18 @@ type FS struct {
 	// afterWrite, if set, runs after each successful write and before the
 	// read-back. Tests use it to imitate the kernel's rounding.
 	afterWrite func(path, value string)
+
+	// resolved caches dir()'s answer per cleaned cgroup path: resolving
+	// symlinks costs an lstat per path element, on every file of every
+	// cgroup, every interval. cgroupfs cannot hold symlinks, so a path that
+	// resolved inside the root once stays inside it; the cache only skips
+	// the repeated walk. It is bounded (cleared when full).
+	resolvedMu sync.Mutex
+	resolved   map[string]string
 }
+
+// maxResolved bounds FS.resolved.
+const maxResolved = 50000
 
 // Option configures an FS.
 type Option func(*FS)
@@ -112,6 +124,17 @@ func (f *FS) dir(cg string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	f.resolvedMu.Lock()
+	if real, ok := f.resolved[c]; ok {
+		f.resolvedMu.Unlock()
+		if _, err := os.Lstat(real); err != nil { // gone (or replaced): resolve again
+			f.forget(c)
+		} else {
+			return real, nil
+		}
+	} else {
+		f.resolvedMu.Unlock()
+	}
 	p := filepath.Join(f.realRoot, c)
 	real, err := filepath.EvalSymlinks(p)
 	if err != nil {
@@ -123,7 +146,21 @@ func (f *FS) dir(cg string) (string, error) {
 	if real != f.realRoot && !strings.HasPrefix(real, f.realRoot+string(filepath.Separator)) {
 		return "", fmt.Errorf("cgroup %s: resolves to %s outside %s: %w", c, real, f.realRoot, ErrUnsafe)
 	}
+	if real == p { // no symlink on the way: safe to remember
+		f.resolvedMu.Lock()
+		if f.resolved == nil || len(f.resolved) >= maxResolved {
+			f.resolved = map[string]string{}
+		}
+		f.resolved[c] = real
+		f.resolvedMu.Unlock()
+	}
 	return real, nil
+}
+
+func (f *FS) forget(c string) {
+	f.resolvedMu.Lock()
+	delete(f.resolved, c)
+	f.resolvedMu.Unlock()
 }
 
 // writable checks that cg may be changed: not the root, not init.scope,
