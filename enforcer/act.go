@@ -65,7 +65,18 @@ func (a *actor) Penalties() []PenaltyView {
 // dry-run, records) what it decided.
 func (e *Enforcer) detectAndAct(ctx context.Context, pol *policies.Policy, host HostView, now time.Time) int {
 	if pol == nil {
-		return 0
+		// No valid policy (e.g. a bad file at start): no rule acts, but
+		// penalties restored from disk must still end at their deadlines.
+		errs := 0
+		for _, a := range e.det.eng.Tick(detect.Snapshot{Time: now, Host: host.Signals}) {
+			if a.Kind == detect.Thaw || a.Kind == detect.Unthrottle {
+				if err := e.execute(ctx, nil, a); err != nil {
+					errs++
+				}
+			}
+		}
+		e.persistPenalties()
+		return errs
 	}
 	if e.det.pol != pol {
 		if err := e.det.eng.SetPolicy(pol.Rules, pol.Detectors); err != nil {
@@ -187,6 +198,10 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 	var err error
 	switch a.Kind {
 	case detect.Throttle:
+		if old, ok := e.det.overlay[a.Target.ID]; ok { // already throttled: keep the tighter of each
+			p, caps = tighterThrottle(old, e.det.caps[a.Target.ID], p, caps)
+			ev.After = throttleString(p, caps)
+		}
 		e.det.overlay[a.Target.ID] = p
 		e.det.caps[a.Target.ID] = caps
 		e.persistPenalties()
@@ -206,6 +221,10 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 		err = e.fs.Thaw(ctx, a.Target.Cgroup)
 		ev.After = "thawed"
 	case detect.Evict:
+		// Its throttle ends with it (a container restarted with the same ID
+		// must not inherit it).
+		delete(e.det.overlay, a.Target.ID)
+		delete(e.det.caps, a.Target.ID)
 		e.preEvict(ctx, a)
 		// A frozen cgroup must be thawed for its tasks to die.
 		_ = e.fs.Thaw(ctx, a.Target.Cgroup)
@@ -342,7 +361,7 @@ func (e *Enforcer) restorePenalties(ctx context.Context) {
 		ps = append(ps, detect.Penalty{Target: detect.Ref{ID: sp.ID, Name: sp.Name, Cgroup: sp.Cgroup},
 			Kind: detect.Kind(sp.Action), Factor: sp.Factor, Rule: sp.RuleName, Detector: sp.Detector,
 			Step: sp.Step, Since: sp.Since, Deadline: sp.Deadline, Reason: sp.Reason})
-		if sp.Action == string(detect.Throttle) {
+		if sp.Action == string(detect.Throttle) && !e.cfg.DryRun {
 			e.det.overlay[sp.ID] = sp
 			if sp.PidsMax > 0 || len(sp.IOMax) > 0 {
 				e.det.caps[sp.ID] = throttleCaps{PidsMax: sp.PidsMax, IOMax: sp.IOMax}
@@ -372,8 +391,8 @@ func (e *Enforcer) restorePenalties(ctx context.Context) {
 	// when it stood down (or it is still frozen after a crash; freezing
 	// again is harmless). Its deadline thaws it as usual.
 	for _, p := range ps {
-		if p.Kind != detect.Freeze || lifted[p.Target.ID+" "+string(detect.Thaw)] {
-			continue
+		if e.cfg.DryRun || p.Kind != detect.Freeze || lifted[p.Target.ID+" "+string(detect.Thaw)] {
+			continue // dry-run writes nothing: a freeze from before is only ever lifted
 		}
 		fctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		err := e.fs.Freeze(fctx, p.Target.Cgroup)

@@ -1,9 +1,9 @@
 package enforcer
 
 import (
-	"reflect"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"

@@ -2,6 +2,9 @@ package enforcer
 
 import (
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/quell-dev/quell/enforcer/discover"
@@ -34,7 +37,10 @@ func (e *Enforcer) discover(p *policies.Policy) int {
 	}
 	e.classifiedWith = p
 	for cg := range e.known {
-		if !seen[cg] {
+		// After a failed walk a container not seen may just be in a
+		// directory that could not be listed: only a cgroup whose directory
+		// is really gone is dropped (and its originals forgotten).
+		if !seen[cg] && (err == nil || e.cgroupGone(cg)) {
 			e.log.Info("container gone", "cgroup", cg)
 			delete(e.known, cg)
 			delete(e.applied, cg)
@@ -86,4 +92,10 @@ func (e *Enforcer) skip(rel string) bool {
 	}
 	self := e.cfg.SelfCgroup
 	return self != "" && rel == self
+}
+
+// cgroupGone reports whether cg's directory no longer exists.
+func (e *Enforcer) cgroupGone(cg string) bool {
+	_, err := os.Stat(filepath.Join(e.cfg.CgroupRoot, cg))
+	return errors.Is(err, fs.ErrNotExist)
 }

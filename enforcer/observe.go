@@ -33,6 +33,17 @@ func (e *Enforcer) observe(now time.Time) int {
 			t.errs = append(t.errs, err.Error())
 			errs++
 		}
+		if !t.prevT.IsZero() && now.Sub(t.prevT) < e.cfg.Interval/2 {
+			// Too soon after the last read (a PSI trigger woke the loop):
+			// a rate over a few milliseconds is mostly timing noise. Take
+			// the gauges now; rates keep their last value and are computed
+			// over the full window on a later tick.
+			u := usageFrom(limits.Stats{}, st, t.prevT, now, t.usage)
+			u.At = now
+			e.cgroupPSI(cg, &u)
+			t.usage = u
+			continue
+		}
 		u := usageFrom(t.prev, st, t.prevT, now, t.usage)
 		u.At = now
 		e.cgroupPSI(cg, &u)

@@ -25,7 +25,8 @@ func (e *Enforcer) publish(start time.Time, host HostView, plans []plan, errs in
 		penBy[pens[i].ID] = &pens[i]
 	}
 	tenants := map[string]*TenantView{}
-	if pol := e.currentPolicy(); pol != nil {
+	pol := e.currentPolicy() // once: a reload during publish must not change it halfway
+	if pol != nil {
 		for _, t := range pol.Tenants {
 			tv := &TenantView{Name: t.Name, Class: string(t.Class), Mode: modes[t.Name]}
 			if tv.Class == "" {
@@ -83,7 +84,7 @@ func (e *Enforcer) publish(start time.Time, host HostView, plans []plan, errs in
 			tv.LastAction = ev.Kind + " " + ev.Target + " at " + ev.Time.Format("15:04:05")
 		}
 	}
-	if pol := e.currentPolicy(); pol != nil {
+	if pol != nil {
 		for _, t := range pol.Tenants {
 			v.Tenants = append(v.Tenants, *tenants[t.Name])
 		}

@@ -27,6 +27,13 @@ func (e *Enforcer) reconcile(ctx context.Context, plans []plan) int {
 		for _, w := range p.res.Writes() {
 			files[w.File] = true
 		}
+		if p.err != nil {
+			// The desired state could not be computed (say an io device
+			// vanished): keep what quell set rather than lifting it all.
+			for f := range e.store.Originals(p.cgroup) {
+				files[f] = true
+			}
+		}
 		wanted[p.cgroup] = files
 		if p.t != nil {
 			p.t.quota = p.quota
@@ -38,7 +45,11 @@ func (e *Enforcer) reconcile(ctx context.Context, plans []plan) int {
 			e.log.Warn("reconcile", "cgroup", p.cgroup, "tenant", p.tenant, "err", err)
 		}
 	}
-	// Restore what no plan wants any more.
+	// Restore what no plan wants any more. Without a valid policy nothing
+	// is restored: a bad policy file at start must not lift every limit.
+	if e.currentPolicy() == nil {
+		return errs
+	}
 	for _, cg := range e.store.Cgroups() {
 		orig := e.store.Originals(cg)
 		var back []limits.Write

@@ -193,3 +193,32 @@ func scaled(rate, factor float64, floor uint64) uint64 {
 	}
 	return max(uint64(rate*factor), floor)
 }
+
+// tighterThrottle merges a new throttle into one already in force: each
+// value is the tighter of the two (a value one of them does not set is
+// taken from the other), so a second rule neither compounds the first's
+// factor on already throttled usage nor drops what the first one set.
+func tighterThrottle(old state.Penalty, oc throttleCaps, nw state.Penalty, nc throttleCaps) (state.Penalty, throttleCaps) {
+	tight := func(a, b int64) int64 {
+		switch {
+		case a <= 0:
+			return b
+		case b <= 0:
+			return a
+		}
+		return min(a, b)
+	}
+	// The new quota was computed from usage the first throttle already
+	// held down (factor × factor): keep the first one's.
+	if old.CPUQuota > 0 {
+		nw.CPUQuota = old.CPUQuota
+	}
+	nw.MemoryHigh = tight(old.MemoryHigh, nw.MemoryHigh)
+	nc.PidsMax = tight(oc.PidsMax, nc.PidsMax)
+	if len(nc.IOMax) == 0 {
+		nc.IOMax = oc.IOMax
+	} else if len(oc.IOMax) > 0 {
+		nc.IOMax = mergeIOMax(oc.IOMax, nc.IOMax)
+	}
+	return nw, nc
+}

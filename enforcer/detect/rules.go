@@ -170,6 +170,18 @@ func (e *Engine) evalScope(s *Snapshot, re *ruleEval, scopeName string, sc *rule
 				sc.step, sc.culprit, sc.culpritName = -1, "", ""
 				next = len(r.Ladder) + 1 // fall through to picking a new culprit
 			}
+			// Host CPU pressure counts the culprit's own stalls too, and a
+			// cpu.max-throttled task stalls by design: judge whether the step
+			// relieved the host by the pressure on everyone else (the other
+			// tenants' same signal). If they are fine, the step worked; it runs
+			// out at its deadline and the ladder goes no further.
+			if next < len(r.Ladder) && !re.tenant {
+				if others, ok := othersPressure(s, r.When.Signal, u.Tenant); ok && !re.th.bad(others) {
+					sc.waiting = fmt.Sprintf("%s is %s but the other tenants' pressure is %s: step %d of %s holds; not escalating",
+						r.When.Signal, fmtVal(v), fmtVal(others), sc.step+1, u.label())
+					return out
+				}
+			}
 			if next < len(r.Ladder) {
 				reason := fmt.Sprintf("%s still %s %s %s %s after step %d (%s) of rule %s; escalating on %s",
 					e.signalDesc(r, scopeName), fmtVal(v), re.th.op(), fmtVal(re.th.limit), sc.held.Round(time.Millisecond),
@@ -288,4 +300,33 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// othersPressure returns the highest value among the tenants other than
+// except of the tenant signal matching host CPU signal sig
+// ("host.cpu.some.avg10" → "tenant.cpu.some.avg10"), and false when sig is
+// not a host CPU PSI signal or no other tenant reports it.
+func othersPressure(s *Snapshot, sig, except string) (float64, bool) {
+	// Only CPU: a cpu.max-throttled task is runnable and counts as stalled,
+	// so host CPU pressure stays high by the throttle's own design. Memory
+	// and io pressure that persists after a throttle is real harm to the
+	// host (swap, reclaim, a saturated device) and escalates as the rule says.
+	rest, ok := strings.CutPrefix(sig, "host.cpu.")
+	if !ok || !(strings.HasPrefix(rest, "some.") || strings.HasPrefix(rest, "full.")) {
+		return 0, false
+	}
+	rest = "cpu." + rest
+	name := "tenant." + rest
+	var worst float64
+	found := false
+	for t, ten := range s.Tenants {
+		if t == except {
+			continue
+		}
+		if v, ok := ten.Signals[name]; ok {
+			found = true
+			worst = max(worst, v)
+		}
+	}
+	return worst, found
 }

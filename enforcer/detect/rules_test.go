@@ -96,6 +96,23 @@ func TestLadder(t *testing.T) {
 		got = append(got, w.run(60, 12)...)
 		sameList(t, "actions", got, []string{"5s throttle starter", "15s throttle miner"})
 	})
+	t.Run("not escalated when the others' pressure is relieved", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t, Config{}, []policies.Rule{cpuRule()}, nil,
+			unit("be1", policies.BestEffort, "ci", 1.9), unit("web1", policies.Guaranteed, "web", 0.3))
+		w.tens["web"] = Tenant{Class: policies.Guaranteed, Signals: map[string]float64{"tenant.cpu.some.avg10": 70}}
+		w.tens["ci"] = Tenant{Class: policies.BestEffort, Signals: map[string]float64{"tenant.cpu.some.avg10": 95}}
+		got := w.run(60, 6) // throttled at 5s
+		// The host signal stays high (the throttled culprit stalls), but the
+		// victim tenant's pressure fell: no freeze, no evict.
+		w.tens["web"] = Tenant{Class: policies.Guaranteed, Signals: map[string]float64{"tenant.cpu.some.avg10": 3}}
+		got = append(got, w.run(60, 40)...)
+		sameList(t, "actions", got, []string{"5s throttle be1"})
+		// The victim suffers again: the ladder goes on.
+		w.tens["web"] = Tenant{Class: policies.Guaranteed, Signals: map[string]float64{"tenant.cpu.some.avg10": 80}}
+		got = w.run(60, 1)
+		sameList(t, "actions", got, []string{"46s freeze be1"})
+	})
 	t.Run("stops when relieved and lifts at the deadline", func(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t, Config{}, []policies.Rule{cpuRule()}, nil, unit("be1", policies.BestEffort, "ci", 1.9))

@@ -141,7 +141,7 @@ func TestQuelldCrashWhileApplyingPolicy(t *testing.T) {
 	}
 	// The tenant leaves: every original comes back exactly.
 	q.writePolicy(strings.Replace(crashPolicy, "docker-c4a5*", "docker-none*", 1))
-	if err := q.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := q.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range cgs {

@@ -4,17 +4,13 @@ package kernel
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -58,13 +54,12 @@ func victim() {
 	}
 }
 
-// quelld is a running quelld under test.
+// quelld is a running quelld under test (labkit.Quelld with the test's
+// failure handling).
 type quelld struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	dir    string
-	socket string
-	log    string
+	*labkit.Quelld
+	t           *testing.T
+	dir, socket string
 }
 
 // startQuelld writes policy into a fresh policy dir and starts bin/quelld
@@ -72,87 +67,24 @@ type quelld struct {
 // SIGTERM at cleanup.
 func startQuelld(t *testing.T, policy string, args ...string) *quelld {
 	t.Helper()
-	dir := t.TempDir()
-	q := &quelld{t: t, dir: dir, socket: filepath.Join(dir, "quelld.sock"), log: filepath.Join(dir, "quelld.log")}
-	q.writePolicy(policy)
-	q.start(args...)
-	t.Cleanup(func() {
-		q.stop()
-		if t.Failed() {
-			t.Logf("quelld log tail:\n%s", tail(labkit.ReadFile(q.log), 40))
-		}
-	})
-	return q
+	lq := labkit.StartQuelld(t, t.TempDir(), policy, args...)
+	return &quelld{Quelld: lq, t: t, dir: lq.Dir, socket: lq.Socket}
 }
 
-func (q *quelld) writePolicy(policy string) {
-	q.t.Helper()
-	if err := os.MkdirAll(filepath.Join(q.dir, "policy.d"), 0o755); err != nil {
-		q.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(q.dir, "policy.d", "10-test.toml"), []byte(policy), 0o644); err != nil {
-		q.t.Fatal(err)
-	}
-}
+func (q *quelld) writePolicy(policy string) { q.WritePolicy(policy) }
+func (q *quelld) start()                    { q.Start() }
+func (q *quelld) stop()                     { q.Stop() }
+func (q *quelld) kill9()                    { q.Kill9() }
 
-func (q *quelld) start(args ...string) {
+// quell runs the CLI against this quelld and returns stdout; a failure
+// fails the test.
+func (q *quelld) quell(args ...string) string {
 	q.t.Helper()
-	log, err := os.OpenFile(q.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	out, err := q.Quell(args...)
 	if err != nil {
 		q.t.Fatal(err)
 	}
-	defer log.Close()
-	all := append([]string{"--config", filepath.Join(q.dir, "none.toml"), "--policy", filepath.Join(q.dir, "policy.d"),
-		"--state-dir", filepath.Join(q.dir, "state"), "--socket", q.socket, "--metrics", "off"}, args...)
-	q.cmd = exec.Command("quelld", all...)
-	q.cmd.Stdout, q.cmd.Stderr = log, log
-	if err := q.cmd.Start(); err != nil {
-		q.t.Fatalf("start quelld: %v", err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := os.Stat(q.socket); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	q.t.Fatalf("quelld did not open %s within 20s:\n%s", q.socket, tail(labkit.ReadFile(q.log), 30))
-}
-
-func (q *quelld) stop() {
-	if q.cmd == nil || q.cmd.Process == nil {
-		return
-	}
-	_ = q.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = q.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		_ = q.cmd.Process.Kill()
-		<-done
-		q.t.Errorf("quelld did not stop within 15s of SIGTERM")
-	}
-	q.cmd = nil
-}
-
-// kill9 kills quelld without letting it stand down.
-func (q *quelld) kill9() {
-	_ = q.cmd.Process.Kill()
-	_ = q.cmd.Wait()
-	q.cmd = nil
-}
-
-// quell runs the CLI against this quelld and returns stdout.
-func (q *quelld) quell(args ...string) string {
-	q.t.Helper()
-	cmd := exec.Command("quell", append([]string{"--socket", q.socket}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		q.t.Fatalf("quell %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
-	}
-	return out.String()
+	return out
 }
 
 func (q *quelld) view() enforcer.View {
@@ -275,12 +207,4 @@ func percentile(xs []float64, p float64) float64 {
 	sort.Float64s(s)
 	i := int(p / 100 * float64(len(s)-1))
 	return s[i]
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -56,7 +56,7 @@ func TestQuelldThrottlesIOStorm(t *testing.T) {
 	})
 	if throttled.IsZero() || storm.exited() {
 		logEvents(t, q)
-		t.Fatalf("io storm not throttled within 40s (exited %v: %s)", storm.exited(), tail(storm.out.String(), 3))
+		t.Fatalf("io storm not throttled within 40s (exited %v: %s)", storm.exited(), labkit.Tail(storm.out.String(), 3))
 	}
 	evs := q.events()
 	thr, ok := firstEvent(evs, id, "throttle")

@@ -79,7 +79,7 @@ func TestQuelldMemoryHogThrottledThenEvicted(t *testing.T) {
 	})
 	if throttled.IsZero() || hog.exited() {
 		logEvents(t, q)
-		t.Fatalf("hog not throttled via memory.high within 60s (exited %v: %v; output %s)", hog.exited(), hog.err, tail(hog.out.String(), 5))
+		t.Fatalf("hog not throttled via memory.high within 60s (exited %v: %v; output %s)", hog.exited(), hog.err, labkit.Tail(hog.out.String(), 5))
 	}
 	highEvents0 := memEvent(hdir, "high")
 	evicted := watch(40*time.Second, hog.exited)

@@ -88,7 +88,7 @@ func TestQuelldLimitsDockerContainerAndRestores(t *testing.T) {
 
 	// The tenant leaves the policy: originals come back.
 	q.writePolicy(strings.Replace(e2ePolicy, `names = ["acme-*"]`, `names = ["nobody-*"]`, 1))
-	if err := q.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := q.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	waitFile(t, filepath.Join(c.CgroupDir, "cpu.max"), "max 100000", 5*time.Second)

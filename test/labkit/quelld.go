@@ -92,17 +92,34 @@ func (q *Quelld) Stop() {
 	q.cmd = nil
 }
 
-// Quell runs the CLI against this quelld and returns its stdout and
-// stderr together; a non-zero exit is returned as an error with them.
+// Quell runs the CLI against this quelld and returns its stdout; a
+// non-zero exit is returned as an error carrying stdout and stderr.
 func (q *Quelld) Quell(args ...string) (string, error) {
 	cmd := exec.Command("quell", append([]string{"--socket", q.Socket}, args...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	if err != nil {
-		return out.String(), fmt.Errorf("quell %s: %w", strings.Join(args, " "), err)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("quell %s: %w\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
 	}
 	return out.String(), nil
+}
+
+// Signal sends sig to the running quelld.
+func (q *Quelld) Signal(sig os.Signal) error {
+	if q.cmd == nil {
+		return fmt.Errorf("quelld is not running")
+	}
+	return q.cmd.Process.Signal(sig)
+}
+
+// Kill9 kills quelld with SIGKILL, without letting it stand down.
+func (q *Quelld) Kill9() {
+	if q.cmd == nil {
+		return
+	}
+	_ = q.cmd.Process.Kill()
+	_ = q.cmd.Wait()
+	q.cmd = nil
 }
 
 // Tail returns the last n lines of s.
