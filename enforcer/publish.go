@@ -144,13 +144,13 @@ func (e *Enforcer) limitsOf(cg string) []Limit {
 	for _, f := range files {
 		cur, ok := vals[f]
 		if !ok { // not re-read this tick (restored, or dry-run): read it now
-			v, err := e.fs.Read(cg, f)
+			v, err := e.fs.Read(cg, fileOfKey(f))
 			if err != nil {
 				v = "unreadable: " + err.Error()
 			}
 			cur = strings.TrimSpace(v)
 		}
-		out = append(out, Limit{File: f, Value: cur, Original: orig[f], Why: why[f]})
+		out = append(out, Limit{File: f, Value: cur, Original: orig[f], Why: why[fileOfKey(f)]})
 	}
 	return out
 }

@@ -25,7 +25,7 @@ func (e *Enforcer) reconcile(ctx context.Context, plans []plan) int {
 		p := &plans[i]
 		files := map[string]bool{}
 		for _, w := range p.res.Writes() {
-			files[w.File] = true
+			files[origKey(w.File, w.Value)] = true
 		}
 		if p.err != nil {
 			// The desired state could not be computed (say an io device
@@ -53,9 +53,11 @@ func (e *Enforcer) reconcile(ctx context.Context, plans []plan) int {
 	for _, cg := range e.store.Cgroups() {
 		orig := e.store.Originals(cg)
 		var back []limits.Write
-		for f, v := range orig {
-			if !wanted[cg][f] {
-				back = append(back, limits.Write{File: f, Value: v})
+		var keys []string
+		for k, v := range orig {
+			if !wanted[cg][k] {
+				back = append(back, limits.Write{File: fileOfKey(k), Value: v})
+				keys = append(keys, k)
 			}
 		}
 		if len(back) == 0 {
@@ -76,8 +78,8 @@ func (e *Enforcer) reconcile(ctx context.Context, plans []plan) int {
 			e.log.Warn("restore originals", "cgroup", cg, "err", err)
 			continue
 		}
-		for _, w := range back {
-			e.store.ForgetFile(cg, w.File)
+		for _, k := range keys {
+			e.store.ForgetFile(cg, k)
 		}
 		e.events.add(Event{Time: e.clock.Now(), Kind: "restore", Cgroup: cg, Target: idOf(cg, e.known),
 			Reason: "no longer wanted by the policy; originals restored", After: writesString(back)})
@@ -122,14 +124,14 @@ func (e *Enforcer) apply(ctx context.Context, p *plan) error {
 	prevWhy := e.applied[p.cgroup].why
 	vals := make(map[string]string, len(cur))
 	for _, w := range cur {
-		vals[w.File] = w.Value
+		vals[origKey(w.File, w.Value)] = w.Value
 	}
 	e.applied[p.cgroup] = appliedSet{tenant: p.tenant, changes: changes, why: p.why, values: vals}
 	if len(diff) == 0 || e.cfg.DryRun {
 		return nil
 	}
 	for _, d := range diff {
-		e.store.RecordOriginal(p.cgroup, d.File, d.Old)
+		e.store.RecordOriginal(p.cgroup, origKey(d.File, d.New), d.Old)
 	}
 	// Keep the originals on disk before touching the kernel.
 	if err := e.save(); err != nil {
@@ -144,9 +146,9 @@ func (e *Enforcer) apply(ctx context.Context, p *plan) error {
 	var bad []string
 	for _, r := range res {
 		if r.Err == nil {
-			vals[r.File] = r.Got
+			vals[origKey(r.File, r.Wanted)] = r.Got
 		} else {
-			delete(vals, r.File)
+			delete(vals, origKey(r.File, r.Wanted))
 		}
 		if r.Err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", r.File, r.Err))
@@ -181,4 +183,22 @@ func writesString(ws []limits.Write) string {
 		parts[i] = w.File + "=" + w.Value
 	}
 	return strings.Join(parts, ", ")
+}
+
+// origKey is the key an original is kept under: the file name, except for
+// io.max, whose lines are per device ("io.max 8:0"), so each device's
+// original is kept and restored on its own.
+func origKey(file, value string) string {
+	if file == "io.max" {
+		if f := strings.Fields(value); len(f) > 0 {
+			return file + " " + f[0]
+		}
+	}
+	return file
+}
+
+// fileOfKey is the cgroup file an original's key names.
+func fileOfKey(key string) string {
+	file, _, _ := strings.Cut(key, " ")
+	return file
 }

@@ -54,8 +54,8 @@ func (e *Enforcer) RestoreAll(ctx context.Context) error {
 	for _, cg := range e.store.Cgroups() {
 		orig := e.store.Originals(cg)
 		back := make([]limits.Write, 0, len(orig))
-		for f, v := range orig {
-			back = append(back, limits.Write{File: f, Value: v})
+		for k, v := range orig {
+			back = append(back, limits.Write{File: fileOfKey(k), Value: v})
 		}
 		sort.Slice(back, func(a, b int) bool { return back[a].File < back[b].File })
 		e.restoreUnit(ctx, cg, back)
