@@ -46,14 +46,3 @@ func TestShippedDaemonConfigParses(t *testing.T) {
 		t.Fatalf("the shipped quelld.toml changes defaults: %+v", c)
 	}
 }
-
-func TestOriginalsOfIOMaxAreKeptPerDevice(t *testing.T) {
-	t.Parallel()
-	a, b := origKey("io.max", "8:0 rbps=max wbps=1000 riops=max wiops=max"), origKey("io.max", "8:16 rbps=5 wbps=max riops=max wiops=max")
-	if a == b || a != "io.max 8:0" || fileOfKey(b) != "io.max" {
-		t.Fatalf("keys %q %q: want one per device, naming io.max", a, b)
-	}
-	if origKey("cpu.max", "50000 100000") != "cpu.max" || fileOfKey("cpu.max") != "cpu.max" {
-		t.Fatal("other files are keyed by their name")
-	}
-}

@@ -113,8 +113,17 @@ func (e *Enforcer) apply(ctx context.Context, p *plan) error {
 	if err != nil && p.t == nil && e.cfg.DryRun && errors.Is(err, limits.ErrGone) {
 		cur, err = nil, nil // the slice does not exist yet: all of it is new
 	}
+	var missing []string
+	if err != nil && errors.Is(err, limits.ErrMissing) {
+		// One file the kernel does not offer (its controller is not enabled
+		// here, swap accounting is off, …) must not block the others.
+		cur, ws, missing, err = e.currentEach(p.cgroup, ws)
+	}
 	if err != nil {
 		return err
+	}
+	if p.t != nil && len(missing) > 0 {
+		p.t.errs = append(p.t.errs, missing...)
 	}
 	diff := e.fs.Diff(cur, ws)
 	changes := make([]Change, 0, len(diff))
@@ -201,4 +210,22 @@ func origKey(file, value string) string {
 func fileOfKey(key string) string {
 	file, _, _ := strings.Cut(key, " ")
 	return file
+}
+
+// currentEach reads ws one by one, leaving out the files that do not exist
+// and naming them (with the likely reason) in missing.
+func (e *Enforcer) currentEach(cg string, ws []limits.Write) (cur, kept []limits.Write, missing []string, err error) {
+	for _, w := range ws {
+		c, err := e.fs.Current(cg, []limits.Write{w})
+		if errors.Is(err, limits.ErrMissing) {
+			missing = append(missing, fmt.Sprintf("%s: not offered by the kernel here (controller not enabled for this cgroup, or accounting off); not set", w.File))
+			continue
+		}
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		cur = append(cur, c...)
+		kept = append(kept, w)
+	}
+	return cur, kept, missing, nil
 }
