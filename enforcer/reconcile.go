@@ -21,6 +21,7 @@ var sliceControllers = []string{"cpu", "cpuset", "io", "memory", "pids"}
 func (e *Enforcer) reconcile(ctx context.Context, plans []plan) int {
 	errs := 0
 	wanted := map[string]map[string]bool{}
+	var pending []*pendingWrite
 	for i := range plans {
 		p := &plans[i]
 		files := map[string]bool{}
@@ -40,9 +41,28 @@ func (e *Enforcer) reconcile(ctx context.Context, plans []plan) int {
 		} else {
 			e.sliceQuota[p.tenant] = p.quota
 		}
-		if err := e.apply(ctx, p); err != nil {
+		pw, err := e.prepare(ctx, p)
+		if err != nil {
 			errs++
 			e.log.Warn("reconcile", "cgroup", p.cgroup, "tenant", p.tenant, "err", err)
+		}
+		if pw != nil {
+			pending = append(pending, pw)
+		}
+	}
+	// One durable save of every original about to change, then the writes
+	// (a save per cgroup would be an fsync per container when a thousand
+	// appear at once).
+	if len(pending) > 0 {
+		if err := e.save(); err != nil {
+			e.log.Error("save originals before writing; writing nothing this tick", "err", err)
+			return errs + len(pending)
+		}
+	}
+	for _, pw := range pending {
+		if err := e.write(ctx, pw); err != nil {
+			errs++
+			e.log.Warn("reconcile", "cgroup", pw.p.cgroup, "tenant", pw.p.tenant, "err", err)
 		}
 	}
 	// Restore what no plan wants any more. Without a valid policy nothing
@@ -94,17 +114,43 @@ func idOf(cg string, known map[string]*tracked) string {
 	return cg
 }
 
+// pendingWrite is a plan whose changes are known and whose originals are
+// recorded, waiting for the state to reach the disk before the kernel is
+// touched.
+type pendingWrite struct {
+	p       *plan
+	ws      []limits.Write
+	vals    map[string]string
+	prevWhy map[string]string
+}
+
+// apply reconciles one plan now: prepare, save the originals, write.
 func (e *Enforcer) apply(ctx context.Context, p *plan) error {
+	pw, err := e.prepare(ctx, p)
+	if pw == nil || err != nil {
+		return err
+	}
+	// Keep the originals on disk before touching the kernel.
+	if err := e.save(); err != nil {
+		return fmt.Errorf("save originals before writing: %w", err)
+	}
+	return e.write(ctx, pw)
+}
+
+// prepare reads what p's cgroup holds, diffs it against the plan and, when
+// something must change, records the originals and returns the pending
+// write (nil when nothing is to be written, or in dry-run).
+func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) {
 	if p.err != nil {
-		return p.err
+		return nil, p.err
 	}
 	if p.t == nil && !e.cfg.DryRun && !e.slices[p.cgroup] { // a tenant slice: make sure it exists
 		if e.units != nil {
 			if err := e.units.EnsureSlice(ctx, p.cgroup, p.res); err != nil {
-				return fmt.Errorf("create tenant slice through systemd: %w", err)
+				return nil, fmt.Errorf("create tenant slice through systemd: %w", err)
 			}
 		} else if err := e.fs.Mkdir(p.cgroup, sliceControllers...); err != nil {
-			return fmt.Errorf("create tenant slice: %w", err)
+			return nil, fmt.Errorf("create tenant slice: %w", err)
 		}
 		e.slices[p.cgroup] = true
 	}
@@ -120,7 +166,7 @@ func (e *Enforcer) apply(ctx context.Context, p *plan) error {
 		cur, ws, missing, err = e.currentEach(p.cgroup, ws)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if p.t != nil && len(missing) > 0 {
 		p.t.errs = append(p.t.errs, missing...)
@@ -137,15 +183,18 @@ func (e *Enforcer) apply(ctx context.Context, p *plan) error {
 	}
 	e.applied[p.cgroup] = appliedSet{tenant: p.tenant, changes: changes, why: p.why, values: vals}
 	if len(diff) == 0 || e.cfg.DryRun {
-		return nil
+		return nil, nil
 	}
 	for _, d := range diff {
 		e.store.RecordOriginal(p.cgroup, origKey(d.File, d.New), d.Old)
 	}
-	// Keep the originals on disk before touching the kernel.
-	if err := e.save(); err != nil {
-		return fmt.Errorf("save originals before writing: %w", err)
-	}
+	return &pendingWrite{p: p, ws: ws, vals: vals, prevWhy: prevWhy}, nil
+}
+
+// write makes a prepared change: through systemd for systemd-owned units,
+// then cgroupfs with read-back.
+func (e *Enforcer) write(ctx context.Context, pw *pendingWrite) error {
+	p, ws, vals, prevWhy := pw.p, pw.ws, pw.vals, pw.prevWhy
 	if e.units != nil {
 		if _, err := e.units.SetUnit(ctx, p.cgroup, p.res); err != nil {
 			e.log.Warn("set unit properties through systemd; falling back to cgroupfs", "cgroup", p.cgroup, "err", err)
