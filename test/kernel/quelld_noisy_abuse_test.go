@@ -67,6 +67,9 @@ cooldown = "10s"
 // signal in the policy format, the cap itself is what contains that kind.)
 func TestQuelldCatchesForkBomb(t *testing.T) {
 	labkit.Require(t)
+	// A rule on host pressure must start from a quiet host: what earlier
+	// tests left running would otherwise be blamed on this one's containers.
+	waitQuiet(t, 40*time.Second)
 	q := startQuelld(t, forkBombPolicy)
 	quiet := labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, Name: "batch-quiet"})
 	bomb := labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, Name: "batch-bomb",
