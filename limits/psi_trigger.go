@@ -134,8 +134,10 @@ func watchFD(path string, fd int, now func() time.Time) (*Trigger, error) {
 }
 
 func (t *Trigger) watch() {
-	defer close(t.done)
+	// Deferred calls run last-in first-out: done is closed before events, so
+	// a reader that sees events closed always finds Err set.
 	defer close(t.events)
+	defer close(t.done)
 	fds := []unix.PollFd{
 		{Fd: int32(t.fd), Events: unix.POLLPRI},
 		{Fd: int32(t.wake), Events: unix.POLLIN},
