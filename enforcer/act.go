@@ -36,12 +36,16 @@ type actor struct {
 	overlay map[string]state.Penalty // container ID → throttle values in force
 	caps    map[string]throttleCaps  // container ID → pids/io parts of its throttle
 	io      ioRates                  // per-device io rates, for io throttles
+	// thaws are cgroups whose thaw failed (the engine has already dropped
+	// their penalty): retried every tick until it works or they are gone,
+	// so nothing stays frozen because one write failed.
+	thaws map[string]string // cgroup → container ID
 }
 
 func newDetector(cfg Config, clock Clock) *actor {
 	eng, _ := detect.NewEngine(detect.Config{DryRun: cfg.DryRun, EvictionBudget: cfg.MaxEvictionsPerMinute,
 		EvictionWindow: time.Minute, Now: clock.Now}, nil, nil)
-	return &actor{eng: eng, overlay: map[string]state.Penalty{}, caps: map[string]throttleCaps{}, io: ioRates{}}
+	return &actor{eng: eng, overlay: map[string]state.Penalty{}, caps: map[string]throttleCaps{}, io: ioRates{}, thaws: map[string]string{}}
 }
 
 // Penalties lists the active penalties for the view.
@@ -64,6 +68,7 @@ func (a *actor) Penalties() []PenaltyView {
 // detectAndAct builds the snapshot, asks the engine, and executes (or, in
 // dry-run, records) what it decided.
 func (e *Enforcer) detectAndAct(ctx context.Context, pol *policies.Policy, host HostView, now time.Time) int {
+	defer e.retryThaws(ctx)
 	if pol == nil {
 		// No valid policy (e.g. a bad file at start): no rule acts, but
 		// penalties restored from disk must still end at their deadlines.
@@ -220,6 +225,10 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 	case detect.Thaw:
 		err = e.fs.Thaw(ctx, a.Target.Cgroup)
 		ev.After = "thawed"
+		if err != nil && !errors.Is(err, limits.ErrGone) && !errors.Is(err, fs.ErrNotExist) {
+			e.det.thaws[a.Target.Cgroup] = a.Target.ID // retried every tick (retryThaws)
+			ev.After = "thaw failed; retried every interval"
+		}
 	case detect.Evict:
 		// Its throttle ends with it (a container restarted with the same ID
 		// must not inherit it).
@@ -380,8 +389,9 @@ func (e *Enforcer) restorePenalties(ctx context.Context) {
 			delete(e.det.caps, a.Target.ID)
 		}
 		if a.Kind == detect.Thaw {
-			if err := e.fs.Thaw(ctx, a.Target.Cgroup); err != nil {
-				e.log.Warn("thaw after restart", "cgroup", a.Target.Cgroup, "err", err)
+			if err := e.fs.Thaw(ctx, a.Target.Cgroup); err != nil && !errors.Is(err, limits.ErrGone) && !errors.Is(err, fs.ErrNotExist) {
+				e.log.Warn("thaw after restart failed; retried every interval", "cgroup", a.Target.Cgroup, "err", err)
+				e.det.thaws[a.Target.Cgroup] = a.Target.ID
 			}
 		}
 		e.events.add(Event{Time: e.clock.Now(), Kind: string(a.Kind), Target: a.Target.ID, Cgroup: a.Target.Cgroup,
@@ -418,12 +428,35 @@ func (e *Enforcer) Release(ctx context.Context, id string) error {
 		return fmt.Errorf("no penalty on %q: %w", id, ErrNotFound)
 	}
 	pol := e.currentPolicy()
+	var errs []error
 	for _, a := range acts {
 		a.Reason = "released by an operator (quell release): " + a.Reason
-		_ = e.execute(ctx, pol, a)
+		if err := e.execute(ctx, pol, a); err != nil {
+			errs = append(errs, fmt.Errorf("%s %s: %w", a.Kind, a.Target.Cgroup, err))
+		}
 	}
 	e.persistPenalties()
-	return nil
+	return errors.Join(errs...)
+}
+
+// retryThaws thaws again the cgroups whose thaw failed, until it works or
+// the cgroup is gone.
+func (e *Enforcer) retryThaws(ctx context.Context) int {
+	errs := 0
+	for cg, id := range e.det.thaws {
+		err := e.fs.Thaw(ctx, cg)
+		switch {
+		case err == nil:
+			delete(e.det.thaws, cg)
+			e.events.add(Event{Time: e.clock.Now(), Kind: "thaw", Target: id, Cgroup: cg, Reason: "thaw retried and done", After: "thawed"})
+		case errors.Is(err, limits.ErrGone) || errors.Is(err, fs.ErrNotExist):
+			delete(e.det.thaws, cg)
+		default:
+			errs++
+			e.log.Error("thaw retry failed; trying again next interval", "cgroup", cg, "err", err)
+		}
+	}
+	return errs
 }
 
 // standDown thaws everything quell froze (quelld is stopping: nothing may

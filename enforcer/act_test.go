@@ -2,6 +2,7 @@ package enforcer
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quell-dev/quell/enforcer/discover"
+	"github.com/quell-dev/quell/enforcer/state"
 	"github.com/quell-dev/quell/limits"
 )
 
@@ -151,5 +153,49 @@ func TestDryRunActsOnNothing(t *testing.T) {
 	}
 	if !recorded {
 		t.Fatal("dry-run recorded no would-be throttle")
+	}
+}
+
+// flakyThawFS fails the first n thaws.
+type flakyThawFS struct {
+	freezeFS
+	fails *int
+}
+
+func (f flakyThawFS) Thaw(ctx context.Context, cg string) error {
+	if *f.fails > 0 {
+		*f.fails--
+		return errors.New("write cgroup.freeze: device busy")
+	}
+	return f.freezeFS.Thaw(ctx, cg)
+}
+
+func TestFailedThawIsRetriedUntilItWorks(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10.toml", noisyPolicy)
+	cg := h.container(idA, "batch-miner", 0)
+	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	fails := 2
+	e, err := New(Config{CgroupRoot: h.cg, ProcRoot: filepath.Join(h.root, "proc"), StateDir: h.stateD,
+		PolicyPaths: []string{h.pol}, Runtimes: discover.Roots{Run: h.run, Docker: filepath.Join(h.root, "docker")},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		WithClock(clock), WithCgroupFS(flakyThawFS{freezeFS{limits.NewFS(h.cg), h.cg}, &fails}))
+	must(t, err)
+	ctx := context.Background()
+	// Frozen by an earlier quelld, deadline passed: the restart thaws it.
+	must(t, freezeFS{limits.NewFS(h.cg), h.cg}.Freeze(ctx, cg))
+	e.store.SetPenalties([]state.Penalty{{ID: idA, Cgroup: cg, Action: "freeze", Rule: "cpu-contention", RuleName: "cpu-contention",
+		Since: clock.Now().Add(-time.Minute), Deadline: clock.Now().Add(-time.Second)}})
+	e.restorePenalties(ctx)
+	if got := h.read("cgroup/" + cg + "/cgroup.freeze"); got != "1" {
+		t.Fatalf("the first thaw was meant to fail; cgroup.freeze = %q", got)
+	}
+	for i := 0; i < 3; i++ {
+		clock.Add(time.Second)
+		e.Tick(ctx)
+	}
+	if got := h.read("cgroup/" + cg + "/cgroup.freeze"); got != "0" {
+		t.Fatalf("after failed thaws and 3 ticks cgroup.freeze = %q, want thawed", got)
 	}
 }

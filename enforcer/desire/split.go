@@ -91,10 +91,10 @@ func SplitCPU(total float64, ms []Member) []float64 {
 // SplitBytes gives each member what it uses now plus all of the tenant's
 // headroom (total minus what all members use), capped by cap (-1 = none).
 // A member can therefore grow as long as the tenant as a whole is under its
-// limit, and is never OOM-killed by the split alone; if several members grow
-// in the same interval the sum may pass total until the next interval
-// tightens it. When the tenant is already over total, each member is held at
-// its current use.
+// limit, and is never OOM-killed by the split alone. If several members grow
+// in the same interval the sum may pass total; the tenant is then held where
+// it is (each member at its current use, none shrunk below it, which could
+// OOM-kill a member that did nothing wrong) until members free memory.
 func SplitBytes(total int64, used []int64, cap int64) []int64 {
 	var sum int64
 	for _, u := range used {
