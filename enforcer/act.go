@@ -295,6 +295,15 @@ func (e *Enforcer) overlayPenalty(p *plan) {
 		p.res.CPUQuota, p.res.CPUPeriod = &q, 100000
 		p.why["cpu.max"] = why
 	}
+	if pen.CPUQuota > 0 {
+		// cpu.max caps the culprit's share but lets it burst at the start of
+		// every period; the lowest weight also makes the scheduler run its
+		// neighbours first whenever they are runnable, which is what a
+		// latency-sensitive victim needs.
+		w := throttleWeight
+		p.res.CPUWeight = &w
+		p.why["cpu.weight"] = why
+	}
 	if pen.MemoryHigh > 0 && (p.res.MemoryHigh == nil || *p.res.MemoryHigh == limits.Max || pen.MemoryHigh < *p.res.MemoryHigh) {
 		h := pen.MemoryHigh
 		p.res.MemoryHigh = &h

@@ -15,7 +15,8 @@ import (
 // A throttle tightens what its rule ranks on, by the step's factor, from
 // the culprit's use in the last interval:
 //
-//   - always cpu.max: factor × the CPUs it used (at least 0.01 CPU);
+//   - always cpu.max: factor × the CPUs it used (at least 0.01 CPU), and
+//     cpu.weight 1 so its neighbours run first when they are runnable;
 //   - rank memory: memory.high = factor × memory.current, so the kernel
 //     reclaims it and throttles its allocations (it is never OOM-killed for
 //     it: memory.high does not kill);
@@ -28,6 +29,9 @@ import (
 //
 // The values are fixed when the throttle is imposed and kept until it ends,
 // merged with the tenant's own limits (the lower wins).
+
+// throttleWeight is the cpu.weight of a throttled container (the minimum).
+const throttleWeight uint64 = 1
 
 // Floors for io throttles, so a throttle never stops a device outright.
 const (
