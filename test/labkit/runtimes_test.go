@@ -73,7 +73,7 @@ func TestPlaceDefaultsAndErrors(t *testing.T) {
 func TestBundleFiles(t *testing.T) {
 	t.Parallel()
 	if _, err := os.Stat(Busybox()); err != nil {
-		t.Skip("no static busybox on this host; the lab has one")
+		skipUnlessCI(t, "no static busybox on this host; the lab has one")
 	}
 	dir := t.TempDir()
 	if err := writeRootfs(dir, Busybox()); err != nil {
