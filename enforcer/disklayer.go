@@ -1,7 +1,6 @@
 package enforcer
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/quell-dev/quell/limits"
 )
 
 // errNoLayer means neither the container's root mount nor its bundle tells
@@ -60,38 +61,20 @@ func writableLayer(procRoot string, pid int, bundle string) (string, error) {
 // ""), or overlay false if the root is something else. Malformed lines are
 // errors naming their number.
 func parseRootUpperdir(r io.Reader) (upper string, overlay bool, err error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20) // overlay option lists can be long
-	n, found := 0, false
-	for sc.Scan() {
-		n++
-		f := strings.Fields(sc.Text())
-		sep := -1
-		for i := 6; i < len(f); i++ {
-			if f[i] == "-" {
-				sep = i
-				break
-			}
-		}
-		if len(f) < 10 || sep < 0 || sep+3 >= len(f) {
-			return "", false, fmt.Errorf("mountinfo line %d: malformed %q", n, sc.Text())
-		}
-		if f[4] != "/" {
-			continue
-		}
-		found = true // later lines are mounted on top of earlier ones
-		upper, overlay = "", f[sep+1] == "overlay"
-		if !overlay {
-			continue
-		}
-		for _, opt := range strings.Split(f[sep+3], ",") {
-			if v, ok := strings.CutPrefix(opt, "upperdir="); ok {
-				upper = unescapeOctal(v)
-			}
-		}
-	}
-	if err := sc.Err(); err != nil {
+	entries, err := limits.ParseMountinfo(r)
+	if err != nil {
 		return "", false, err
+	}
+	found := false
+	for _, m := range entries { // later entries are mounted on top of earlier ones
+		if m.MountPoint != "/" {
+			continue
+		}
+		found = true
+		upper, overlay = "", m.FSType == "overlay"
+		if overlay {
+			upper, _ = m.Option("upperdir")
+		}
 	}
 	if !found {
 		return "", false, errors.New("no mount at /")
@@ -100,26 +83,6 @@ func parseRootUpperdir(r io.Reader) (upper string, overlay bool, err error) {
 		return "", true, fmt.Errorf("overlay upperdir %q is not absolute", upper)
 	}
 	return upper, overlay, nil
-}
-
-// unescapeOctal undoes the kernel's \ooo escapes in mountinfo (space, tab,
-// newline, backslash, and in overlay options also comma and "=").
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // bundleRootfs returns the rootfs of the OCI bundle: root.path of its

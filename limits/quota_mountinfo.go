@@ -10,18 +10,33 @@ import (
 	"strings"
 )
 
-// mountEntry is the part of a mountinfo line quell needs.
-type mountEntry struct {
-	MountPoint string
-	FSType     string
-	Source     string // the block device for xfs/ext4
+// MountEntry is the part of a mountinfo line quell needs.
+type MountEntry struct {
+	MountPoint   string // unescaped
+	FSType       string
+	Source       string // unescaped; the block device for xfs/ext4
+	SuperOptions string // as the kernel prints them (escaped); see Option
 }
 
-// parseMountinfo parses /proc/<pid>/mountinfo. Malformed lines are errors
-// naming their line number.
-func parseMountinfo(r io.Reader) ([]mountEntry, error) {
-	var out []mountEntry
+// Option returns the value of the super option name ("upperdir" of an
+// overlay, say), with the kernel's octal escapes undone, and whether it is
+// set.
+func (m MountEntry) Option(name string) (string, bool) {
+	for _, opt := range strings.Split(m.SuperOptions, ",") {
+		if v, ok := strings.CutPrefix(opt, name+"="); ok {
+			return unescapeMount(v), true
+		}
+	}
+	return "", false
+}
+
+// ParseMountinfo parses /proc/<pid>/mountinfo, in the kernel's order (a
+// later entry at the same mount point is mounted on top of an earlier one).
+// Malformed lines are errors naming their line number.
+func ParseMountinfo(r io.Reader) ([]MountEntry, error) {
+	var out []MountEntry
 	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20) // overlay option lists can be long
 	n := 0
 	for sc.Scan() {
 		n++
@@ -36,7 +51,11 @@ func parseMountinfo(r io.Reader) ([]mountEntry, error) {
 		if len(f) < 10 || sep < 0 || sep+2 >= len(f) {
 			return nil, fmt.Errorf("mountinfo line %d: malformed %q", n, sc.Text())
 		}
-		out = append(out, mountEntry{MountPoint: unescapeMount(f[4]), FSType: f[sep+1], Source: unescapeMount(f[sep+2])})
+		e := MountEntry{MountPoint: unescapeMount(f[4]), FSType: f[sep+1], Source: unescapeMount(f[sep+2])}
+		if sep+3 < len(f) {
+			e.SuperOptions = f[sep+3]
+		}
+		out = append(out, e)
 	}
 	return out, sc.Err()
 }
@@ -48,7 +67,7 @@ func unescapeMount(s string) string {
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
+		if s[i] == '\\' && i+4 <= len(s) {
 			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
 				b.WriteByte(byte(v))
 				i += 3
@@ -63,8 +82,8 @@ func unescapeMount(s string) string {
 // mountOf returns the entry whose mount point is the longest prefix of the
 // absolute path p; later entries win over earlier ones on the same point
 // (they are mounted on top).
-func mountOf(entries []mountEntry, p string) (mountEntry, bool) {
-	var best mountEntry
+func mountOf(entries []MountEntry, p string) (MountEntry, bool) {
+	var best MountEntry
 	found := false
 	for _, e := range entries {
 		mp := e.MountPoint
@@ -92,7 +111,7 @@ func deviceOf(mountinfo, path string) (string, error) {
 		return "", fmt.Errorf("read mounts: %w", err)
 	}
 	defer f.Close()
-	entries, err := parseMountinfo(f)
+	entries, err := ParseMountinfo(f)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", mountinfo, err)
 	}

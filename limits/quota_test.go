@@ -93,7 +93,7 @@ const mountinfoSample = `22 1 252:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw
 
 func TestMountinfo(t *testing.T) {
 	t.Parallel()
-	es, err := parseMountinfo(strings.NewReader(mountinfoSample))
+	es, err := ParseMountinfo(strings.NewReader(mountinfoSample))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestMountinfo(t *testing.T) {
 			t.Errorf("mountOf(%s) = %+v %v, want %s", p, e, ok, want)
 		}
 	}
-	if _, err := parseMountinfo(strings.NewReader("garbage line\n")); err == nil {
+	if _, err := ParseMountinfo(strings.NewReader("garbage line\n")); err == nil {
 		t.Error("garbage parsed")
 	}
 	mi := filepath.Join(t.TempDir(), "mountinfo")
