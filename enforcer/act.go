@@ -118,6 +118,7 @@ func (e *Enforcer) snapshot(pol *policies.Policy, host HostView, now time.Time) 
 		}
 		addUsage(agg[t.c.Tenant], t.usage)
 	}
+	tsig := tenantSignals(e.known)
 	within := map[string]bool{}
 	for i := range pol.Tenants {
 		ten := &pol.Tenants[i]
@@ -135,8 +136,11 @@ func (e *Enforcer) snapshot(pol *policies.Policy, host HostView, now time.Time) 
 		} else if l.Memory != nil && ten.Class == policies.Guaranteed {
 			g.Memory = float64(*l.Memory)
 		}
-		s.Tenants[ten.Name] = detect.Tenant{Class: ten.Class, Guarantee: g, Signals: map[string]float64{
-			"tenant.cpu.some.avg10": u.CPUPressure, "tenant.memory.some.avg10": u.MemoryPressure, "tenant.io.some.avg10": u.IOPressure}}
+		sig := tsig[ten.Name]
+		if sig == nil {
+			sig = map[string]float64{}
+		}
+		s.Tenants[ten.Name] = detect.Tenant{Class: ten.Class, Guarantee: g, Signals: sig}
 		within[ten.Name] = (l.CPUs == nil || u.CPUs <= *l.CPUs*1.02) &&
 			(l.Memory == nil || *l.Memory < 0 || u.MemoryBytes <= *l.Memory) &&
 			(l.Pids == nil || *l.Pids < 0 || u.Pids <= *l.Pids)
@@ -517,6 +521,34 @@ func (e *Enforcer) processNames(cg string) []string {
 		}
 		if exe, err := os.Readlink(filepath.Join(e.cfg.ProcRoot, f, "exe")); err == nil {
 			out = append(out, filepath.Base(exe))
+		}
+	}
+	return out
+}
+
+// tenantSignals gives each tenant's "tenant.<res>.<some|full>.<avg>"
+// signals: the highest among its members (the worst-off member is the
+// tenant's pressure). A signal no member could read is left out.
+func tenantSignals(known map[string]*tracked) map[string]map[string]float64 {
+	out := map[string]map[string]float64{}
+	for _, t := range known {
+		if t.c.Tenant == "" {
+			continue
+		}
+		m := out[t.c.Tenant]
+		if m == nil {
+			m = map[string]float64{}
+			out[t.c.Tenant] = m
+		}
+		put := func(name string, v float64) {
+			if old, ok := m[name]; !ok || v > old {
+				m[name] = v
+			}
+		}
+		for i, r := range psiResources {
+			if t.psiOK[i] {
+				psiSignals("tenant."+r, t.psi[i], &t.psiWin[i], put)
+			}
 		}
 	}
 	return out

@@ -32,6 +32,7 @@ type Enforcer struct {
 
 	// Loop-owned state (only the loop goroutine touches it).
 	known          map[string]*tracked // by cgroup
+	hostPSI        [3]psiWindow        // /proc/pressure/{cpu,memory,io}, for .avg1
 	lastScan       time.Time
 	rescan         atomic.Bool
 	classifiedWith *policies.Policy
@@ -65,7 +66,10 @@ type tracked struct {
 	prevT   time.Time
 	usage   Usage
 	errs    []string
-	quota   float64 // CPUs quell gave it last tick (split mode), 0 = none
+	quota   float64       // CPUs quell gave it last tick (split mode), 0 = none
+	psi     [3]limits.PSI // cpu, memory, io pressure at the last read
+	psiOK   [3]bool       // whether that read worked
+	psiWin  [3]psiWindow  // for the .avg1 signals
 }
 
 // appliedSet is what reconcile wrote on a cgroup, with why, for the view.

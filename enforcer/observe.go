@@ -40,13 +40,13 @@ func (e *Enforcer) observe(now time.Time) int {
 			// over the full window on a later tick.
 			u := usageFrom(limits.Stats{}, st, t.prevT, now, t.usage)
 			u.At = now
-			e.cgroupPSI(cg, &u)
+			e.cgroupPSI(cg, t, now, &u)
 			t.usage = u
 			continue
 		}
 		u := usageFrom(t.prev, st, t.prevT, now, t.usage)
 		u.At = now
-		e.cgroupPSI(cg, &u)
+		e.cgroupPSI(cg, t, now, &u)
 		t.usage = u
 		t.prev, t.prevT = st, now
 	}
@@ -97,25 +97,35 @@ func ioRate(prev, cur *limits.IOStat) (r, w float64) {
 	return r, w
 }
 
-// cgroupPSI reads the cgroup's pressure files (best effort: PSI may be off).
-func (e *Enforcer) cgroupPSI(cg string, u *Usage) {
+// psiResources are the pressure sources, in the order of the [3] arrays.
+var psiResources = [3]string{"cpu", "memory", "io"}
+
+// cgroupPSI reads the cgroup's pressure files (best effort: PSI may be off)
+// into t, for tenant signals, and their some avg10 into u, for the view.
+func (e *Enforcer) cgroupPSI(cg string, t *tracked, now time.Time, u *Usage) {
 	dir := filepath.Join(e.cfg.CgroupRoot, cg)
-	for _, x := range []struct {
-		file string
-		dst  *float64
-	}{{"cpu.pressure", &u.CPUPressure}, {"memory.pressure", &u.MemoryPressure}, {"io.pressure", &u.IOPressure}} {
-		if p, err := limits.ReadPSI(filepath.Join(dir, x.file)); err == nil {
-			*x.dst = p.Some.Avg10
+	dst := [3]*float64{&u.CPUPressure, &u.MemoryPressure, &u.IOPressure}
+	for i, r := range psiResources {
+		p, err := limits.ReadPSI(filepath.Join(dir, r+".pressure"))
+		t.psiOK[i] = err == nil
+		if err != nil {
+			continue
 		}
+		t.psi[i] = p
+		t.psiWin[i].add(now, p)
+		*dst[i] = p.Some.Avg10
 	}
 }
 
 // observeHost reads host PSI and memory.
 func (e *Enforcer) observeHost() HostView {
 	h := HostView{CPUs: hostCPUs(), Signals: map[string]float64{}}
-	for _, r := range []string{"cpu", "memory", "io"} {
+	now := e.clock.Now()
+	put := func(name string, v float64) { h.Signals[name] = v }
+	for i, r := range psiResources {
 		if p, err := limits.ReadPSI(filepath.Join(e.cfg.ProcRoot, "pressure", r)); err == nil {
-			p.Signals("host."+r, h.Signals)
+			e.hostPSI[i].add(now, p)
+			psiSignals("host."+r, p, &e.hostPSI[i], put)
 		}
 	}
 	if fs, err := procfs.NewFS(e.cfg.ProcRoot); err == nil {

@@ -146,19 +146,3 @@ func parseAvg(v string) (float64, error) {
 	}
 	return f, nil
 }
-
-// Signals adds the averages of p to m under prefix, e.g. with prefix
-// "host.cpu": "host.cpu.some.avg10", "host.cpu.some.avg60",
-// "host.cpu.some.avg300", and the same for "full" when p has a full line.
-// Totals are not added (they are counters, not signals).
-func (p PSI) Signals(prefix string, m map[string]float64) {
-	add := func(kind string, l PSILine) {
-		m[prefix+"."+kind+".avg10"] = l.Avg10
-		m[prefix+"."+kind+".avg60"] = l.Avg60
-		m[prefix+"."+kind+".avg300"] = l.Avg300
-	}
-	add("some", p.Some)
-	if p.HasFull {
-		add("full", p.Full)
-	}
-}

@@ -3,7 +3,6 @@ package limits
 import (
 	"errors"
 	"io"
-	"math"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -93,18 +92,5 @@ func TestReadPSIMissingFile(t *testing.T) {
 	_, err := ReadPSI(t.TempDir() + "/gone/cpu.pressure")
 	if err == nil || !strings.Contains(err.Error(), "gone/cpu.pressure") {
 		t.Fatalf("err = %v, want an error naming the path", err)
-	}
-}
-
-func TestPSISignals(t *testing.T) {
-	t.Parallel()
-	m := map[string]float64{}
-	PSI{Some: PSILine{Avg10: 63.2, Avg60: 1, Avg300: 2}}.Signals("host.cpu", m)
-	if len(m) != 3 || math.Abs(m["host.cpu.some.avg10"]-63.2) > 1e-9 || m["host.cpu.some.avg300"] != 2 {
-		t.Fatalf("signals = %v", m)
-	}
-	PSI{HasFull: true, Full: PSILine{Avg10: 5}}.Signals("tenant.memory", m)
-	if m["tenant.memory.full.avg10"] != 5 || len(m) != 9 {
-		t.Fatalf("signals = %v", m)
 	}
 }

@@ -127,11 +127,11 @@ p.toml:2:1: [tenant] must be written [[tenant]] (an array of tables)`},
 			`p.toml:3:12: TOML syntax: Key 'tenant.name' has already been defined.`},
 		{"rule signal, sides, target", `[[rule]]
 name = "r"
-when = { signal = "host.cpu.some.avg5", above = 40.0, below = 10.0, for = "5s" }
+when = { signal = "host.cpu.some.avg100", above = 40.0, below = 10.0, for = "5s" }
 target = { classes = ["gold"], rank = "disk", tenants = ["nobody"] }
 ladder = []
-`, `p.toml:3:10: rule "r": when.signal: unknown signal "host.cpu.some.avg5" (did you mean "host.cpu.some.avg10"?)
-p.toml:3:55: rule "r": when has both above and below: a rule watches one side (write two rules)
+`, `p.toml:3:10: rule "r": when.signal: unknown signal "host.cpu.some.avg100" (did you mean "host.cpu.some.avg10"?)
+p.toml:3:57: rule "r": when has both above and below: a rule watches one side (write two rules)
 p.toml:4:23: rule "r": target.classes[0]: unknown class "gold" (use guaranteed, burstable or best-effort)
 p.toml:4:32: rule "r": target.rank: unknown rank "disk" (use cpu, memory, io or pids)
 p.toml:4:58: rule "r": target.tenants[0]: no tenant is named "nobody"`},

@@ -1,0 +1,82 @@
+package enforcer
+
+import (
+	"time"
+
+	"github.com/quell-dev/quell/limits"
+)
+
+// recentWindow is the span a ".avg1" signal averages over.
+const recentWindow = time.Second
+
+// psiWindow keeps the last few readings of one pressure source so rules
+// can watch the share of about the last second that was stalled
+// ("host.cpu.some.avg1"): the kernel's shortest average, avg10, is an
+// exponential average over 10 s and needs ~3 s to pass 25% after a step
+// from 0 to 80%, which alone would put a rule's reaction over 3 s.
+type psiWindow struct {
+	n          int // readings held, at most len(at)
+	at         [6]time.Time
+	some, full [6]uint64 // total stall, µs
+	hasFull    bool
+}
+
+// add records a reading taken at now (oldest readings drop out).
+func (w *psiWindow) add(now time.Time, p limits.PSI) {
+	if w.n > 0 && (p.Some.Total < w.some[w.n-1] || !now.After(w.at[w.n-1])) {
+		w.n = 0 // a counter reset (recreated cgroup) or a clock step: start over
+	}
+	if w.n == len(w.at) {
+		copy(w.at[:], w.at[1:])
+		copy(w.some[:], w.some[1:])
+		copy(w.full[:], w.full[1:])
+		w.n--
+	}
+	w.at[w.n], w.some[w.n], w.full[w.n] = now, p.Some.Total, p.Full.Total
+	w.hasFull = p.HasFull
+	w.n++
+}
+
+// avg1 is the percentage of time stalled between the newest reading and
+// the newest earlier one at least 3/4 of recentWindow older (so ticks a
+// few ms short of a second still count), and false without such a pair.
+func (w *psiWindow) avg1() (some, full float64, ok bool) {
+	if w.n < 2 {
+		return 0, 0, false
+	}
+	last := w.n - 1
+	for i := last - 1; i >= 0; i-- {
+		dt := w.at[last].Sub(w.at[i])
+		if dt < recentWindow*3/4 {
+			continue
+		}
+		us := float64(dt.Microseconds())
+		some = min(100, 100*float64(w.some[last]-w.some[i])/us)
+		if w.full[last] >= w.full[i] {
+			full = min(100, 100*float64(w.full[last]-w.full[i])/us)
+		}
+		return some, full, true
+	}
+	return 0, 0, false
+}
+
+// psiSignals gives every signal of one pressure source to put, named
+// prefix.<some|full>.<avg1|avg10|avg60|avg300> (full only where the kernel
+// has it; avg1 only once the window spans enough time).
+func psiSignals(prefix string, p limits.PSI, w *psiWindow, put func(string, float64)) {
+	line := func(kind string, l limits.PSILine) {
+		put(prefix+"."+kind+".avg10", l.Avg10)
+		put(prefix+"."+kind+".avg60", l.Avg60)
+		put(prefix+"."+kind+".avg300", l.Avg300)
+	}
+	line("some", p.Some)
+	if p.HasFull {
+		line("full", p.Full)
+	}
+	if some, full, ok := w.avg1(); ok {
+		put(prefix+".some.avg1", some)
+		if p.HasFull {
+			put(prefix+".full.avg1", full)
+		}
+	}
+}

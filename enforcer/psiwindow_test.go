@@ -1,0 +1,164 @@
+package enforcer
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/quell-dev/quell/limits"
+)
+
+func psiAt(some, full uint64) limits.PSI {
+	return limits.PSI{Some: limits.PSILine{Total: some}, Full: limits.PSILine{Total: full}, HasFull: true}
+}
+
+func TestPSIWindowAvg1(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	var w psiWindow
+	w.add(t0, psiAt(0, 0))
+	if _, _, ok := w.avg1(); ok {
+		t.Fatal("avg1 from a single reading")
+	}
+	// 800 ms of some and 200 ms of full stall in the next second.
+	w.add(t0.Add(time.Second), psiAt(800000, 200000))
+	some, full, ok := w.avg1()
+	if !ok || math.Abs(some-80) > 1e-9 || math.Abs(full-20) > 1e-9 {
+		t.Fatalf("avg1 = %v %v %v, want 80 20 true", some, full, ok)
+	}
+	// A PSI wake-up 200 ms later: the window reaches back to the reading
+	// at least 750 ms older (t0), not over the last 200 ms alone.
+	w.add(t0.Add(1200*time.Millisecond), psiAt(1000000, 200000))
+	if some, _, _ := w.avg1(); math.Abs(some-100*1.0/1.2) > 1e-9 {
+		t.Fatalf("avg1 after a short tick = %v, want %v (1 s of stall over 1.2 s)", some, 100/1.2)
+	}
+	// Two more short ticks: t0+1s is now the newest reading ≥ 750 ms back.
+	w.add(t0.Add(1500*time.Millisecond), psiAt(1000000, 200000))
+	w.add(t0.Add(1900*time.Millisecond), psiAt(1000000, 200000))
+	if some, _, _ := w.avg1(); math.Abs(some-100*0.2/0.9) > 1e-9 {
+		t.Fatalf("avg1 = %v, want %v", some, 100*0.2/0.9)
+	}
+	// A recreated cgroup's counter starts over: no rate until a full window.
+	w.add(t0.Add(2900*time.Millisecond), psiAt(10, 0))
+	if _, _, ok := w.avg1(); ok {
+		t.Fatal("avg1 across a counter reset")
+	}
+	// Rounding can give a hair over 100: clamp.
+	w.add(t0.Add(3900*time.Millisecond), psiAt(10+1000100, 0))
+	if some, _, _ := w.avg1(); some != 100 {
+		t.Fatalf("avg1 = %v, want clamped to 100", some)
+	}
+	// More readings than slots keep the newest.
+	for i := 0; i < 20; i++ {
+		w.add(t0.Add(time.Duration(5+i)*time.Second), psiAt(uint64(2000000+i*500000), 0))
+	}
+	if some, _, _ := w.avg1(); math.Abs(some-50) > 1e-9 {
+		t.Fatalf("avg1 = %v, want 50", some)
+	}
+}
+
+func TestPSISignalsNames(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	var w psiWindow
+	p := limits.PSI{Some: limits.PSILine{Avg10: 63.2, Avg60: 1, Avg300: 2}}
+	m := map[string]float64{}
+	put := func(k string, v float64) { m[k] = v }
+	w.add(t0, p)
+	psiSignals("host.cpu", p, &w, put)
+	if len(m) != 3 || m["host.cpu.some.avg10"] != 63.2 || m["host.cpu.some.avg300"] != 2 {
+		t.Fatalf("signals = %v (no full line, no avg1 yet)", m)
+	}
+	p.Some.Total = 500000
+	w.add(t0.Add(time.Second), p)
+	psiSignals("host.cpu", p, &w, put)
+	if len(m) != 4 || m["host.cpu.some.avg1"] != 50 {
+		t.Fatalf("signals = %v, want some.avg1 = 50 and no full signals", m)
+	}
+}
+
+const avg1Policy = `
+[[tenant]]
+name = "web"
+class = "guaranteed"
+  [tenant.match]
+  names = ["web-*"]
+
+[[tenant]]
+name = "batch"
+class = "best-effort"
+  [tenant.match]
+  names = ["batch-*"]
+
+[[rule]]
+name = "host-now"
+when = { signal = "host.cpu.some.avg1", above = 50.0, for = "0s" }
+target = { classes = ["best-effort"], rank = "cpu" }
+ladder = [{ action = "throttle", factor = 0.5, for = "60s" }]
+cooldown = "60s"
+`
+
+// A rule on host.cpu.some.avg1 acts on the first tick after a step in
+// stall time, while avg10 (as the kernel would show it) is still low.
+func TestRuleOnAvg1ActsOnTheFirstTickOfPressure(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10.toml", avg1Policy)
+	cg := h.container(idA, "batch-miner", 0)
+	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	e := h.enforcerFS(clock)
+	ctx := context.Background()
+	total := 0
+	step := func(stallUsec int) {
+		total += stallUsec
+		h.file("proc/pressure/cpu", "some avg10=2.00 avg60=0.00 avg300=0.00 total="+itoa(total)+"\n")
+		h.file("cgroup/"+cg+"/cpu.stat", "usage_usec "+itoa(total*2)+"\nuser_usec 0\nsystem_usec 0\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n")
+		clock.Add(time.Second)
+		e.Tick(ctx)
+	}
+	step(0)
+	step(10000) // 1%: quiet
+	if got := h.read("cgroup/" + cg + "/cpu.max"); got != "max 100000" {
+		t.Fatalf("acted on a quiet host: cpu.max = %q", got)
+	}
+	step(900000) // 90% of the last second stalled
+	if got := h.read("cgroup/" + cg + "/cpu.max"); got == "max 100000" {
+		t.Fatalf("no throttle on the first tick with host.cpu.some.avg1 = 90 (events %+v)", e.Events(0, 0))
+	}
+	if v := e.View().Host.Signals["host.cpu.some.avg1"]; math.Abs(v-90) > 0.01 {
+		t.Fatalf("view host.cpu.some.avg1 = %v, want 90", v)
+	}
+}
+
+// Tenant signals cover every average a rule may name (not only some
+// avg10), from the member with the highest pressure.
+func TestTenantSignalsAreTheWorstMembers(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10.toml", avg1Policy)
+	a := h.container(idA, "web-a", 0)
+	b := h.container(idB, "web-b", 0)
+	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	e := h.enforcerFS(clock)
+	pressure := func(cg string, avg60 float64, total int) {
+		h.file("cgroup/"+cg+"/cpu.pressure", "some avg10=1.00 avg60="+strconvF(avg60)+" avg300=0.00 total="+itoa(total)+
+			"\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+	}
+	pressure(a, 30, 0)
+	pressure(b, 70, 0)
+	e.Tick(context.Background())
+	clock.Add(time.Second)
+	pressure(a, 30, 600000)
+	pressure(b, 70, 100000)
+	e.Tick(context.Background())
+	sig := tenantSignals(e.known)["web"]
+	for name, want := range map[string]float64{"tenant.cpu.some.avg60": 70, "tenant.cpu.some.avg1": 60, "tenant.cpu.full.avg1": 0, "tenant.cpu.some.avg10": 1} {
+		if got, ok := sig[name]; !ok || math.Abs(got-want) > 1e-6 {
+			t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
+		}
+	}
+	if _, ok := sig["tenant.memory.some.avg10"]; ok {
+		t.Errorf("tenant.memory.some.avg10 present though no member has memory.pressure: %v", sig)
+	}
+}
