@@ -96,8 +96,9 @@ func oomdCase(tuned bool, smoke bool) Case {
 		}}
 }
 
-// quellMemoryCase: the same antagonist under quelld with a rule on the
-// tenant's memory pressure; onset → quelld's first write (throttle).
+// quellMemoryCase: the same antagonist under quelld with a rule on host
+// memory pressure at tuned oomd's threshold and duration (20%, 2 s); onset
+// → quelld's first write (a throttle: memory.high tightened).
 func quellMemoryCase(smoke bool) Case {
 	return Case{Section: Reaction, Name: "quelld memory PSI (same antagonist)", Est: 60 * time.Second, Smoke: smoke, Needs: needSystemd,
 		Run: func(ctx context.Context, env Env, smoke bool) ([]Result, error) {
@@ -110,7 +111,7 @@ class = "best-effort"
 
 [[rule]]
 name = "mem"
-when = { signal = "tenant.memory.some.avg10", above = 20.0, for = "1s" }
+when = { signal = "host.memory.some.avg1", above = 20.0, for = "2s" }
 target = { classes = ["best-effort"], rank = "memory" }
 ladder = [{ action = "throttle", factor = 0.5, for = "300s" }]
 cooldown = "300s"
@@ -135,7 +136,7 @@ cooldown = "300s"
 				}
 				orig := ""
 				acted := waitFor(3*time.Minute, 20*time.Millisecond, func() bool {
-					v := readTrim(filepath.Join(dir, "cpu.max"))
+					v := readTrim(filepath.Join(dir, "memory.high"))
 					if orig == "" {
 						orig = v
 					}
@@ -151,7 +152,7 @@ cooldown = "300s"
 				ts = append(ts, took)
 			}
 			return []Result{reactionResult("quelld memory PSI (same antagonist)", ts,
-				"same antagonist; rule tenant.memory.some.avg10 > 20% for 1s → throttle; onset → antagonist's cpu.max written (polled 20 ms)")}, nil
+				"same antagonist; rule host.memory.some.avg1 > 20% for 2s, rank memory → throttle; onset → antagonist's memory.high written (polled 20 ms)")}, nil
 		}}
 }
 

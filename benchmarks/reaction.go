@@ -31,12 +31,16 @@ cooldown = "300s"
 }
 
 // reactionCase: trials of antagonist onset (3 busy loops on 2 CPUs) →
-// quelld's first write to the antagonist's cpu.max, with quelld's poll
-// interval at 5 s so a PSI wake-up shows against polling.
+// quelld's first write to the antagonist's cpu.max, on a rule on
+// host.cpu.some.avg1 > 25% (for 0s). "psi-triggered": quelld's interval is
+// 5 s and PSI triggers on /proc/pressure wake its loop, so the reaction
+// shows the wake-up, not the poll. "polled": the default 1 s interval with
+// the wake-ups turned off (pressure_wakeups = false).
 func reactionCase(kind string, smoke bool) Case {
-	signal, above := "host.cpu.some.avg10", 10.0
+	signal, above := "host.cpu.some.avg1", 25.0
+	config, how := "interval = \"5s\"\n", "quelld interval 5s, PSI triggers wake the loop"
 	if kind == "polled" {
-		signal = "tenant.cpu.some.avg10"
+		config, how = "pressure_wakeups = false\n", "quelld interval 1s, PSI wake-ups off"
 	}
 	return Case{Section: Reaction, Name: "quelld " + kind + " (" + signal + ")", Est: 90 * time.Second, Smoke: smoke,
 		Run: func(ctx context.Context, env Env, smoke bool) ([]Result, error) {
@@ -46,13 +50,13 @@ func reactionCase(kind string, smoke bool) Case {
 				if err := waitCalm(env, "cpu", 5, 60*time.Second); err != nil {
 					return nil, err
 				}
-				d, err := reactOnce(env, reactionPolicy(signal, above), pick(smoke, 3*time.Second, 6*time.Second))
+				d, err := reactOnce(env, reactionPolicy(signal, above), config, pick(smoke, 3*time.Second, 6*time.Second))
 				if err != nil {
 					return nil, fmt.Errorf("trial %d: %w", i+1, err)
 				}
 				ts = append(ts, d.Seconds())
 			}
-			return []Result{reactionResult(kind, ts, fmt.Sprintf("rule %s > %g%% for 0s, quelld interval 5s; onset (antagonist start) → antagonist cpu.max written, polled every 20 ms", signal, above))}, nil
+			return []Result{reactionResult("quelld "+kind, ts, fmt.Sprintf("rule %s > %g%% for 0s, %s; onset (antagonist start) → antagonist cpu.max written, polled every 20 ms", signal, above, how))}, nil
 		}}
 }
 
@@ -65,8 +69,8 @@ func reactionResult(name string, ts []float64, method string) Result {
 	return Result{Control: "reaction", Case: name, Achieved: round(p99, 2), Unit: "s p99", Extra: ex, Method: method}
 }
 
-func reactOnce(env Env, policy string, idle time.Duration) (time.Duration, error) {
-	q, err := startQuelld(env, policy, "interval = \"5s\"\n")
+func reactOnce(env Env, policy, config string, idle time.Duration) (time.Duration, error) {
+	q, err := startQuelld(env, policy, config)
 	if err != nil {
 		return 0, err
 	}

@@ -26,6 +26,10 @@ type Config struct {
 	SelfCgroup string
 	// MaxEvictionsPerMinute bounds evictions host-wide.
 	MaxEvictionsPerMinute int
+	// NoPressureWakeups turns off the PSI triggers on /proc/pressure that
+	// wake the loop between ticks: rules are then evaluated once per
+	// Interval only.
+	NoPressureWakeups bool
 	// PreEvictHook, when set, is run (with QUELL_* env) before an eviction.
 	PreEvictHook []string
 	Logger       *slog.Logger

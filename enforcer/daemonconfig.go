@@ -27,6 +27,7 @@ type DaemonConfig struct {
 	MaxEvictionsPerMinute int      `toml:"max_evictions_per_minute"`
 	PreEvictHook          []string `toml:"pre_evict_hook"`
 	UseSystemd            string   `toml:"use_systemd"` // auto (default) | yes | no
+	PressureWakeups       bool     `toml:"pressure_wakeups"`
 }
 
 type duration struct{ time.Duration }
@@ -48,7 +49,7 @@ func DefaultDaemonConfig() DaemonConfig {
 	return DaemonConfig{CgroupRoot: "/sys/fs/cgroup", ProcRoot: "/proc", StateDir: "/var/lib/quell",
 		PolicyDirs: []string{"/etc/quell/policy.d"}, Interval: duration{time.Second}, Resync: duration{30 * time.Second},
 		Socket: "/run/quell/quelld.sock", SocketGroup: "quell", MetricsAddr: "127.0.0.1:9477",
-		MaxEvictionsPerMinute: 2, UseSystemd: "auto"}
+		MaxEvictionsPerMinute: 2, UseSystemd: "auto", PressureWakeups: true}
 }
 
 // LoadDaemonConfig reads path over the defaults. A missing file gives the
@@ -76,7 +77,7 @@ func LoadDaemonConfig(path string) (DaemonConfig, error) {
 			keys = append(keys, k.String())
 		}
 		sort.Strings(keys)
-		return c, fmt.Errorf("%s: unknown keys: %s (known: cgroup_root, proc_root, state_dir, policy_dirs, interval, resync, dry_run, socket, socket_group, metrics_addr, max_evictions_per_minute, pre_evict_hook, use_systemd)", path, strings.Join(keys, ", "))
+		return c, fmt.Errorf("%s: unknown keys: %s (known: cgroup_root, proc_root, state_dir, policy_dirs, interval, resync, dry_run, socket, socket_group, metrics_addr, max_evictions_per_minute, pre_evict_hook, use_systemd, pressure_wakeups)", path, strings.Join(keys, ", "))
 	}
 	switch c.UseSystemd {
 	case "auto", "yes", "no":
@@ -90,5 +91,5 @@ func LoadDaemonConfig(path string) (DaemonConfig, error) {
 func (d DaemonConfig) Config() Config {
 	return Config{CgroupRoot: d.CgroupRoot, ProcRoot: d.ProcRoot, StateDir: d.StateDir, PolicyPaths: d.PolicyDirs,
 		Interval: d.Interval.Duration, Resync: d.Resync.Duration, DryRun: d.DryRun,
-		MaxEvictionsPerMinute: d.MaxEvictionsPerMinute, PreEvictHook: d.PreEvictHook}
+		MaxEvictionsPerMinute: d.MaxEvictionsPerMinute, PreEvictHook: d.PreEvictHook, NoPressureWakeups: !d.PressureWakeups}
 }

@@ -145,7 +145,7 @@ func (e *Enforcer) Run(ctx context.Context) error {
 	t := time.NewTicker(e.cfg.Interval)
 	defer t.Stop()
 	var pressure <-chan struct{}
-	if !e.cfg.ReadOnly {
+	if !e.cfg.ReadOnly && !e.cfg.NoPressureWakeups {
 		pressure = e.armPressure(ctx)
 	}
 	for {
