@@ -64,7 +64,7 @@ func protectionCase(resource string, smoke bool) Case {
 			defer a.remove()
 			varg, amode, aarg := "cpu", "busy", ""
 			var static limits.Resources
-			staticDesc := "antagonist cpu.max 0.5 CPU"
+			staticDesc := "antagonist cpu.max 0.5 CPU (weight still 10000)"
 			if resource == "io" {
 				rfile := filepath.Join(env.Ext4, "bench-victim")
 				wfile := filepath.Join(env.Ext4, "bench-antagonist")
@@ -130,9 +130,17 @@ func protectionCase(resource string, smoke bool) Case {
 				}
 			}
 			measure("alone", "victim alone")
-			nAnt := 1
+			// io: 4 writers keep the device's queue full. cpu: 3 busy loops
+			// over-commit the 2 vCPUs, from a cgroup with cpu.weight 10000
+			// (as a container with a large CPU request or --cpu-shares gets):
+			// at equal weights the scheduler alone shields a victim that
+			// needs 5% of a CPU, and there would be nothing to measure.
+			nAnt, antDesc := 4, "4 O_DIRECT 1 MiB writers"
 			if resource == "cpu" {
-				nAnt = 3 // over-commit 2 vCPUs
+				nAnt, antDesc = 3, "3 busy loops at cpu.weight 10000"
+				if err := a.apply(limits.Resources{CPUWeight: u64(10000)}); err != nil {
+					return nil, err
+				}
 			}
 			for i := 0; i < nAnt; i++ {
 				p, err := startIn(env, a.dir, amode, aarg, false)
@@ -147,7 +155,7 @@ func protectionCase(resource string, smoke bool) Case {
 				}
 			}()
 			time.Sleep(time.Second)
-			measure("no enforcement", fmt.Sprintf("%d %s antagonist(s), nothing enforced", nAnt, amode))
+			measure("no enforcement", antDesc+", nothing enforced")
 			if err := a.apply(static); err != nil {
 				return nil, err
 			}
