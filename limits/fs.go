@@ -3,13 +3,14 @@ package limits
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Errors callers decide on. Test them with errors.Is; every error returned
@@ -125,18 +126,16 @@ func (f *FS) dir(cg string) (string, error) {
 		return "", err
 	}
 	f.resolvedMu.Lock()
-	if real, ok := f.resolved[c]; ok {
-		f.resolvedMu.Unlock()
-		if _, err := os.Lstat(real); err != nil { // gone (or replaced): resolve again
-			f.forget(c)
-		} else {
-			return real, nil
-		}
-	} else {
-		f.resolvedMu.Unlock()
+	real, ok := f.resolved[c]
+	f.resolvedMu.Unlock()
+	if ok {
+		// No re-check: a removed cgroup fails at the file's open (ErrGone),
+		// a recreated one has the same path, and a symlink swapped in is
+		// refused by the open itself (openNoSymlinks).
+		return real, nil
 	}
 	p := filepath.Join(f.realRoot, c)
-	real, err := filepath.EvalSymlinks(p)
+	real, err = filepath.EvalSymlinks(p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", fmt.Errorf("cgroup %s: %w", c, ErrGone)
@@ -155,12 +154,6 @@ func (f *FS) dir(cg string) (string, error) {
 		f.resolvedMu.Unlock()
 	}
 	return real, nil
-}
-
-func (f *FS) forget(c string) {
-	f.resolvedMu.Lock()
-	delete(f.resolved, c)
-	f.resolvedMu.Unlock()
 }
 
 // writable checks that cg may be changed: not the root, not init.scope,
@@ -208,16 +201,19 @@ func classify(dir string, err error) error {
 	return err
 }
 
-// readFile reads dir/file without following a symlink at the last
-// element. Errors are classified (ErrGone, ErrMissing) and carry the path.
+// readFile reads dir/file, refusing symlinks (see openNoSymlinks). Errors
+// are classified (ErrGone, ErrMissing) and carry the path.
 func readFile(dir, file string) ([]byte, error) {
-	p := filepath.Join(dir, file)
-	fd, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	p := dir + "/" + file
+	fd, err := openNoSymlinks(p, unix.O_RDONLY)
 	if err != nil {
+		if isUnsafe(err) {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
 		return nil, fmt.Errorf("read %s: %w", p, classify(dir, err))
 	}
-	defer fd.Close()
-	b, err := io.ReadAll(fd)
+	defer unix.Close(fd)
+	b, err := readAllFD(fd, p)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", p, classify(dir, err))
 	}
@@ -228,20 +224,28 @@ func readFile(dir, file string) ([]byte, error) {
 // An empty value is written as "\n" (a zero-length write may not reach the
 // kernel's handler).
 func writeFile(dir, file, value string) error {
-	p := filepath.Join(dir, file)
-	fd, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	p := dir + "/" + file
+	fd, err := openNoSymlinks(p, unix.O_WRONLY|unix.O_TRUNC)
 	if err != nil {
+		if isUnsafe(err) {
+			return fmt.Errorf("write %q to %s: %w", value, p, err)
+		}
 		return fmt.Errorf("write %q to %s: %w", value, p, classify(dir, err))
 	}
 	if value == "" {
 		value = "\n"
 	}
-	_, err = fd.WriteString(value)
-	if cerr := fd.Close(); err == nil {
+	for {
+		_, err = unix.Write(fd, []byte(value))
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if cerr := unix.Close(fd); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("write %q to %s: %w", value, p, classify(dir, err))
+		return fmt.Errorf("write %q to %s: %w", value, p, classify(dir, &os.PathError{Op: "write", Path: p, Err: err}))
 	}
 	return nil
 }

@@ -126,3 +126,32 @@ func TestSafetyGuards(t *testing.T) {
 		t.Errorf("cgroup.kill = %q", got)
 	}
 }
+
+// A cgroup directory that resolved safely once and was then swapped for a
+// symlink (impossible on cgroupfs, possible on any other root) must not
+// lead a read or a write out of the root: the open itself refuses it.
+func TestSymlinkSwappedInAfterResolveRefused(t *testing.T) {
+	t.Parallel()
+	outside := fakeTree(t, map[string]string{"cpu.max": "max 100000"})
+	root := fakeTree(t, map[string]string{"a.slice/b/cpu.max": "max 100000"})
+	f := NewFS(root)
+	if _, err := f.Read("a.slice/b", "cpu.max"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(root, "a.slice", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(root, "a.slice", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Read("a.slice/b", "cpu.max"); !errors.Is(err, ErrUnsafe) {
+		t.Errorf("read through a swapped-in symlink: %v, want ErrUnsafe", err)
+	}
+	_, err := f.Apply(context.Background(), "a.slice/b", []Write{{"cpu.max", "50000 100000"}})
+	if err == nil {
+		t.Error("apply through a swapped-in symlink succeeded")
+	}
+	if got := readT(t, filepath.Join(outside, "cpu.max")); got != "max 100000" {
+		t.Errorf("file outside the root changed to %q", got)
+	}
+}

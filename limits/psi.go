@@ -2,12 +2,14 @@ package limits
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // PSILine is one line of a pressure file: the share of wall time (in
@@ -36,12 +38,19 @@ var ErrPSIFormat = errors.New("malformed pressure data")
 // error satisfying errors.Is(err, fs.ErrNotExist); a read error is never
 // turned into zero pressure.
 func ReadPSI(path string) (PSI, error) {
-	f, err := os.Open(path)
+	// A read of a kernel file by a path the caller built: O_NOFOLLOW on
+	// the file only (a /proc or cgroup mount reached through a symlinked
+	// directory is fine to read).
+	fd, err := openRaw(path, unix.O_RDONLY, false)
 	if err != nil {
 		return PSI{}, fmt.Errorf("read pressure: %w", err)
 	}
-	defer f.Close()
-	p, err := ParsePSI(f)
+	defer unix.Close(fd)
+	b, err := readAllFD(fd, path)
+	if err != nil {
+		return PSI{}, fmt.Errorf("read pressure: %w", err)
+	}
+	p, err := ParsePSI(bytes.NewReader(b))
 	if err != nil {
 		return PSI{}, fmt.Errorf("read pressure %s: %w", path, err)
 	}
