@@ -1,6 +1,7 @@
 package benchmarks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -11,6 +12,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/api"
 )
 
 // quelldRun is a quelld started by a case with its own policy, state dir
@@ -23,6 +27,17 @@ type quelldRun struct {
 
 // startQuelld writes policy and a daemon config (extra TOML lines) into a
 // fresh dir and starts env.Quelld, waiting until its socket exists.
+// loop returns quelld's loop status from its API.
+func (q *quelldRun) loop() (enforcer.LoopStatus, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	v, err := api.NewClient(filepath.Join(q.dir, "quelld.sock")).View(ctx)
+	if err != nil {
+		return enforcer.LoopStatus{}, err
+	}
+	return v.Loop, nil
+}
+
 func startQuelld(env Env, policy, config string) (*quelldRun, error) {
 	dir, err := os.MkdirTemp("", "quell-bench-quelld-")
 	if err != nil {

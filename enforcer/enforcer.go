@@ -33,6 +33,7 @@ type Enforcer struct {
 	// Loop-owned state (only the loop goroutine touches it).
 	known          map[string]*tracked // by cgroup
 	hostPSI        [3]psiWindow        // /proc/pressure/{cpu,memory,io}, for .avg1
+	ticks          uint64              // passes published
 	lastScan       time.Time
 	rescan         atomic.Bool
 	classifiedWith *policies.Policy

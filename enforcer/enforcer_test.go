@@ -270,3 +270,19 @@ func TestLateDockerStoreEntryIsPickedUpNextTick(t *testing.T) {
 		t.Fatalf("one tick after the store entry appeared cpu.max = %q, want 50000 100000", got)
 	}
 }
+
+func TestLoopStatusCountsTicks(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10.toml", acmePolicy)
+	h.container(idA, "acme-web", 0)
+	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	e := h.enforcer(clock)
+	for i := 0; i < 3; i++ {
+		clock.Add(time.Second)
+		e.Tick(context.Background())
+	}
+	if l := e.View().Loop; l.Ticks != 3 || l.Watched != 1 {
+		t.Fatalf("loop status = %+v, want 3 ticks over 1 watched cgroup", l)
+	}
+}

@@ -90,8 +90,9 @@ func (e *Enforcer) publish(start time.Time, host HostView, plans []plan, errs in
 		}
 	}
 	v.Penalties = pens
+	e.ticks++
 	v.Loop = LoopStatus{Interval: e.cfg.Interval, LastTick: start, LastDuration: e.clock.Now().Sub(start),
-		Watched: len(e.known), Errors: errs}
+		Watched: len(e.known), Errors: errs, Ticks: e.ticks}
 	e.view.Store(v)
 }
 

@@ -86,6 +86,7 @@ type LoopStatus struct {
 	LastDuration time.Duration `json:"last_duration_ns"`
 	Watched      int           `json:"watched_cgroups"`
 	Errors       int           `json:"errors_last_tick"`
+	Ticks        uint64        `json:"ticks"` // passes since start
 }
 
 // Event is one thing quell did or decided, kept in the state dir and shown by
