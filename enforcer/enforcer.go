@@ -79,6 +79,10 @@ type appliedSet struct {
 	changes []Change          // the last diff (empty when nothing had to change)
 	why     map[string]string // file → why, from the plan
 	values  map[string]string // file → value in the kernel after this tick's reconcile
+
+	wanted   []limits.Write // what quell wanted when it last read the files
+	missing  []string       // files the kernel did not offer then
+	verified uint64         // pass count (less a jitter) of that read
 }
 
 // Hooks let the daemon count what the loop does (metrics) without the

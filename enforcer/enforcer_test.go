@@ -286,3 +286,41 @@ func TestLoopStatusCountsTicks(t *testing.T) {
 		t.Fatalf("loop status = %+v, want 3 ticks over 1 watched cgroup", l)
 	}
 }
+
+// A settled cgroup's limit files are re-read every verifyEvery passes, not
+// every pass: a value changed behind quelld's back comes back within that,
+// and a policy change is written on the very next pass.
+func TestSettledLimitsReverifiedAndPolicyChangesImmediate(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10-acme.toml", acmePolicy)
+	cg := h.container(idA, "acme-web", 0)
+	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	e := h.enforcer(clock)
+	ctx := context.Background()
+	tick := func() {
+		clock.Add(time.Second)
+		e.Tick(ctx)
+	}
+	tick()
+	tick() // settled: nothing to change
+	h.file("cgroup/"+cg+"/memory.max", "max\n")
+	fixed := 0
+	for i := 1; i <= verifyEvery && fixed == 0; i++ {
+		tick()
+		if h.read("cgroup/"+cg+"/memory.max") == "268435456" {
+			fixed = i
+		}
+	}
+	if fixed == 0 {
+		t.Fatalf("memory.max changed behind quelld's back not restored within %d passes", verifyEvery)
+	}
+	tick()
+	tick()
+	h.file("policy.d/10-acme.toml", strings.Replace(acmePolicy, `memory = "256MiB"`, `memory = "128MiB"`, 1))
+	must(t, e.Reload(ctx))
+	tick()
+	if got := h.read("cgroup/" + cg + "/memory.max"); got != "134217728" {
+		t.Fatalf("memory.max = %q one pass after the policy changed, want 134217728", got)
+	}
+}

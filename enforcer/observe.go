@@ -33,6 +33,12 @@ func (e *Enforcer) observe(now time.Time) int {
 			t.errs = append(t.errs, err.Error())
 			errs++
 		}
+		if st.CPU != nil && t.prev.CPU != nil && st.CPU.UsageUsec < t.prev.CPU.UsageUsec {
+			// The counter went back: the cgroup was removed and made again
+			// under the same path (a restarted container) with the kernel's
+			// defaults. Reconcile must read it now, not at its next check.
+			delete(e.applied, cg)
+		}
 		if !t.prevT.IsZero() && now.Sub(t.prevT) < e.cfg.Interval/2 {
 			// Too soon after the last read (a PSI trigger woke the loop):
 			// a rate over a few milliseconds is mostly timing noise. Take

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"sort"
 	"strings"
 
@@ -155,6 +157,18 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 		e.slices[p.cgroup] = true
 	}
 	ws := p.res.Writes()
+	if prev, ok := e.applied[p.cgroup]; ok && prev.settled(ws, e.ticks) {
+		// Nothing to change last time and the same wanted values: the
+		// kernel is re-read every verifyEvery passes, not every pass (8
+		// limit files per container per second add up at 10,000 cgroups).
+		// A value changed behind quelld's back is put back within that.
+		prev.why = p.why
+		e.applied[p.cgroup] = prev
+		if p.t != nil && len(prev.missing) > 0 {
+			p.t.errs = append(p.t.errs, prev.missing...)
+		}
+		return nil, nil
+	}
 	cur, err := e.fs.Current(p.cgroup, ws)
 	if err != nil && p.t == nil && e.cfg.DryRun && errors.Is(err, limits.ErrGone) {
 		cur, err = nil, nil // the slice does not exist yet: all of it is new
@@ -181,7 +195,8 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 	for _, w := range cur {
 		vals[origKey(w.File, w.Value)] = w.Value
 	}
-	e.applied[p.cgroup] = appliedSet{tenant: p.tenant, changes: changes, why: p.why, values: vals}
+	e.applied[p.cgroup] = appliedSet{tenant: p.tenant, changes: changes, why: p.why, values: vals,
+		wanted: p.res.Writes(), missing: missing, verified: e.ticks - jitter(p.cgroup)}
 	if len(diff) == 0 || e.cfg.DryRun {
 		return nil, nil
 	}
@@ -277,4 +292,23 @@ func (e *Enforcer) currentEach(cg string, ws []limits.Write) (cur, kept []limits
 		kept = append(kept, w)
 	}
 	return cur, kept, missing, nil
+}
+
+// verifyEvery is how many passes a settled cgroup's limit files go
+// unread (see appliedSet.settled).
+const verifyEvery = 5
+
+// jitter spreads the re-reads of cgroups verified in the same pass over
+// the next verifyEvery passes.
+func jitter(cg string) uint64 {
+	h := fnv.New32a()
+	h.Write([]byte(cg))
+	return uint64(h.Sum32() % verifyEvery)
+}
+
+// settled reports whether the cgroup needs no read this pass: the last
+// read found nothing to change, quell still wants the same writes, and it
+// was read fewer than verifyEvery passes ago.
+func (a appliedSet) settled(wanted []limits.Write, tick uint64) bool {
+	return len(a.changes) == 0 && a.wanted != nil && slices.Equal(a.wanted, wanted) && tick-a.verified < verifyEvery
 }
