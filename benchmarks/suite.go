@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -156,4 +157,23 @@ func fmtNum(x float64) string {
 		return fmt.Sprintf("%.1f", x)
 	}
 	return fmt.Sprintf("%.3f", x)
+}
+
+// Only keeps the cases whose "section name" contains one of the
+// comma-separated substrings of filter (case-insensitive); "" keeps all.
+func Only(cases []Case, filter string) []Case {
+	if strings.TrimSpace(filter) == "" {
+		return cases
+	}
+	var out []Case
+	for _, c := range cases {
+		key := strings.ToLower(c.Section + " " + c.Name)
+		for _, f := range strings.Split(filter, ",") {
+			if f = strings.ToLower(strings.TrimSpace(f)); f != "" && strings.Contains(key, f) {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out
 }

@@ -83,3 +83,18 @@ func TestParseResults(t *testing.T) {
 		t.Errorf("got %+v, passed %q", rs, pass.String())
 	}
 }
+
+func TestOnlyFiltersBySectionOrName(t *testing.T) {
+	cases := []Case{{Section: Fidelity, Name: "cpu.max 0.25 CPU"}, {Section: Protection, Name: "cpu antagonist"},
+		{Section: Reaction, Name: "systemd-oomd defaults"}}
+	if got := Only(cases, ""); len(got) != 3 {
+		t.Fatalf("no filter kept %d of 3", len(got))
+	}
+	got := Only(cases, "Protection, OOMD")
+	if len(got) != 2 || got[0].Name != "cpu antagonist" || got[1].Name != "systemd-oomd defaults" {
+		t.Fatalf("Only(protection,oomd) = %+v", got)
+	}
+	if got := Only(cases, "nothing"); len(got) != 0 {
+		t.Fatalf("Only(nothing) = %+v", got)
+	}
+}

@@ -32,6 +32,7 @@ type Enforcer struct {
 
 	// Loop-owned state (only the loop goroutine touches it).
 	known          map[string]*tracked // by cgroup
+	hostMu         sync.Mutex          // hostPSI: the loop and sampleHost
 	hostPSI        [3]psiWindow        // /proc/pressure/{cpu,memory,io}, for .avg1
 	ticks          uint64              // passes published
 	lastScan       time.Time
@@ -152,6 +153,7 @@ func (e *Enforcer) Run(ctx context.Context) error {
 	var pressure <-chan struct{}
 	if !e.cfg.ReadOnly && !e.cfg.NoPressureWakeups {
 		pressure = e.armPressure(ctx)
+		go e.sampleHost(ctx)
 	}
 	for {
 		e.Tick(ctx)

@@ -1,6 +1,7 @@
 package enforcer
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"time"
@@ -128,12 +129,14 @@ func (e *Enforcer) observeHost() HostView {
 	h := HostView{CPUs: hostCPUs(), Signals: map[string]float64{}}
 	now := e.clock.Now()
 	put := func(name string, v float64) { h.Signals[name] = v }
+	e.hostMu.Lock()
 	for i, r := range psiResources {
 		if p, err := limits.ReadPSI(filepath.Join(e.cfg.ProcRoot, "pressure", r)); err == nil {
 			e.hostPSI[i].add(now, p)
 			psiSignals("host."+r, p, &e.hostPSI[i], put)
 		}
 	}
+	e.hostMu.Unlock()
 	if fs, err := procfs.NewFS(e.cfg.ProcRoot); err == nil {
 		if mi, err := fs.Meminfo(); err == nil {
 			if mi.MemTotalBytes != nil {
@@ -148,4 +151,31 @@ func (e *Enforcer) observeHost() HostView {
 		}
 	}
 	return h
+}
+
+// hostSampleEvery is how often host PSI totals are sampled between passes.
+const hostSampleEvery = 250 * time.Millisecond
+
+// sampleHost keeps the host's .avg1 windows fed between passes, so that a
+// pass woken by a PSI trigger right after a quiet spell sees the last
+// second's stall, not one averaged back to the previous pass (up to an
+// interval ago): 3 small reads 4 times a second.
+func (e *Enforcer) sampleHost(ctx context.Context) {
+	t := time.NewTicker(hostSampleEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := e.clock.Now()
+		e.hostMu.Lock()
+		for i, r := range psiResources {
+			if p, err := limits.ReadPSI(filepath.Join(e.cfg.ProcRoot, "pressure", r)); err == nil {
+				e.hostPSI[i].add(now, p)
+			}
+		}
+		e.hostMu.Unlock()
+	}
 }

@@ -15,9 +15,9 @@ const recentWindow = time.Second
 // exponential average over 10 s and needs ~3 s to pass 25% after a step
 // from 0 to 80%, which alone would put a rule's reaction over 3 s.
 type psiWindow struct {
-	n          int // readings held, at most len(at)
-	at         [6]time.Time
-	some, full [6]uint64 // total stall, µs
+	n          int          // readings held, at most len(at)
+	at         [8]time.Time // room for 1 s of 250 ms samples and a few passes
+	some, full [8]uint64    // total stall, µs
 	hasFull    bool
 }
 

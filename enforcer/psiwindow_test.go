@@ -162,3 +162,51 @@ func TestTenantSignalsAreTheWorstMembers(t *testing.T) {
 		t.Errorf("tenant.memory.some.avg10 present though no member has memory.pressure: %v", sig)
 	}
 }
+
+// steppingClock moves on by step at every reading.
+type steppingClock struct {
+	fakeClock
+	step time.Duration
+}
+
+func (c *steppingClock) Now() time.Time { c.Add(c.step); return c.fakeClock.Now() }
+
+// Between passes the host's PSI totals are sampled, so the pass after a
+// quiet spell computes avg1 over the last second, not back to the last pass.
+func TestHostSamplerFeedsAvg1BetweenPasses(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10.toml", avg1Policy)
+	h.file("proc/pressure/cpu", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+	clock := &steppingClock{fakeClock: fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}, step: 250 * time.Millisecond}
+	e := h.enforcerFS(clock)
+	e.Tick(context.Background()) // a pass, then 5 s without one
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.sampleHost(ctx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e.hostMu.Lock()
+		n := e.hostPSI[0].n
+		e.hostMu.Unlock()
+		if n >= 5 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	// The load starts: 450 ms of stall in the next 500 ms.
+	e.hostMu.Lock()
+	last := e.hostPSI[0].at[e.hostPSI[0].n-1]
+	e.hostMu.Unlock()
+	clock.fakeClock.mu.Lock()
+	clock.fakeClock.t = last.Add(250 * time.Millisecond)
+	clock.fakeClock.mu.Unlock()
+	h.file("proc/pressure/cpu", "some avg10=1.00 avg60=0.00 avg300=0.00 total=450000\n")
+	v := e.observeHost().Signals["host.cpu.some.avg1"]
+	// The window reaches back ~0.75-1 s (to a sample), not to the pass.
+	if v < 40 || v > 65 {
+		t.Fatalf("host.cpu.some.avg1 = %v right after the load started; want 450 ms over ~0.75-1 s (45-60), not diluted over the time since the last pass", v)
+	}
+}

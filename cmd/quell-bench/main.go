@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string) int {
 	mem := fs.Int("mem", 3072, "lab: guest memory `MiB` (10,000 cgroups need room)")
 	noSystemd := fs.Bool("no-systemd", false, "lab: skip the systemd-mode boot (systemd-oomd)")
 	from := fs.String("from", "", "render: `dir` holding the report.json to render again")
+	only := fs.String("only", "", "run, lab: only cases whose section or name contains one of these comma-separated `words` (e.g. protection,oomd)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -61,6 +62,11 @@ func run(ctx context.Context, args []string) int {
 			cases = benchmarks.SystemdCases()
 		} else if env.Systemd {
 			cases = append(cases, benchmarks.SystemdCases()...)
+		}
+		cases = benchmarks.Only(cases, *only)
+		if len(cases) == 0 {
+			fmt.Fprintf(os.Stderr, "quell-bench: no case matches --only %q\n", *only)
+			return 2
 		}
 		s := benchmarks.Suite{Env: env, Progress: os.Stdout, Smoke: *smoke}
 		if *emit {
@@ -87,22 +93,32 @@ func run(ctx context.Context, args []string) int {
 		}
 		return write(*out, rep)
 	case "lab":
-		return lab(ctx, *labBin, *binDir, *out, *mem, *smoke, *noSystemd)
+		return lab(ctx, *labBin, *binDir, *out, *mem, *smoke, *noSystemd, *only)
 	}
 	fmt.Fprintln(os.Stderr, "usage: quell-bench [run|lab] [flags]")
 	return 2
 }
 
-func lab(ctx context.Context, labBin, binDir, out string, mem int, smoke, noSystemd bool) int {
+func lab(ctx context.Context, labBin, binDir, out string, mem int, smoke, noSystemd bool, only string) int {
 	rep := benchmarks.Report{Date: time.Now(), Smoke: smoke}
 	load0 := loadavg()
 	extra := ""
 	if smoke {
 		extra = " --smoke"
 	}
-	boots := []struct{ mode, args string }{{"fast", ""}}
-	if !smoke && !noSystemd {
+	if only != "" {
+		extra += " --only " + shellQuote(only)
+	}
+	var boots []struct{ mode, args string }
+	if len(benchmarks.Only(benchmarks.Cases(), only)) > 0 {
+		boots = append(boots, struct{ mode, args string }{"fast", ""})
+	}
+	if !smoke && !noSystemd && len(benchmarks.Only(benchmarks.SystemdCases(), only)) > 0 {
 		boots = append(boots, struct{ mode, args string }{"systemd", " --systemd"})
+	}
+	if len(boots) == 0 {
+		fmt.Fprintf(os.Stderr, "quell-bench: no case matches --only %q\n", only)
+		return 2
 	}
 	for _, b := range boots {
 		fmt.Printf("quell-bench: booting the lab (%s mode)\n", b.mode)
@@ -166,3 +182,6 @@ func write(dir string, rep benchmarks.Report) int {
 	}
 	return 0
 }
+
+// shellQuote quotes s for the lab's sh -c.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
