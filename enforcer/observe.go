@@ -40,7 +40,7 @@ func (e *Enforcer) observe(now time.Time) int {
 			// defaults. Reconcile must read it now, not at its next check.
 			delete(e.applied, cg)
 		}
-		if !t.prevT.IsZero() && now.Sub(t.prevT) < e.cfg.Interval/2 {
+		if !t.prevT.IsZero() && now.Sub(t.prevT) < minRateWindow(e.cfg.Interval) {
 			// Too soon after the last read (a PSI trigger woke the loop):
 			// a rate over a few milliseconds is mostly timing noise. Take
 			// the gauges now; rates keep their last value and are computed
@@ -58,6 +58,15 @@ func (e *Enforcer) observe(now time.Time) int {
 		t.prev, t.prevT = st, now
 	}
 	return errs
+}
+
+// minRateWindow is the shortest span a rate is computed over: half the
+// interval, but never more than 500 ms, so that with a long interval a
+// pass woken by a PSI trigger still sees who started using the CPU (with
+// interval/2 at a 5 s interval, no rate moved for 2.5 s after a pass and
+// no culprit could be ranked).
+func minRateWindow(interval time.Duration) time.Duration {
+	return min(interval/2, 500*time.Millisecond)
 }
 
 // usageFrom computes rates from two reads dt apart; gauges are taken as is.

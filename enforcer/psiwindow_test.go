@@ -2,10 +2,14 @@ package enforcer
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"math"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/quell-dev/quell/enforcer/discover"
 	"github.com/quell-dev/quell/limits"
 )
 
@@ -208,5 +212,27 @@ func TestHostSamplerFeedsAvg1BetweenPasses(t *testing.T) {
 	// The window reaches back ~0.75-1 s (to a sample), not to the pass.
 	if v < 40 || v > 65 {
 		t.Fatalf("host.cpu.some.avg1 = %v right after the load started; want 450 ms over ~0.75-1 s (45-60), not diluted over the time since the last pass", v)
+	}
+}
+
+// With a long interval, a pass woken early (by a PSI trigger) must still
+// see who started using the CPU: rates are computed over ≥ 500 ms, not
+// over ≥ interval/2 (2.5 s here), else no culprit can be ranked.
+func TestEarlyPassSeesNewCPUUseWithALongInterval(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10.toml", avg1Policy)
+	cg := h.container(idA, "batch-miner", 0)
+	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	e, err := New(Config{CgroupRoot: h.cg, ProcRoot: filepath.Join(h.root, "proc"), StateDir: h.stateD,
+		PolicyPaths: []string{h.pol}, Runtimes: discover.Roots{Run: h.run, Docker: filepath.Join(h.root, "docker")},
+		Interval: 5 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, WithClock(clock))
+	must(t, err)
+	e.Tick(context.Background())
+	clock.Add(600 * time.Millisecond)
+	h.file("cgroup/"+cg+"/cpu.stat", "usage_usec 1200000\nuser_usec 0\nsystem_usec 0\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n")
+	e.Tick(context.Background())
+	if got := e.known[cg].usage.CPUs; math.Abs(got-2) > 1e-6 {
+		t.Fatalf("CPUs 600 ms after the last pass = %v, want 2 (1.2 s of CPU over 0.6 s)", got)
 	}
 }
