@@ -36,6 +36,15 @@ func openRaw(path string, flags int, noSymlinks bool) (int, error) {
 				continue
 			case err == unix.ENOSYS:
 				noOpenat2.Store(true)
+			case err == unix.EPERM:
+				// A seccomp filter that predates openat2 (some container
+				// runtimes' defaults) answers EPERM. If a plain open of the
+				// same path works, that was it: stop asking.
+				if fd, err2 := openPlain(path, flags); err2 == nil {
+					noOpenat2.Store(true)
+					return fd, nil
+				}
+				return -1, &os.PathError{Op: "open", Path: path, Err: err}
 			case err == unix.ELOOP:
 				return -1, fmt.Errorf("%s: a symlink on the way: %w", path, ErrUnsafe)
 			case err != nil:
@@ -46,18 +55,23 @@ func openRaw(path string, flags int, noSymlinks bool) (int, error) {
 			break
 		}
 	}
+	fd, err := openPlain(path, flags)
+	if err == unix.ELOOP {
+		return -1, fmt.Errorf("%s: a symlink: %w", path, ErrUnsafe)
+	}
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return fd, nil
+}
+
+// openPlain is open(2), retried on EINTR.
+func openPlain(path string, flags int) (int, error) {
 	for {
 		fd, err := unix.Open(path, flags, 0)
-		if err == unix.EINTR {
-			continue
+		if err != unix.EINTR {
+			return fd, err
 		}
-		if err == unix.ELOOP {
-			return -1, fmt.Errorf("%s: a symlink: %w", path, ErrUnsafe)
-		}
-		if err != nil {
-			return -1, &os.PathError{Op: "open", Path: path, Err: err}
-		}
-		return fd, nil
 	}
 }
 
