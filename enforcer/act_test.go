@@ -3,15 +3,12 @@ package enforcer
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer/discover"
 	"github.com/quell-dev/quell/enforcer/state"
 	"github.com/quell-dev/quell/limits"
 )
@@ -48,10 +45,7 @@ cooldown = "30s"
 `
 
 func (h *fakeHost) enforcerFS(clock Clock) *Enforcer {
-	e, err := New(Config{CgroupRoot: h.cg, ProcRoot: filepath.Join(h.root, "proc"), StateDir: h.stateD,
-		PolicyPaths: []string{h.pol}, Runtimes: discover.Roots{Run: h.run, Docker: filepath.Join(h.root, "docker")},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
-		WithClock(clock), WithCgroupFS(freezeFS{limits.NewFS(h.cg), h.cg}))
+	e, err := New(h.config(), WithClock(clock), WithCgroupFS(freezeFS{limits.NewFS(h.cg), h.cg}))
 	must(h.t, err)
 	return e
 }
@@ -67,7 +61,7 @@ func TestNoisyNeighbourThrottledThenFrozenAndThawedAfterRestart(t *testing.T) {
 	h := newFakeHost(t)
 	h.file("policy.d/10.toml", noisyPolicy)
 	cg := h.container(idA, "batch-miner", 0)
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerFS(clock)
 	ctx := context.Background()
 	h.cpuPressure(5)
@@ -129,10 +123,10 @@ func TestDryRunActsOnNothing(t *testing.T) {
 	h := newFakeHost(t)
 	h.file("policy.d/10.toml", noisyPolicy)
 	cg := h.container(idA, "batch-miner", 0)
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	e, err := New(Config{CgroupRoot: h.cg, ProcRoot: filepath.Join(h.root, "proc"), StateDir: h.stateD, DryRun: true,
-		PolicyPaths: []string{h.pol}, Runtimes: discover.Roots{Run: h.run, Docker: filepath.Join(h.root, "docker")},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, WithClock(clock))
+	clock := newClock()
+	cfg := h.config()
+	cfg.DryRun = true
+	e, err := New(cfg, WithClock(clock))
 	must(t, err)
 	h.cpuPressure(80)
 	usage := 0
@@ -175,12 +169,9 @@ func TestFailedThawIsRetriedUntilItWorks(t *testing.T) {
 	h := newFakeHost(t)
 	h.file("policy.d/10.toml", noisyPolicy)
 	cg := h.container(idA, "batch-miner", 0)
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	fails := 2
-	e, err := New(Config{CgroupRoot: h.cg, ProcRoot: filepath.Join(h.root, "proc"), StateDir: h.stateD,
-		PolicyPaths: []string{h.pol}, Runtimes: discover.Roots{Run: h.run, Docker: filepath.Join(h.root, "docker")},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
-		WithClock(clock), WithCgroupFS(flakyThawFS{freezeFS{limits.NewFS(h.cg), h.cg}, &fails}))
+	e, err := New(h.config(), WithClock(clock), WithCgroupFS(flakyThawFS{freezeFS{limits.NewFS(h.cg), h.cg}, &fails}))
 	must(t, err)
 	ctx := context.Background()
 	// Frozen by an earlier quelld, deadline passed: the restart thaws it.

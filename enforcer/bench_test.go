@@ -26,7 +26,7 @@ func BenchmarkTick(b *testing.B) {
 				}
 				h.container(id, name, 0)
 			}
-			clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+			clock := newClock()
 			e := h.enforcerFS(clock)
 			ctx := context.Background()
 			e.Tick(ctx)

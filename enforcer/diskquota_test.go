@@ -28,7 +28,7 @@ func TestDiskPerContainerProjectAssignedOnceAndReleased(t *testing.T) {
 	h.file("policy.d/10-acme.toml", fmt.Sprintf(diskPolicy, "container", "8MiB"))
 	cg, upper := h.runningContainer(idA, "acme-web", 4242)
 	q := newFakeQuotas()
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerWith(clock, false, WithNetShaper(newFakeShaper()), WithDiskQuotas(q))
 	ctx := context.Background()
 
@@ -87,7 +87,7 @@ func TestDiskQuotaOffNothingApplied(t *testing.T) {
 	cg, upper := h.runningContainer(idA, "acme-web", 4242)
 	q := newFakeQuotas()
 	q.off[upper] = fmt.Errorf("%s (xfs): %w: mount it with -o prjquota", upper, limits.ErrQuotaOff)
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerWith(clock, false, WithNetShaper(newFakeShaper()), WithDiskQuotas(q))
 	ctx := context.Background()
 	for range 4 {
@@ -121,7 +121,7 @@ func TestDiskTenantAggregateSharesOneProject(t *testing.T) {
 	cgA, upA := h.runningContainer(idA, "acme-web", 4242)
 	cgB, upB := h.runningContainer(idB, "acme-db", 4343)
 	q := newFakeQuotas()
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerWith(clock, false, WithNetShaper(newFakeShaper()), WithDiskQuotas(q))
 	ctx := context.Background()
 	e.Tick(ctx)
@@ -162,7 +162,7 @@ func TestDiskTenantAggregateRefusesSecondFilesystem(t *testing.T) {
 	cgB, upB := h.runningContainer(idB, "acme-b", 4343)
 	q := newFakeQuotas()
 	q.devs[upB] = 2
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerWith(clock, false, WithNetShaper(newFakeShaper()), WithDiskQuotas(q))
 	e.Tick(context.Background())
 	if q.tags[upA] != 100000 || q.tags[upB] != 0 {
@@ -179,7 +179,7 @@ func TestDiskDryRunWritesNothing(t *testing.T) {
 	h.file("policy.d/10-acme.toml", fmt.Sprintf(diskPolicy, "container", "8MiB"))
 	cg, _ := h.runningContainer(idA, "acme-web", 4242)
 	q := newFakeQuotas()
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerWith(clock, true, WithNetShaper(newFakeShaper()), WithDiskQuotas(q))
 	ctx := context.Background()
 	e.Tick(ctx)
@@ -208,7 +208,7 @@ func TestDiskBundleRootfsWhenRootIsNotOverlay(t *testing.T) {
 	h.file("bundles/"+idA+"/config.json", `{"root":{"path":"fs"}}`)
 	must(t, os.MkdirAll(filepath.Join(bundle, "fs"), 0o755))
 	q := newFakeQuotas()
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerWith(clock, false, WithNetShaper(newFakeShaper()), WithDiskQuotas(q))
 	e.Tick(context.Background())
 	if q.tags[filepath.Join(bundle, "fs")] != 100000 {

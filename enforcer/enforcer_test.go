@@ -87,14 +87,22 @@ func (h *fakeHost) container(id, name string, usageUsec int) string {
 	return cg
 }
 
+// config is the enforcer's config for this fake host (quiet logger).
+func (h *fakeHost) config() Config {
+	return Config{CgroupRoot: h.cg, ProcRoot: filepath.Join(h.root, "proc"), StateDir: h.stateD,
+		PolicyPaths: []string{h.pol}, Runtimes: discover.Roots{Run: h.run, Docker: filepath.Join(h.root, "docker")},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+// newClock is a fake clock at a fixed start.
+func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)} }
+
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func fmtInt(i int) string { return strconv.Itoa(i) }
 
 func (h *fakeHost) enforcer(clock Clock) *Enforcer {
-	e, err := New(Config{CgroupRoot: h.cg, ProcRoot: filepath.Join(h.root, "proc"), StateDir: h.stateD,
-		PolicyPaths: []string{h.pol}, Runtimes: discover.Roots{Run: h.run, Docker: filepath.Join(h.root, "docker")},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, WithClock(clock))
+	e, err := New(h.config(), WithClock(clock))
 	must(h.t, err)
 	return e
 }
@@ -116,7 +124,7 @@ func TestLimitsAppliedOnceAndRestoredWhenTenantRemoved(t *testing.T) {
 	h.file("policy.d/10-acme.toml", acmePolicy)
 	cg := h.container(idA, "acme-web", 0)
 	other := h.container(idB, "other", 0)
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcer(clock)
 	ctx := context.Background()
 
@@ -166,7 +174,7 @@ func TestInvalidPolicyKeepsLastGood(t *testing.T) {
 	h := newFakeHost(t)
 	h.file("policy.d/10-acme.toml", acmePolicy)
 	cg := h.container(idA, "acme-web", 0)
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcer(clock)
 	ctx := context.Background()
 	e.Tick(ctx)
@@ -207,7 +215,7 @@ name = "ci"
 		h.file("cgroup/quell.slice/"+f, "max\n")
 	}
 	h.file("cgroup/quell.slice/cgroup.subtree_control", "cpu cpuset io memory pids\n")
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcer(clock)
 	ctx := context.Background()
 	e.Tick(ctx)
@@ -253,7 +261,7 @@ func TestLateDockerStoreEntryIsPickedUpNextTick(t *testing.T) {
 	h.file("policy.d/10-acme.toml", acmePolicy)
 	cg := h.container(idA, "acme-web", 0)
 	must(t, os.Remove(filepath.Join(h.root, "docker/containers", idA, "config.v2.json")))
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcer(clock)
 	ctx := context.Background()
 	e.Tick(ctx)
@@ -276,7 +284,7 @@ func TestLoopStatusCountsTicks(t *testing.T) {
 	h := newFakeHost(t)
 	h.file("policy.d/10.toml", acmePolicy)
 	h.container(idA, "acme-web", 0)
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcer(clock)
 	for i := 0; i < 3; i++ {
 		clock.Add(time.Second)
@@ -295,7 +303,7 @@ func TestSettledLimitsReverifiedAndPolicyChangesImmediate(t *testing.T) {
 	h := newFakeHost(t)
 	h.file("policy.d/10-acme.toml", acmePolicy)
 	cg := h.container(idA, "acme-web", 0)
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcer(clock)
 	ctx := context.Background()
 	tick := func() {

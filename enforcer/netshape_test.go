@@ -3,22 +3,18 @@ package enforcer
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer/discover"
 	"github.com/quell-dev/quell/limits"
 )
 
 func (h *fakeHost) enforcerWith(clock Clock, dryRun bool, opts ...Option) *Enforcer {
 	h.t.Helper()
-	e, err := New(Config{CgroupRoot: h.cg, ProcRoot: filepath.Join(h.root, "proc"), StateDir: h.stateD,
-		PolicyPaths: []string{h.pol}, Runtimes: discover.Roots{Run: h.run, Docker: filepath.Join(h.root, "docker")},
-		DryRun: dryRun, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, append([]Option{WithClock(clock)}, opts...)...)
+	cfg := h.config()
+	cfg.DryRun = dryRun
+	e, err := New(cfg, append([]Option{WithClock(clock)}, opts...)...)
 	must(h.t, err)
 	return e
 }
@@ -62,7 +58,7 @@ func TestNetShapedOnceReappliedOnChangeRemovedWhenGone(t *testing.T) {
 	sh := newFakeShaper()
 	sh.nets[h.netnsOf(4242)] = limits.NetInfo{Interface: "eth0", HostVeth: "veth1"}
 	sh.counters["veth1"] = limits.NetUsage{TxBytes: 1000, RxBytes: 5000}
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerWith(clock, false, WithNetShaper(sh), WithDiskQuotas(newFakeQuotas()))
 	ctx := context.Background()
 
@@ -154,7 +150,7 @@ func TestNetRemovedWhenTenantLosesNetLimits(t *testing.T) {
 	sh := newFakeShaper()
 	sh.nets[h.netnsOf(4242)] = limits.NetInfo{HostVeth: "veth1"}
 	sh.counters["veth1"] = limits.NetUsage{}
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerWith(clock, false, WithNetShaper(sh), WithDiskQuotas(newFakeQuotas()))
 	ctx := context.Background()
 	e.Tick(ctx)
@@ -178,7 +174,7 @@ func TestNetDryRunAppliesNothing(t *testing.T) {
 	sh := newFakeShaper()
 	sh.nets[h.netnsOf(4242)] = limits.NetInfo{HostVeth: "veth1"}
 	sh.counters["veth1"] = limits.NetUsage{}
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerWith(clock, true, WithNetShaper(sh), WithDiskQuotas(newFakeQuotas()))
 	ctx := context.Background()
 	e.Tick(ctx)
@@ -209,7 +205,7 @@ func TestNetNoVethReportedOnce(t *testing.T) {
 	cg, _ := h.runningContainer(idA, "acme-web", 4242)
 	sh := newFakeShaper()
 	sh.netErr[h.netnsOf(4242)] = fmt.Errorf("eth0 is device: %w", limits.ErrNotVeth)
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerWith(clock, false, WithNetShaper(sh), WithDiskQuotas(newFakeQuotas()))
 	ctx := context.Background()
 	for range 5 {

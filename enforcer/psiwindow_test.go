@@ -2,14 +2,10 @@ package enforcer
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"math"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer/discover"
 	"github.com/quell-dev/quell/limits"
 )
 
@@ -110,7 +106,7 @@ func TestRuleOnAvg1ActsOnTheFirstTickOfPressure(t *testing.T) {
 	h := newFakeHost(t)
 	h.file("policy.d/10.toml", avg1Policy)
 	cg := h.container(idA, "batch-miner", 0)
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerFS(clock)
 	ctx := context.Background()
 	total := 0
@@ -143,7 +139,7 @@ func TestTenantSignalsAreTheWorstMembers(t *testing.T) {
 	h.file("policy.d/10.toml", avg1Policy)
 	a := h.container(idA, "web-a", 0)
 	b := h.container(idB, "web-b", 0)
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerFS(clock)
 	pressure := func(cg string, avg60 float64, total int) {
 		h.file("cgroup/"+cg+"/cpu.pressure", "some avg10=1.00 avg60="+strconvF(avg60)+" avg300=0.00 total="+itoa(total)+
@@ -223,10 +219,10 @@ func TestEarlyPassSeesNewCPUUseWithALongInterval(t *testing.T) {
 	h := newFakeHost(t)
 	h.file("policy.d/10.toml", avg1Policy)
 	cg := h.container(idA, "batch-miner", 0)
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	e, err := New(Config{CgroupRoot: h.cg, ProcRoot: filepath.Join(h.root, "proc"), StateDir: h.stateD,
-		PolicyPaths: []string{h.pol}, Runtimes: discover.Roots{Run: h.run, Docker: filepath.Join(h.root, "docker")},
-		Interval: 5 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, WithClock(clock))
+	clock := newClock()
+	cfg := h.config()
+	cfg.Interval = 5 * time.Second
+	e, err := New(cfg, WithClock(clock))
 	must(t, err)
 	e.Tick(context.Background())
 	clock.Add(600 * time.Millisecond)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestOriginalsOfIOMaxAreKeptPerDevice(t *testing.T) {
@@ -23,7 +22,7 @@ func TestMissingFileDoesNotBlockTheOthers(t *testing.T) {
 	h := newFakeHost(t)
 	h.file("policy.d/10-acme.toml", acmePolicy+"  cpuset = \"0\"\n")
 	cg := h.container(idA, "acme-web", 0) // the fake has no cpuset.cpus: controller "not enabled"
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcer(clock)
 	e.Tick(context.Background())
 	if got := h.read("cgroup/" + cg + "/cpu.max"); got != "50000 100000" {

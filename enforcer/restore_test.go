@@ -41,7 +41,7 @@ func TestRestoreAllPutsEveryOriginalBack(t *testing.T) {
 	h.file("policy.d/10-acme.toml", acmePolicy)
 	cg := h.container(idA, "acme-web", 0)
 	gone := h.container(idB, "acme-gone", 0)
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcer(clock)
 	e.Tick(context.Background())
 	if got := h.read("cgroup/" + cg + "/cpu.max"); got != "50000 100000" {

@@ -48,7 +48,7 @@ func TestThrottleRankPidsCapsTasksAtTheirCount(t *testing.T) {
 	h := newFakeHost(t)
 	h.file("policy.d/10.toml", strings.NewReplacer("RES", "cpu", "RANK", "pids").Replace(rankPolicy))
 	cg := h.container(idA, "batch-bomb", 0)
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerFS(clock)
 	h.cpuPressure(90)
 	usage := 0
@@ -85,7 +85,7 @@ func TestThrottleRankIOSetsIOMaxFromThePerDeviceRate(t *testing.T) {
 	cg := h.container(idA, "batch-storm", 0)
 	h.file("cgroup/"+cg+"/io.max", "")
 	h.file("proc/pressure/io", "some avg10=80.00 avg60=0.00 avg300=0.00 total=1\nfull avg10=70.00 avg60=0.00 avg300=0.00 total=1\n")
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerFS(clock)
 	w, wios := 0, 0
 	got := throttleOnce(t, h, e, clock, cg, "io.max", func() {
@@ -133,7 +133,7 @@ func TestThrottleRankMemorySetsMemoryHighAndDryRunSaysWhatItWouldSet(t *testing.
 	cg := h.container(idA, "batch-hog", 0)
 	h.file("cgroup/"+cg+"/memory.current", "1073741824\n")
 	h.file("proc/pressure/memory", "some avg10=60.00 avg60=0.00 avg300=0.00 total=1\nfull avg10=30.00 avg60=0.00 avg300=0.00 total=1\n")
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerFS(clock)
 	got := throttleOnce(t, h, e, clock, cg, "memory.high", func() {})
 	if got != "268435456" {
@@ -167,7 +167,7 @@ target = { classes = ["best-effort"], rank = "cpu" }
 ladder = [{ action = "freeze", for = "30s" }]
 `)
 	cg := h.container(idA, "batch-miner", 0)
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := newClock()
 	e := h.enforcerFS(clock)
 	h.cpuPressure(90)
 	usage := 0

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/quell-dev/quell/internal/testenv"
 )
 
 func TestDeviceNumber(t *testing.T) {
@@ -25,7 +27,7 @@ func TestDeviceNumber(t *testing.T) {
 	}
 	blk := filepath.Join(dir, "vdb1")
 	if err := unix.Mknod(blk, unix.S_IFBLK|0o600, int(unix.Mkdev(254, 17))); err != nil {
-		skipUnlessCI(t, "mknod needs CAP_MKNOD: %v", err)
+		testenv.SkipUnlessCI(t, "mknod needs CAP_MKNOD: %v", err)
 	}
 	link := filepath.Join(dir, "by-id")
 	os.Symlink(blk, link)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/quell-dev/quell/internal/testenv"
 )
 
 func TestCheckTriggerLine(t *testing.T) {
@@ -126,7 +128,7 @@ func TestTriggerDeliversPOLLPRI(t *testing.T) {
 	defer unix.Close(sp[1])
 	if err := unix.Sendto(sp[1], []byte{'!'}, unix.MSG_OOB, nil); err != nil {
 		unix.Close(sp[0])
-		skipUnlessCI(t, "no AF_UNIX OOB on this kernel: %v", err)
+		testenv.SkipUnlessCI(t, "no AF_UNIX OOB on this kernel: %v", err)
 	}
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	tr, err := watchFD("sock", sp[0], func() time.Time { return at })
@@ -178,7 +180,7 @@ func TestTriggerHostPressureArms(t *testing.T) {
 	tr, err := NewTrigger("/proc/pressure/cpu", "some 500000 2000000")
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EOPNOTSUPP) {
-			skipUnlessCI(t, "cannot arm a host trigger here: %v", err)
+			testenv.SkipUnlessCI(t, "cannot arm a host trigger here: %v", err)
 		}
 		t.Fatal(err)
 	}

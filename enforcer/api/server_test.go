@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/quell-dev/quell/enforcer"
+
+	"github.com/quell-dev/quell/internal/testenv"
 )
 
 func fixtureSource() *FakeSource {
@@ -68,7 +70,7 @@ func TestServerRootCanReadAndWrite(t *testing.T) {
 	src := fixtureSource()
 	c := startServer(t, src, Options{Version: "1.2.3"}) // real SO_PEERCRED: the test runs as itself
 	if os.Geteuid() != 0 {
-		skipUnlessCI(t, "needs root for real SO_PEERCRED; the unprivileged cases are covered with injected credentials below")
+		testenv.SkipUnlessCI(t, "needs root for real SO_PEERCRED; the unprivileged cases are covered with injected credentials below")
 	}
 	ctx := context.Background()
 

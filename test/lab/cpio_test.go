@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/quell-dev/quell/internal/testenv"
 )
 
 // TestCPIOReadableByCpio checks the archive with the real cpio tool, which
@@ -14,7 +16,7 @@ func TestCPIOReadableByCpio(t *testing.T) {
 	t.Parallel()
 	cpio, err := exec.LookPath("cpio")
 	if err != nil {
-		skipUnlessCI(t, "cpio tool not installed; the lab itself does not need it")
+		testenv.SkipUnlessCI(t, "cpio tool not installed; the lab itself does not need it")
 	}
 	var buf bytes.Buffer
 	w := newCPIOWriter(&buf)

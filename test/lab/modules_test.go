@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/quell-dev/quell/internal/testenv"
 )
 
 func writeModIndex(t *testing.T) string {
@@ -81,7 +83,7 @@ func TestResolveRealKernelModules(t *testing.T) {
 	t.Parallel()
 	k, err := findKernel("/boot", "/lib/modules")
 	if err != nil {
-		skipUnlessCI(t, "no Debian kernel on this host: %v", err)
+		testenv.SkipUnlessCI(t, "no Debian kernel on this host: %v", err)
 	}
 	idx, err := loadModuleIndex(k.ModDir)
 	if err != nil {

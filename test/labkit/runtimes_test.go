@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/quell-dev/quell/internal/testenv"
 )
 
 const testID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -73,7 +75,7 @@ func TestPlaceDefaultsAndErrors(t *testing.T) {
 func TestBundleFiles(t *testing.T) {
 	t.Parallel()
 	if _, err := os.Stat(Busybox()); err != nil {
-		skipUnlessCI(t, "no static busybox on this host; the lab has one")
+		testenv.SkipUnlessCI(t, "no static busybox on this host; the lab has one")
 	}
 	dir := t.TempDir()
 	if err := writeRootfs(dir, Busybox()); err != nil {
