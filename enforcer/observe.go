@@ -136,16 +136,7 @@ func (e *Enforcer) cgroupPSI(cg string, t *tracked, now time.Time, u *Usage) {
 // observeHost reads host PSI and memory.
 func (e *Enforcer) observeHost() HostView {
 	h := HostView{CPUs: hostCPUs(), Signals: map[string]float64{}}
-	now := e.clock.Now()
-	put := func(name string, v float64) { h.Signals[name] = v }
-	e.hostMu.Lock()
-	for i, r := range psiResources {
-		if p, err := limits.ReadPSI(filepath.Join(e.cfg.ProcRoot, "pressure", r)); err == nil {
-			e.hostPSI[i].add(now, p)
-			psiSignals("host."+r, p, &e.hostPSI[i], put)
-		}
-	}
-	e.hostMu.Unlock()
+	e.readHostPSI(func(name string, v float64) { h.Signals[name] = v })
 	if fs, err := procfs.NewFS(e.cfg.ProcRoot); err == nil {
 		if mi, err := fs.Meminfo(); err == nil {
 			if mi.MemTotalBytes != nil {
@@ -178,13 +169,25 @@ func (e *Enforcer) sampleHost(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		now := e.clock.Now()
-		e.hostMu.Lock()
-		for i, r := range psiResources {
-			if p, err := limits.ReadPSI(filepath.Join(e.cfg.ProcRoot, "pressure", r)); err == nil {
-				e.hostPSI[i].add(now, p)
-			}
+		e.readHostPSI(nil)
+	}
+}
+
+// readHostPSI reads /proc/pressure/{cpu,memory,io} into the host's .avg1
+// windows and, when put is not nil, gives it every host PSI signal. A file
+// that cannot be read gives no signal (never a zero).
+func (e *Enforcer) readHostPSI(put func(string, float64)) {
+	now := e.clock.Now()
+	e.hostMu.Lock()
+	defer e.hostMu.Unlock()
+	for i, r := range psiResources {
+		p, err := limits.ReadPSI(filepath.Join(e.cfg.ProcRoot, "pressure", r))
+		if err != nil {
+			continue
 		}
-		e.hostMu.Unlock()
+		e.hostPSI[i].add(now, p)
+		if put != nil {
+			psiSignals("host."+r, p, &e.hostPSI[i], put)
+		}
 	}
 }

@@ -156,8 +156,9 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 		}
 		e.slices[p.cgroup] = true
 	}
-	ws := p.res.Writes()
-	if prev, ok := e.applied[p.cgroup]; ok && prev.settled(ws, e.ticks) {
+	wanted := p.res.Writes()
+	ws := wanted // less the files the kernel does not offer, below
+	if prev, ok := e.applied[p.cgroup]; ok && prev.settled(wanted, e.ticks) {
 		// Nothing to change last time and the same wanted values: the
 		// kernel is re-read every verifyEvery passes, not every pass (8
 		// limit files per container per second add up at 10,000 cgroups).
@@ -196,7 +197,7 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 		vals[origKey(w.File, w.Value)] = w.Value
 	}
 	e.applied[p.cgroup] = appliedSet{tenant: p.tenant, changes: changes, why: p.why, values: vals,
-		wanted: p.res.Writes(), missing: missing, verified: e.ticks - jitter(p.cgroup)}
+		wanted: wanted, missing: missing, verified: e.ticks - jitter(p.cgroup)}
 	if len(diff) == 0 || e.cfg.DryRun {
 		return nil, nil
 	}
