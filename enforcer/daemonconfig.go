@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -29,6 +30,8 @@ type DaemonConfig struct {
 	UseSystemd            string   `toml:"use_systemd"` // auto (default) | yes | no
 	PressureWakeups       bool     `toml:"pressure_wakeups"`
 }
+
+var tomlLineErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
 
 type duration struct{ time.Duration }
 
@@ -68,6 +71,11 @@ func LoadDaemonConfig(path string) (DaemonConfig, error) {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			return c, fmt.Errorf("%s:%d:%d: %s", path, pe.Position.Line, pe.Position.Col, pe.Message)
+		}
+		// Type mismatches come as plain errors: "toml: line N (last key
+		// "k"): …". Give them the same path:line form.
+		if m := tomlLineErr.FindStringSubmatch(err.Error()); m != nil {
+			return c, fmt.Errorf("%s:%s: %s: %s", path, m[1], m[2], m[3])
 		}
 		return c, fmt.Errorf("%s: %w", path, err)
 	}

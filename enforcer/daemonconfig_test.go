@@ -34,6 +34,7 @@ func TestLoadDaemonConfig(t *testing.T) {
 		{"interval = \"soon\"\n", "quelld.toml"},
 		{"interval = \"-1s\"\n", "positive"},
 		{"use_systemd = \"maybe\"\n", "auto, yes or no"},
+		{"pressure_wakeups = \"yes\"\n", "quelld.toml:1"},
 		{"[[x\n", "quelld.toml:"},
 	} {
 		must(t, os.WriteFile(p, []byte(bad.body), 0o644))
