@@ -43,8 +43,11 @@ type actor struct {
 }
 
 func newDetector(cfg Config, clock Clock) *actor {
+	// Passes normally come every Interval (or sooner, woken by PSI): only a
+	// gap of three missed passes means quelld was not looking and breaks a
+	// rule's "for". (A fixed 3 s broke every "for" at interval = 5s.)
 	eng, _ := detect.NewEngine(detect.Config{DryRun: cfg.DryRun, EvictionBudget: cfg.MaxEvictionsPerMinute,
-		EvictionWindow: time.Minute, Now: clock.Now}, nil, nil)
+		EvictionWindow: time.Minute, MaxGap: max(3*time.Second, 3*cfg.Interval), Now: clock.Now}, nil, nil)
 	return &actor{eng: eng, overlay: map[string]state.Penalty{}, caps: map[string]throttleCaps{}, io: ioRates{}, thaws: map[string]string{}}
 }
 
@@ -102,7 +105,9 @@ func (e *Enforcer) detectAndAct(ctx context.Context, pol *policies.Policy, host 
 }
 
 func (e *Enforcer) snapshot(pol *policies.Policy, host HostView, now time.Time) detect.Snapshot {
-	s := detect.Snapshot{Time: now, Host: host.Signals, Tenants: map[string]detect.Tenant{}}
+	// The samples are from the start of the pass; the actions happen now,
+	// which on a thrashing host can be seconds later.
+	s := detect.Snapshot{Time: now, ActAt: e.clock.Now(), Host: host.Signals, Tenants: map[string]detect.Tenant{}}
 	needProcs, needNet := false, false
 	for _, d := range pol.Detectors {
 		needProcs = needProcs || d.Kind == "process-name"

@@ -192,3 +192,76 @@ ladder = [{ action = "freeze", for = "30s" }]
 		t.Fatalf("after the deadline cgroup.freeze = %q, want thawed", got)
 	}
 }
+
+// A pass that reaches the act step 8 s after it sampled (quelld stalled on
+// a thrashing host; here the reconcile hook moves the clock) still throttles
+// for the rule's full 60 s from the moment the throttle is written.
+func TestSlowPassThrottlesForTheFullDuration(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10.toml", strings.NewReplacer("RES", "cpu", "RANK", "cpu").Replace(rankPolicy))
+	cg := h.container(idA, "batch-miner", 0)
+	clock := newClock()
+	slow := false
+	cfg := h.config()
+	cfg.Interval = 5 * time.Second // passes 9 s apart are then not a gap that breaks "for"
+	e, err := New(cfg, WithClock(clock), WithCgroupFS(freezeFS{limits.NewFS(h.cg), h.cg}),
+		WithHooks(Hooks{OnReconcile: func(time.Duration) {
+			if slow {
+				clock.Add(8 * time.Second)
+			}
+		}}))
+	must(t, err)
+	h.cpuPressure(90)
+	usage := 0
+	busy := func() {
+		usage += 1900000
+		h.file("cgroup/"+cg+"/cpu.stat", "usage_usec "+itoa(usage)+"\nuser_usec 0\nsystem_usec 0\nnr_periods 10\nnr_throttled 0\nthrottled_usec 0\n")
+		slow = true
+	}
+	throttleOnce(t, h, e, clock, cg, "cpu.max", busy)
+	slow = false
+	written := clock.Now()
+	pens := e.View().Penalties
+	if len(pens) != 1 || !pens[0].Since.Equal(written) || !pens[0].Deadline.Equal(written.Add(60*time.Second)) {
+		t.Fatalf("penalties = %+v, want one from %v (when it was written) for 60s", pens, written)
+	}
+	clock.Add(59 * time.Second)
+	busy()
+	slow = false
+	e.Tick(context.Background())
+	if got := h.read("cgroup/" + cg + "/cpu.max"); got == "max 100000" {
+		t.Fatalf("throttle lifted %v after it was written, want 60s", clock.Now().Sub(written))
+	}
+}
+
+// At interval = 5s passes come 5 s apart: that is no gap, and a rule's
+// "for = 10s" is met after two of them. (The engine's fixed 3 s gap once
+// reset it on every pass, so such a rule never acted.)
+func TestRuleForHoldsAcrossPassesAtALongInterval(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	pol := strings.NewReplacer("RES", "cpu", "RANK", "cpu", `for = "1s"`, `for = "10s"`).Replace(rankPolicy)
+	h.file("policy.d/10.toml", pol)
+	cg := h.container(idA, "batch-miner", 0)
+	clock := newClock()
+	cfg := h.config()
+	cfg.Interval = 5 * time.Second
+	e, err := New(cfg, WithClock(clock), WithCgroupFS(freezeFS{limits.NewFS(h.cg), h.cg}))
+	must(t, err)
+	h.cpuPressure(90)
+	usage := 0
+	for i := range 5 {
+		usage += 5 * 1900000
+		h.file("cgroup/"+cg+"/cpu.stat", "usage_usec "+itoa(usage)+"\nuser_usec 0\nsystem_usec 0\nnr_periods 10\nnr_throttled 0\nthrottled_usec 0\n")
+		e.Tick(context.Background())
+		if got := h.read("cgroup/" + cg + "/cpu.max"); got != "max 100000" {
+			if i < 2 {
+				t.Fatalf("throttled at pass %d (%q), before the condition held 10s", i, got)
+			}
+			return
+		}
+		clock.Add(5 * time.Second)
+	}
+	t.Fatalf("never throttled in 25 s of passes 5 s apart with the signal above the threshold")
+}

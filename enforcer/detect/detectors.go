@@ -136,13 +136,14 @@ func (e *Engine) evalDetector(s *Snapshot, de *detEval, out []Action) []Action {
 		if d.dur <= 0 {
 			d.dur = e.cfg.DefaultFor
 		}
-		a, ok := e.impose(now, d)
+		at := s.actAt()
+		a, ok := e.impose(at, d)
 		if !ok {
 			continue // eviction budget used up: try again next snapshot
 		}
-		h := &detHit{until: now.Add(d.dur), rearmAt: now.Add(d.dur + e.cfg.DetectorCooldown)}
+		h := &detHit{until: at.Add(d.dur), rearmAt: at.Add(d.dur + e.cfg.DetectorCooldown)}
 		if d.kind == Evict {
-			h.until, h.rearmAt = now, now.Add(e.cfg.EvictRetry)
+			h.until, h.rearmAt = at, at.Add(e.cfg.EvictRetry)
 		}
 		de.hits[u.ID] = h
 		if a != nil {

@@ -50,6 +50,7 @@ type world struct {
 	host  map[string]float64
 	units []Unit
 	tens  map[string]Tenant
+	lag   time.Duration // how long each pass takes to reach the act step (Snapshot.ActAt - Time)
 }
 
 func newWorld(t *testing.T, cfg Config, rules []policies.Rule, dets []policies.Detector, units ...Unit) *world {
@@ -75,7 +76,7 @@ func (w *world) tick(cpu float64, step time.Duration) []Action {
 		host["host.cpu.some.avg10"] = cpu
 	}
 	units := append([]Unit(nil), w.units...)
-	acts := w.e.Tick(Snapshot{Time: w.now, Host: host, Units: units, Tenants: w.tens})
+	acts := w.e.Tick(Snapshot{Time: w.now, ActAt: w.now.Add(w.lag), Host: host, Units: units, Tenants: w.tens})
 	w.clk.now = w.now
 	w.now = w.now.Add(step)
 	return acts

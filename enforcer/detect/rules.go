@@ -248,7 +248,7 @@ func (e *Engine) step(s *Snapshot, re *ruleEval, sc *ruleScope, i int, u *Unit, 
 	if d.dur <= 0 {
 		d.dur = e.cfg.DefaultFor
 	}
-	a, ok := e.impose(now, d)
+	a, ok := e.impose(s.actAt(), d)
 	if !ok {
 		sc.waiting = fmt.Sprintf("eviction of %s deferred: budget of %d per %s used", u.label(), e.cfg.EvictionBudget, e.cfg.EvictionWindow)
 		return out

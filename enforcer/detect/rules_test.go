@@ -133,6 +133,30 @@ func TestLadder(t *testing.T) {
 	})
 }
 
+// A pass that took 8 s to reach the act step (quelld stalled on a
+// thrashing host) must not eat into a 5 s throttle: it runs from when it
+// was applied, not from when the samples were taken. (It once ended in
+// the pass that applied it.)
+func TestSlowPassDoesNotShortenThePenalty(t *testing.T) {
+	t.Parallel()
+	r := cpuRule()
+	r.Ladder[0].For = 5 * time.Second
+	w := newWorld(t, Config{}, []policies.Rule{r}, nil, unit("be1", policies.BestEffort, "ci", 1.9))
+	w.lag = 8 * time.Second
+	var acts []Action
+	for range 6 {
+		acts = append(acts, w.tick(60, time.Second)...)
+	}
+	if len(acts) != 1 || acts[0].Kind != Throttle || !acts[0].Deadline.Equal(t0.Add(18*time.Second)) {
+		t.Fatalf("actions = %+v, want one throttle until 5s + 8s lag + 5s", acts)
+	}
+	if p := w.e.Penalties(); len(p) != 1 || !p[0].Since.Equal(t0.Add(13*time.Second)) {
+		t.Fatalf("penalties = %+v, want one since 13s", p)
+	}
+	w.lag = 0
+	sameList(t, "actions", w.run(10, 14), []string{"18s unthrottle be1"})
+}
+
 func TestHysteresis(t *testing.T) {
 	t.Parallel()
 	r := cpuRule()

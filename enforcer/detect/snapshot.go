@@ -13,6 +13,13 @@ type Snapshot struct {
 	// than Config.MaxGap between two snapshots breaks every "for" duration.
 	Time time.Time
 
+	// ActAt is when this snapshot's actions are carried out (the act step's
+	// clock, after observing). Penalties run for their duration from here,
+	// so a slow pass (quelld itself stalled on a thrashing host) does not eat
+	// into them: a 5 s throttle decided on 8 s-old samples still lasts 5 s.
+	// Zero or before Time: Time.
+	ActAt time.Time
+
 	// Host signals by name: "host.cpu.some.avg10", "host.memory.full.avg10",
 	// "host.memory.available" (bytes), … A signal whose read failed must be
 	// left out, never set to 0: a missing signal breaks "for" and never
@@ -90,4 +97,12 @@ func (u *Unit) label() string {
 		return u.Name
 	}
 	return u.ID
+}
+
+// actAt is when penalties imposed from s start.
+func (s *Snapshot) actAt() time.Time {
+	if s.ActAt.After(s.Time) {
+		return s.ActAt
+	}
+	return s.Time
 }
