@@ -210,6 +210,12 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 		return nil
 	}
 	var err error
+	began := e.clock.Now()
+	defer func() {
+		if d := e.clock.Now().Sub(began); d > time.Second {
+			e.log.Warn("slow action: the kernel took long to carry it out", "kind", a.Kind, "cgroup", a.Target.Cgroup, "took", d.Round(time.Millisecond))
+		}
+	}()
 	switch a.Kind {
 	case detect.Throttle:
 		if old, ok := e.det.overlay[a.Target.ID]; ok { // already throttled: keep the tighter of each

@@ -29,6 +29,7 @@ type DaemonConfig struct {
 	PreEvictHook          []string `toml:"pre_evict_hook"`
 	UseSystemd            string   `toml:"use_systemd"` // auto (default) | yes | no
 	PressureWakeups       bool     `toml:"pressure_wakeups"`
+	LockMemory            bool     `toml:"lock_memory"` // mlockall: quelld's pages are never swapped out
 }
 
 var tomlLineErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
@@ -52,7 +53,7 @@ func DefaultDaemonConfig() DaemonConfig {
 	return DaemonConfig{CgroupRoot: "/sys/fs/cgroup", ProcRoot: "/proc", StateDir: "/var/lib/quell",
 		PolicyDirs: []string{"/etc/quell/policy.d"}, Interval: duration{time.Second}, Resync: duration{30 * time.Second},
 		Socket: "/run/quell/quelld.sock", SocketGroup: "quell", MetricsAddr: "127.0.0.1:9477",
-		MaxEvictionsPerMinute: 2, UseSystemd: "auto", PressureWakeups: true}
+		MaxEvictionsPerMinute: 2, UseSystemd: "auto", PressureWakeups: true, LockMemory: true}
 }
 
 // LoadDaemonConfig reads path over the defaults. A missing file gives the

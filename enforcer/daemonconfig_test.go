@@ -22,12 +22,12 @@ func TestLoadDaemonConfig(t *testing.T) {
 	if err != nil || c.Interval.Duration != 500*time.Millisecond || !c.DryRun || c.StateDir != "/var/lib/quell" {
 		t.Fatalf("LoadDaemonConfig = %+v, %v", c, err)
 	}
-	if c.Config().NoPressureWakeups {
-		t.Fatal("PSI wake-ups off by default")
+	if c.Config().NoPressureWakeups || !c.LockMemory {
+		t.Fatalf("PSI wake-ups and memory locking must be on by default: %+v", c)
 	}
-	must(t, os.WriteFile(p, []byte("pressure_wakeups = false\n"), 0o644))
-	if c, err = LoadDaemonConfig(p); err != nil || !c.Config().NoPressureWakeups {
-		t.Fatalf("pressure_wakeups = false: NoPressureWakeups = %v, err %v", c.Config().NoPressureWakeups, err)
+	must(t, os.WriteFile(p, []byte("pressure_wakeups = false\nlock_memory = false\n"), 0o644))
+	if c, err = LoadDaemonConfig(p); err != nil || !c.Config().NoPressureWakeups || c.LockMemory {
+		t.Fatalf("pressure_wakeups = lock_memory = false: NoPressureWakeups = %v, LockMemory = %v, err %v", c.Config().NoPressureWakeups, c.LockMemory, err)
 	}
 	for _, bad := range []struct{ body, want string }{
 		{"intervall = \"1s\"\n", "unknown keys: intervall"},

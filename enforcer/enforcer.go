@@ -36,6 +36,7 @@ type Enforcer struct {
 	hostPSI        [3]psiWindow        // /proc/pressure/{cpu,memory,io}, for .avg1
 	ticks          uint64              // passes published
 	lastScan       time.Time
+	prevStart      time.Time // when the previous pass began (a late pass is reported)
 	rescan         atomic.Bool
 	classifiedWith *policies.Policy
 	applied        map[string]appliedSet // cgroup → what quell last made it
@@ -214,6 +215,7 @@ func (e *Enforcer) Tick(ctx context.Context) {
 			e.log.Error("tick panicked; continuing", "panic", fmt.Sprint(r), "stack", string(buf))
 		}
 	}()
+	pt := newPassTimer(e.clock.Now, start)
 	pol := e.currentPolicy()
 	if e.rescan.Swap(false) || start.Sub(e.lastScan) >= e.cfg.Resync || e.lastScan.IsZero() {
 		errs += e.discover(pol)
@@ -222,22 +224,32 @@ func (e *Enforcer) Tick(ctx context.Context) {
 		e.classifyAll(pol)
 	}
 	e.retryMeta(pol, start)
+	pt.mark("discover")
 	host := e.observeHost()
 	errs += e.observe(start)
+	pt.mark("observe")
 	plans := e.desire(pol)
-	rs := e.clock.Now()
+	pt.mark("desire")
 	errs += e.reconcile(ctx, plans)
+	pt.mark("reconcile")
 	if e.hooks.OnReconcile != nil {
-		e.hooks.OnReconcile(e.clock.Now().Sub(rs))
+		e.hooks.OnReconcile(pt.steps[len(pt.steps)-1].d)
 	}
 	errs += e.shapeNetwork(ctx, pol)
 	errs += e.quotaDisks(pol)
+	pt.mark("net+disk")
 	errs += e.detectAndAct(ctx, pol, host, start)
+	pt.mark("detect+act")
 	e.publish(start, host, plans, errs)
 	e.once.Do(func() { close(e.ticked) })
 	if err := e.save(); err != nil {
 		e.log.Error("save state", "err", err)
 	}
+	pt.mark("publish+save")
+	if !e.cfg.ReadOnly {
+		reportSlow(e.log, pt, e.cfg.Interval, e.prevStart)
+	}
+	e.prevStart = start
 }
 
 var errNotFound = errors.New("not found")

@@ -235,6 +235,9 @@ func (e *Enforcer) write(ctx context.Context, pw *pendingWrite) error {
 			if r.Rounded {
 				after += " (kernel rounded " + r.Wanted + ")"
 			}
+			if r.Reclaiming {
+				after += " (in force; the kernel reclaims down to it in the background)"
+			}
 			e.events.add(Event{Time: e.clock.Now(), Kind: "limit", Tenant: p.tenant, Cgroup: p.cgroup,
 				Target: idOf(p.cgroup, e.known), Reason: r.File + ": " + p.why[r.File], Before: r.Old, After: after})
 		}

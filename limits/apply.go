@@ -22,7 +22,11 @@ type Result struct {
 	Got     string // value read back after the write (= Old when nothing was written)
 	Changed bool   // a write was made and the kernel accepted it
 	Rounded bool   // Got differs from Wanted only by the kernel's rounding (page size)
-	Err     error  // this file failed: read, write (EINVAL, EBUSY…), or read-back (ErrNotApplied)
+	// Reclaiming: a memory.high or memory.max write that is in force but
+	// whose write(2) has not returned yet — the kernel is still reclaiming
+	// the cgroup down to it (reclaim.go).
+	Reclaiming bool
+	Err        error // this file failed: read, write (EINVAL, EBUSY…), or read-back (ErrNotApplied)
 }
 
 // ioMaxAllMax is the io.max value meaning "no limit on this device"; the
@@ -187,8 +191,14 @@ func (f *FS) apply1(dir string, w Write) Result {
 		r.Rounded = rounded
 		return r
 	}
-	if err := writeFile(dir, w.File, w.Value); err != nil {
-		r.Err = err
+	var err2 error
+	if reclaimFile(w.File) {
+		r.Reclaiming, err2 = f.rc.do(dir, w.File, w.Value, mayReclaim(dir, w.Value))
+	} else {
+		err2 = writeFile(dir, w.File, w.Value)
+	}
+	if err2 != nil {
+		r.Err = err2
 		return r
 	}
 	r.Changed = true
@@ -233,4 +243,20 @@ func (f *FS) Restore(ctx context.Context, cg string, originals []Write) error {
 		return fmt.Errorf("restore %s: %w", cg, err)
 	}
 	return nil
+}
+
+// mayReclaim tells whether writing value to memory.high or memory.max of
+// dir may make the kernel reclaim: value is below memory.current (or that
+// cannot be read). "max" and values above usage return at once.
+func mayReclaim(dir, value string) bool {
+	v, err := parseMaxBytes("value", []byte(value))
+	if err != nil || v == Max {
+		return false // a bad value fails in the write itself, at once
+	}
+	b, err := readFile(dir, "memory.current")
+	if err != nil {
+		return true
+	}
+	cur, err := parseMaxBytes("memory.current", b)
+	return err != nil || v < cur
 }

@@ -55,6 +55,10 @@ type FS struct {
 	// the repeated walk. It is bounded (cleared when full).
 	resolvedMu sync.Mutex
 	resolved   map[string]string
+
+	// rc runs the memory.high and memory.max writes, which may reclaim
+	// for seconds in the kernel (reclaim.go).
+	rc *reclaims
 }
 
 // maxResolved bounds FS.resolved.
@@ -86,7 +90,7 @@ func WithPageSize(n int) Option {
 // root that does not exist yet makes every later call fail with the
 // underlying error.
 func NewFS(root string, opts ...Option) *FS {
-	f := &FS{root: filepath.Clean(root), pageSize: int64(os.Getpagesize())}
+	f := &FS{root: filepath.Clean(root), pageSize: int64(os.Getpagesize()), rc: newReclaims()}
 	f.realRoot = f.root
 	if r, err := filepath.EvalSymlinks(f.root); err == nil {
 		f.realRoot = r

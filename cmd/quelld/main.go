@@ -80,6 +80,9 @@ func run() int {
 		dc.MetricsAddr = *metricsAddr
 	}
 	dc.DryRun = dc.DryRun || *dryRun
+	if dc.LockMemory {
+		lockMemory(log)
+	}
 	cfg := dc.Config()
 	cfg.Logger = log
 	self, err := limits.SelfCgroup(dc.ProcRoot)

@@ -62,6 +62,13 @@ func TestQuelldMemoryHogThrottledThenEvicted(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	soloTo := time.Now()
 
+	// quelld locks its pages (lock_memory, default on) so that the swap
+	// storm it must stop does not stall it too.
+	lck, rss := q.Status("VmLck"), q.Status("VmRSS")
+	t.Logf("FIGURE e2e noisy-mem quelld VmLck=%s VmRSS=%s before the hog", lck, rss)
+	if lck == "" || strings.HasPrefix(lck, "0 ") {
+		t.Errorf("quelld VmLck = %q, want its pages locked (lock_memory)", lck)
+	}
 	avail, swap := meminfo("MemAvailable"), meminfo("SwapFree")
 	hogMiB := avail>>20 + min(swap>>20/2, 128)
 	t.Logf("FIGURE e2e noisy-mem guest MemTotal=%dMiB MemAvailable=%dMiB SwapFree=%dMiB hog=%dMiB",
@@ -70,58 +77,78 @@ func TestQuelldMemoryHogThrottledThenEvicted(t *testing.T) {
 	onset := time.Now()
 	hog := startChild(t, hdir, "memhog", "QUELL_KTEST_HOG_MIB="+strconv.FormatInt(hogMiB, 10))
 
-	var high string
+	// quelld's events and the kernel's counters are the record. The test's
+	// own 50 ms poll (the test is not memory-locked like quelld) can stall
+	// for seconds in the swap storm and miss a 5 s throttle entirely; it
+	// only reports what it saw.
+	var seen time.Time
 	var usageAt int64
-	throttled := watch(60*time.Second, func() bool {
-		high = labkit.ReadFile(filepath.Join(hdir, "memory.high"))
-		if high != "max" && high != "" {
+	exited := watch(100*time.Second, func() bool {
+		if h := labkit.ReadFile(filepath.Join(hdir, "memory.high")); seen.IsZero() && h != "max" && h != "" {
+			seen = time.Now()
 			usageAt, _ = strconv.ParseInt(labkit.ReadFile(filepath.Join(hdir, "memory.current")), 10, 64)
-			return true
 		}
 		return hog.exited()
 	})
-	if throttled.IsZero() || hog.exited() {
-		logEvents(t, q)
-		t.Fatalf("hog not throttled via memory.high within 60s (exited %v: %v; output %s)", hog.exited(), hog.err, labkit.Tail(hog.out.String(), 5))
-	}
-	highEvents0 := memEvent(hdir, "high")
-	evicted := watch(40*time.Second, hog.exited)
-	if evicted.IsZero() {
-		logEvents(t, q)
-		t.Fatalf("hog throttled at %v but not evicted within 40s", throttled.Sub(onset))
-	}
-	highEvents1 := memEvent(hdir, "high")
-	crossed := psi.time()
-
 	evs := q.events()
+	if exited.IsZero() {
+		logEvents(t, q)
+		t.Fatalf("the hog still runs 100s after it started")
+	}
+	crossed := psi.time()
 	thr, ok := firstEvent(evs, hogID, "throttle")
 	if !ok {
-		t.Fatalf("no throttle event on the hog %s", hogID)
+		logEvents(t, q)
+		t.Fatalf("the hog died (%v; output %s) but was never throttled", hog.err, labkit.Tail(hog.out.String(), 3))
 	}
 	ev, ok := firstEvent(evs, hogID, "evict")
 	if !ok {
-		t.Fatalf("the hog died but no evict event names it: %v", hog.err)
+		logEvents(t, q)
+		t.Fatalf("the hog died (%v) but no evict event names it: the kernel's OOM killer came first", hog.err)
 	}
+	if !ev.Time.After(thr.Time) {
+		t.Errorf("evicted at %v, not after the throttle at %v", ev.Time, thr.Time)
+	}
+	// memory.high stays "max" unless quelld's throttle sets it, so any
+	// "high" event in memory.events is the throttle biting.
+	highEvents := memEvent(hdir, "high")
 	noActionOn(t, evs, "docker-fee1")
-	h, _ := strconv.ParseInt(high, 10, 64)
+	var h int64
+	if _, v, ok := strings.Cut(thr.After, "memory.high "); ok {
+		h, _ = strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+	}
 	want := float64(thr.Signals["use"]) * 0.5
 	t.Logf("FIGURE e2e noisy-mem throttle event: %s (before: use %.0f MiB); after: %s", thr.Reason, thr.Signals["use"]/(1<<20), thr.After)
-	t.Logf("FIGURE e2e noisy-mem memory.high=%d (%.0f MiB) memory.current when seen %.0f MiB; memory.events high %d → %d while throttled",
-		h, float64(h)/(1<<20), float64(usageAt)/(1<<20), highEvents0, highEvents1)
+	t.Logf("FIGURE e2e noisy-mem memory.high=%d (%.0f MiB); the test's poll saw it %s (memory.current then %.0f MiB); memory.events high %d",
+		h, float64(h)/(1<<20), sinceOrNA(thr.Time, seen)+" after quelld wrote it", float64(usageAt)/(1<<20), highEvents)
 	if want <= 0 || float64(h) < want*0.99 || float64(h) > want*1.01 {
-		t.Errorf("memory.high = %d, want ½ × the usage quell saw (%.0f)", h, want)
+		t.Errorf("memory.high = %d (event after: %q), want ½ × the usage quell saw (%.0f)", h, thr.After, want)
 	}
-	if highEvents1 <= 0 {
-		t.Errorf("memory.high never bit: memory.events high = %d", highEvents1)
+	if highEvents <= 0 {
+		t.Errorf("memory.high never bit: memory.events high = %d", highEvents)
 	}
 	t.Logf("FIGURE e2e noisy-mem reaction hog-start→throttle %v, psi(avg10>10)→throttle %v, throttle→evict %v (evict: %s)",
-		throttled.Sub(onset).Round(time.Millisecond), sinceOrNA(crossed, throttled), evicted.Sub(throttled).Round(time.Millisecond), ev.Reason)
+		thr.Time.Sub(onset).Round(time.Millisecond), sinceOrNA(crossed, thr.Time), ev.Time.Sub(thr.Time).Round(time.Millisecond), ev.Reason)
 	// Target: one 1 s interval + the rule's 1 s window. quelld itself runs
-	// in the thrashing guest here (no MemoryMin outside systemd, emulated
-	// CPU), which has stretched this to 3.3 s: allow 2 s of slack.
-	if !crossed.IsZero() && throttled.Sub(crossed) > 4*time.Second {
-		t.Errorf("throttled %v after host memory pressure crossed the threshold; want ≤ 1s + the 1s window (+ 2s of slack under emulation)", throttled.Sub(crossed))
+	// in the thrashing guest here (emulated CPU): allow 2 s of slack.
+	if !crossed.IsZero() && thr.Time.Sub(crossed) > 4*time.Second {
+		t.Errorf("throttled %v after host memory pressure crossed the threshold; want ≤ 1s + the 1s window (+ 2s of slack under emulation)", thr.Time.Sub(crossed))
 	}
+	evicted := ev.Time
+
+	// What quelld says about its own passes under the swap storm.
+	for _, line := range strings.Split(labkit.ReadFile(q.Log), "\n") {
+		if strings.Contains(line, "slow ") || strings.Contains(line, "late pass") {
+			t.Logf("FIGURE e2e noisy-mem quelld %s", line)
+		}
+		// Halving the hog's memory.high makes the kernel reclaim ~600 MiB
+		// inside the write; quelld must not wait for it (it once stood
+		// still for 6.9 s there, watching nothing).
+		if strings.Contains(line, "slow action") && strings.Contains(line, "kind=throttle") {
+			t.Errorf("quelld waited for the kernel's reclaim: %s", line)
+		}
+	}
+	t.Logf("FIGURE e2e noisy-mem quelld VmRSS=%s after", q.Status("VmRSS"))
 
 	// The victim: alive, never OOM-killed, its sweeps measured.
 	if victim.exited() {

@@ -18,7 +18,7 @@ var scratchDisks = []struct {
 	{disk{Name: "ext4", Serial: "quell-ext4", FSType: "ext4", Mount: "/mnt/ext4", Options: "prjquota",
 		EnvPath: "QUELL_LAB_EXT4", EnvDev: "QUELL_LAB_EXT4_DEV"}, 512,
 		[]string{"mkfs.ext4", "-q", "-F", "-O", "quota,project", "-I", "256"}},
-	{disk{Name: "swap", Serial: "quell-swap", FSType: "swap", EnvDev: "QUELL_LAB_SWAP_DEV"}, 256,
+	{disk{Name: "swap", Serial: "quell-swap", FSType: "swap", EnvDev: "QUELL_LAB_SWAP_DEV"}, 1024,
 		[]string{"mkswap"}},
 }
 

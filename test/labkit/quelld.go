@@ -130,3 +130,17 @@ func Tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Status returns a field of quelld's /proc/<pid>/status ("VmLck", "VmRSS"),
+// "" when it is not running.
+func (q *Quelld) Status(field string) string {
+	if q.cmd == nil || q.cmd.Process == nil {
+		return ""
+	}
+	for _, line := range strings.Split(ReadFile(fmt.Sprintf("/proc/%d/status", q.cmd.Process.Pid)), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == field {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
