@@ -179,6 +179,14 @@ func TestQuelldServiceLimitsSurviveDaemonReload(t *testing.T) {
 		t.Errorf("StatusText = %q, want quelld's ready status (… containers watched; policy …)", status)
 	}
 	t.Logf("FIGURE systemd StatusText=%q", status)
+	// lock_memory works inside the unit's sandbox (CAP_IPC_LOCK).
+	mainPID := unitProp(t, systemd.UnitName, "MainPID")
+	lck, rss := procStatus(t, mainPID, "VmLck"), procStatus(t, mainPID, "VmRSS")
+	t.Logf("FIGURE systemd quelld VmLck=%s VmRSS=%s", lck, rss)
+	if lck == "" || strings.HasPrefix(lck, "0 ") {
+		journal, _ := run(t, "journalctl", "--no-pager", "-u", systemd.UnitName)
+		t.Errorf("quelld's memory is not locked under the unit (VmLck %q):\n%s", lck, journal)
+	}
 	cg := acmeContainer(t, "acme-web")
 	unit := filepath.Base(cg)
 	// A sibling outside every tenant shows a fresh scope's values (the

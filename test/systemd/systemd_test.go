@@ -225,7 +225,7 @@ func TestWatchdogKillsStalledLoop(t *testing.T) {
 
 // capBits is the bounding set quelld.service declares.
 var capBits = []uint{0 /*CHOWN*/, 1 /*DAC_OVERRIDE*/, 2 /*DAC_READ_SEARCH*/, 3 /*FOWNER*/, 5, /*KILL*/
-	12 /*NET_ADMIN*/, 19 /*SYS_PTRACE*/, 21 /*SYS_ADMIN*/, 24 /*SYS_RESOURCE*/}
+	12 /*NET_ADMIN*/, 14 /*IPC_LOCK*/, 19 /*SYS_PTRACE*/, 21 /*SYS_ADMIN*/, 24 /*SYS_RESOURCE*/}
 
 // The shipped quelld.service, with the test binary as ExecStart, starts
 // under its hardening, can write cgroups and its state and runtime dirs,
