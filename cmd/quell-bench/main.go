@@ -14,6 +14,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -25,6 +26,17 @@ import (
 
 	"github.com/quell-dev/quell/benchmarks"
 )
+
+const usage = `usage: quell-bench [run|lab|render|help] [flags]
+
+  run      run the suite on this host (a real cgroup v2 host, or inside the lab guest)
+  lab      on a development host: boot the lab, run the suite there, write the report
+  render   render report.md and the charts again from --from DIR/report.json
+
+Examples:
+  quell-bench lab                          the full suite (~20 min), report in benchmarks/results/<date>
+  quell-bench lab --only reaction --out /tmp/r
+  quell-bench render --from benchmarks/results/2026-11-23`
 
 func main() {
 	benchmarks.MaybeChild()
@@ -51,7 +63,19 @@ func run(ctx context.Context, args []string) int {
 	noSystemd := fs.Bool("no-systemd", false, "lab: skip the systemd-mode boot (systemd-oomd)")
 	from := fs.String("from", "", "render: `dir` holding the report.json to render again")
 	only := fs.String("only", "", "run, lab: only cases whose section or name contains one of these comma-separated `words` (e.g. protection,oomd)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", usage)
+		fs.PrintDefaults()
+	}
+	if sub == "help" {
+		fs.SetOutput(os.Stdout)
+		fs.Usage()
+		return 0
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	switch sub {
