@@ -35,9 +35,16 @@ type reclaims struct {
 	write     func(dir, file, value string) error
 	interrupt func(tid int)
 
+	// slots bounds the writes reclaiming at once (each holds an OS
+	// thread); when all are taken a write is made in the caller, as before.
+	slots chan struct{}
+
 	mu     sync.Mutex
 	active map[string]*reclaim // path → the write still in the kernel
 }
+
+// maxReclaims is how many writes may reclaim in the background at once.
+const maxReclaims = 64
 
 type reclaim struct {
 	started chan struct{} // tid is set
@@ -47,7 +54,8 @@ type reclaim struct {
 }
 
 func newReclaims() *reclaims {
-	return &reclaims{wait: defaultReclaimWait, write: writeFile, interrupt: sigurg, active: map[string]*reclaim{}}
+	return &reclaims{wait: defaultReclaimWait, write: writeFile, interrupt: sigurg,
+		slots: make(chan struct{}, maxReclaims), active: map[string]*reclaim{}}
 }
 
 // sigurg sends SIGURG to thread tid of this process. The Go runtime uses
@@ -67,6 +75,13 @@ func (rc *reclaims) do(dir, file, value string, mayReclaim bool) (reclaiming boo
 	rc.mu.Unlock()
 	if prev != nil {
 		rc.stop(prev)
+	}
+	if mayReclaim {
+		select {
+		case rc.slots <- struct{}{}:
+		default:
+			mayReclaim = false // all slots busy: wait for this one here
+		}
 	}
 	if !mayReclaim {
 		return false, rc.write(dir, file, value)
@@ -89,6 +104,7 @@ func (rc *reclaims) do(dir, file, value string, mayReclaim bool) (reclaiming boo
 			delete(rc.active, path)
 		}
 		rc.mu.Unlock()
+		<-rc.slots
 	}()
 	t := time.NewTimer(rc.wait)
 	defer t.Stop()

@@ -3,6 +3,7 @@ package limits
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"syscall"
 	"testing"
@@ -115,5 +116,54 @@ func TestMemoryWritesAboveUsageAndBadValuesReturnAtOnce(t *testing.T) {
 	f.rc.write = func(dir, file, value string) error { return syscall.EINVAL }
 	if res, err := f.Apply(context.Background(), "c", []Write{{"memory.high", "4096"}}); !errors.Is(err, syscall.EINVAL) || res[0].Reclaiming {
 		t.Fatalf("refused write: Apply = %+v, %v; want EINVAL", res, err)
+	}
+}
+
+func TestBackgroundReclaimsAreBounded(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{}
+	for i := range maxReclaims + 1 {
+		files[fmt.Sprintf("c%d/memory.high", i)] = "max\n"
+		files[fmt.Sprintf("c%d/memory.current", i)] = "1048576\n"
+	}
+	root := fakeTree(t, files)
+	f, k := fakeReclaimFS(t, root)
+	for i := range maxReclaims {
+		res, err := f.Apply(context.Background(), fmt.Sprintf("c%d", i), []Write{{"memory.high", "4096"}})
+		if err != nil || !res[0].Reclaiming {
+			t.Fatalf("write %d: %+v, %v; want it reclaiming in the background", i, res, err)
+		}
+	}
+	// The next one has no slot: it is made here, waiting for its reclaim
+	// (which the test ends from outside).
+	done := make(chan []Result)
+	go func() {
+		res, _ := f.Apply(context.Background(), fmt.Sprintf("c%d", maxReclaims), []Write{{"memory.high", "4096"}})
+		done <- res
+	}()
+	select {
+	case res := <-done:
+		t.Fatalf("write %d returned %+v with every slot taken; want it to wait for its reclaim", maxReclaims, res)
+	case <-time.After(100 * time.Millisecond):
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		k.mu.Lock()
+		n := len(k.inKernel)
+		k.mu.Unlock()
+		if n == maxReclaims+1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writes in the kernel, want %d", n, maxReclaims+1)
+		}
+	}
+	k.mu.Lock()
+	for tid, sig := range k.inKernel {
+		close(sig)
+		delete(k.inKernel, tid)
+	}
+	k.mu.Unlock()
+	if res := <-done; res[0].Reclaiming || !res[0].Changed {
+		t.Fatalf("the write without a slot: %+v", res)
 	}
 }
