@@ -22,7 +22,7 @@ type Result struct {
 	Got     string // value read back after the write (= Old when nothing was written)
 	Changed bool   // a write was made and the kernel accepted it
 	Rounded bool   // Got differs from Wanted only by the kernel's rounding (page size)
-	// Reclaiming: a memory.high or memory.max write that is in force but
+	// Reclaiming: a memory.high write that is in force but
 	// whose write(2) has not returned yet — the kernel is still reclaiming
 	// the cgroup down to it (reclaim.go).
 	Reclaiming bool

@@ -82,16 +82,16 @@ func TestLoweringMemoryHighDoesNotWaitForTheKernelsReclaim(t *testing.T) {
 	if err != nil || !res[0].Changed || res[0].Reclaiming || res[0].Got != "max" {
 		t.Fatalf("lift: Apply = %+v, %v", res, err)
 	}
+	for deadline := time.Now().Add(2 * time.Second); len(f.Reclaiming()) > 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("still reclaiming after the lift: %v", f.Reclaiming())
+		}
+	}
 	k.mu.Lock()
 	interrupted := len(k.interrupted)
 	k.mu.Unlock()
 	if interrupted != 1 {
 		t.Fatalf("the earlier reclaim was interrupted %d times, want 1", interrupted)
-	}
-	for deadline := time.Now().Add(2 * time.Second); len(f.Reclaiming()) > 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("still reclaiming after the lift: %v", f.Reclaiming())
-		}
 	}
 }
 
@@ -101,9 +101,15 @@ func TestMemoryWritesAboveUsageAndBadValuesReturnAtOnce(t *testing.T) {
 		"c/memory.high": "max\n", "c/memory.max": "max\n", "c/memory.current": "1048576\n",
 	})
 	f, k := fakeReclaimFS(t, root)
-	res, err := f.Apply(context.Background(), "c", []Write{{"memory.max", "268435456"}})
+	res, err := f.Apply(context.Background(), "c", []Write{{"memory.high", "268435456"}})
 	if err != nil || res[0].Reclaiming || !res[0].Changed || k.writes != 1 {
 		t.Fatalf("above usage: Apply = %+v, %v (writes %d); want a plain write", res, err, k.writes)
+	}
+	// memory.max is always written in the caller, even below usage: its
+	// write ends in an OOM kill that the next pass must see done.
+	res, err = f.Apply(context.Background(), "c", []Write{{"memory.max", "4096"}})
+	if err != nil || res[0].Reclaiming || !res[0].Changed || k.writes != 1 {
+		t.Fatalf("memory.max below usage: Apply = %+v, %v (writes via the reclaim path %d); want a plain write", res, err, k.writes)
 	}
 	if !mayReclaim(root+"/c", "4096") || mayReclaim(root+"/c", "max") || mayReclaim(root+"/c", "2097152") {
 		t.Fatal("mayReclaim: below usage may reclaim; max and above usage do not")

@@ -93,17 +93,22 @@ func SplitCPU(total float64, ms []Member) []float64 {
 // A member can therefore grow as long as the tenant as a whole is under its
 // limit, and is never OOM-killed by the split alone. If several members grow
 // in the same interval the sum may pass total; the tenant is then held where
-// it is (each member at its current use, none shrunk below it, which could
-// OOM-kill a member that did nothing wrong) until members free memory.
+// it is until members free memory: each member at its current use plus
+// SplitSlack, never below (which could OOM-kill a member that did nothing
+// wrong).
+//
+// The slack is there because "its current use" is a moment's reading: the
+// kernel charges in per-CPU batches of 64 pages, and an idle process still
+// faults a page now and then. Pinned at exactly its use, a member that did
+// nothing wrong was OOM-killed in the lab (by the memory.max write itself,
+// or by its next page fault) while a sibling was the one growing. A tenant
+// at its limit may so pass it by up to SplitSlack per member.
 func SplitBytes(total int64, used []int64, cap int64) []int64 {
 	var sum int64
 	for _, u := range used {
 		sum += u
 	}
-	head := total - sum
-	if head < 0 {
-		head = 0
-	}
+	head := max(total-sum, SplitSlack)
 	out := make([]int64, len(used))
 	for i, u := range used {
 		v := u + head
@@ -114,6 +119,10 @@ func SplitBytes(total int64, used []int64, cap int64) []int64 {
 	}
 	return out
 }
+
+// SplitSlack is the least room above its current use a split gives a
+// member (see SplitBytes).
+const SplitSlack = 1 << 20
 
 // SplitEven divides total equally, at least min each.
 func SplitEven(total uint64, n int, min uint64) uint64 {

@@ -73,17 +73,22 @@ func TestSplitCPUFollowsDemandWithinFewIntervals(t *testing.T) {
 
 func TestSplitBytes(t *testing.T) {
 	t.Parallel()
-	got := SplitBytes(1000, []int64{100, 300}, -1)
-	if got[0] != 700 || got[1] != 900 {
-		t.Fatalf("SplitBytes = %v, want each current + 600 headroom", got)
+	const mi = 1 << 20
+	got := SplitBytes(1000*mi, []int64{100 * mi, 300 * mi}, -1)
+	if got[0] != 700*mi || got[1] != 900*mi {
+		t.Fatalf("SplitBytes = %v, want each current + 600 MiB headroom", got)
 	}
-	got = SplitBytes(1000, []int64{100, 300}, 500)
-	if got[0] != 500 || got[1] != 500 {
-		t.Fatalf("capped SplitBytes = %v, want 500 each", got)
+	got = SplitBytes(1000*mi, []int64{100 * mi, 300 * mi}, 500*mi)
+	if got[0] != 500*mi || got[1] != 500*mi {
+		t.Fatalf("capped SplitBytes = %v, want 500 MiB each", got)
 	}
-	got = SplitBytes(1000, []int64{800, 400}, -1)
-	if got[0] != 800 || got[1] != 400 {
-		t.Fatalf("over-limit tenant: %v, want members held at current use", got)
+	got = SplitBytes(1000<<20, []int64{800 << 20, 400 << 20}, -1)
+	if got[0] != 800<<20+SplitSlack || got[1] != 400<<20+SplitSlack {
+		t.Fatalf("over-limit tenant: %v, want members held at current use plus the slack", got)
+	}
+	got = SplitBytes(1000<<20, []int64{600 << 20, 399 << 20}, -1)
+	if got[0] != 600<<20+SplitSlack || got[1] != 399<<20+SplitSlack {
+		t.Fatalf("tenant 1 MiB under its limit: %v, want each member its use plus the 1 MiB slack, not less", got)
 	}
 }
 
