@@ -37,6 +37,7 @@ type Enforcer struct {
 	ticks          uint64              // passes published
 	lastScan       time.Time
 	prevStart      time.Time // when the previous pass began (a late pass is reported)
+	slow           slowReporter
 	rescan         atomic.Bool
 	classifiedWith *policies.Policy
 	applied        map[string]appliedSet // cgroup → what quell last made it
@@ -133,6 +134,7 @@ func New(cfg Config, opts ...Option) (*Enforcer, error) {
 		}
 		e.store = st
 	}
+	e.slow.log = e.log
 	e.events = newRecorder(e.store, 1000, e.log)
 	e.events.onEvent = e.hooks.OnEvent
 	e.det = newDetector(e.cfg, e.clock)
@@ -247,7 +249,7 @@ func (e *Enforcer) Tick(ctx context.Context) {
 	}
 	pt.mark("publish+save")
 	if !e.cfg.ReadOnly {
-		reportSlow(e.log, pt, e.cfg.Interval, e.prevStart)
+		e.slow.report(pt, e.cfg.Interval, e.prevStart)
 	}
 	e.prevStart = start
 }

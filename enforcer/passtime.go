@@ -60,16 +60,38 @@ func (p *passTimer) String() string {
 // interval, at least 2 s.
 func slowPass(interval time.Duration) time.Duration { return max(2*time.Second, 2*interval) }
 
-// reportSlow logs a pass that took longer than slowPass, and a start that
-// came much later than the interval promised (quelld not scheduled, or
-// blocked before the pass began).
-func reportSlow(log *slog.Logger, p *passTimer, interval time.Duration, prevStart time.Time) {
+// slowReporter logs slow and late passes, at most one line of each kind a
+// minute (a host where every pass is slow would otherwise fill the journal),
+// each line counting those left out since the last.
+type slowReporter struct {
+	log                  *slog.Logger
+	lastSlow, lastLate   time.Time
+	quietSlow, quietLate int
+}
+
+// report logs a pass that took longer than slowPass, and a start that came
+// much later than the interval promised (quelld not scheduled, or blocked
+// before the pass began).
+func (r *slowReporter) report(p *passTimer, interval time.Duration, prevStart time.Time) {
 	if d := p.total(); d > slowPass(interval) {
-		log.Warn("slow pass: rules reacted late by as much", "took", d.Round(time.Millisecond), "steps", p.String())
+		if r.lastSlow.IsZero() || p.last.Sub(r.lastSlow) >= time.Minute {
+			r.log.Warn("slow pass: rules reacted late by as much", "took", d.Round(time.Millisecond), "steps", p.String(),
+				"not_logged_since_last", r.quietSlow)
+			r.lastSlow, r.quietSlow = p.last, 0
+		} else {
+			r.quietSlow++
+		}
 	}
-	if !prevStart.IsZero() {
-		if gap := p.start.Sub(prevStart); gap > 3*interval && gap > slowPass(interval) {
-			log.Warn("late pass: it began long after the previous one", "gap", gap.Round(time.Millisecond), "interval", interval)
+	if prevStart.IsZero() {
+		return
+	}
+	if gap := p.start.Sub(prevStart); gap > 3*interval && gap > slowPass(interval) {
+		if r.lastLate.IsZero() || p.start.Sub(r.lastLate) >= time.Minute {
+			r.log.Warn("late pass: it began long after the previous one", "gap", gap.Round(time.Millisecond), "interval", interval,
+				"not_logged_since_last", r.quietLate)
+			r.lastLate, r.quietLate = p.start, 0
+		} else {
+			r.quietLate++
 		}
 	}
 }

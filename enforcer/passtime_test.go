@@ -13,6 +13,7 @@ func TestSlowPassIsReportedWithItsSteps(t *testing.T) {
 	clock := newClock()
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
+	r := &slowReporter{log: log}
 	run := func(steps map[string]time.Duration, order []string, prev time.Time) string {
 		buf.Reset()
 		pt := newPassTimer(clock.Now, clock.Now())
@@ -20,7 +21,7 @@ func TestSlowPassIsReportedWithItsSteps(t *testing.T) {
 			clock.Add(steps[name])
 			pt.mark(name)
 		}
-		reportSlow(log, pt, time.Second, prev)
+		r.report(pt, time.Second, prev)
 		return buf.String()
 	}
 	order := []string{"discover", "observe", "reconcile", "detect+act"}
@@ -36,5 +37,16 @@ func TestSlowPassIsReportedWithItsSteps(t *testing.T) {
 	prev := clock.Now().Add(-5 * time.Second)
 	if out := run(nil, order, prev); !strings.Contains(out, "late pass") || !strings.Contains(out, "gap=5s") {
 		t.Fatalf("a pass 5 s after the previous at interval 1s: log = %q, want a late-pass warning", out)
+	}
+	// Within the minute: counted, not logged; after it, logged with the count.
+	slow := map[string]time.Duration{"observe": 3 * time.Second}
+	for range 3 {
+		if out := run(slow, order, time.Time{}); out != "" {
+			t.Fatalf("a second slow pass within a minute was logged: %q", out)
+		}
+	}
+	clock.Add(time.Minute)
+	if out := run(slow, order, time.Time{}); !strings.Contains(out, "slow pass") || !strings.Contains(out, "not_logged_since_last=3") {
+		t.Fatalf("slow pass a minute later: log = %q, want it with the 3 left out", out)
 	}
 }
