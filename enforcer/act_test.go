@@ -50,6 +50,12 @@ func (h *fakeHost) enforcerFS(clock Clock) *Enforcer {
 	return e
 }
 
+// cpuUsage writes cg's cpu.stat with usage_usec = usec (10 periods, none
+// throttled).
+func (h *fakeHost) cpuUsage(cg string, usec int) {
+	h.file("cgroup/"+cg+"/cpu.stat", "usage_usec "+itoa(usec)+"\nuser_usec 0\nsystem_usec 0\nnr_periods 10\nnr_throttled 0\nthrottled_usec 0\n")
+}
+
 func (h *fakeHost) cpuPressure(avg10 float64) {
 	h.file("proc/pressure/cpu", "some avg10="+strings.TrimRight(strings.TrimRight(fmtF(avg10), "0"), ".")+" avg60=0.00 avg300=0.00 total=1\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
 }
@@ -69,7 +75,7 @@ func TestNoisyNeighbourThrottledThenFrozenAndThawedAfterRestart(t *testing.T) {
 	usage := 0
 	busy := func() { // the antagonist burns 1.8 CPUs
 		usage += 1800000
-		h.file("cgroup/"+cg+"/cpu.stat", "usage_usec "+itoa(usage)+"\nuser_usec 0\nsystem_usec 0\nnr_periods 10\nnr_throttled 0\nthrottled_usec 0\n")
+		h.cpuUsage(cg, usage)
 	}
 	h.cpuPressure(63)
 	var throttledAt time.Duration
@@ -132,7 +138,7 @@ func TestDryRunActsOnNothing(t *testing.T) {
 	usage := 0
 	for i := 0; i < 10; i++ {
 		usage += 1500000
-		h.file("cgroup/"+cg+"/cpu.stat", "usage_usec "+itoa(usage)+"\nuser_usec 0\nsystem_usec 0\nnr_periods 10\nnr_throttled 0\nthrottled_usec 0\n")
+		h.cpuUsage(cg, usage)
 		e.Tick(context.Background())
 		clock.Add(time.Second)
 	}

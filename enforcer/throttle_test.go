@@ -54,7 +54,7 @@ func TestThrottleRankPidsCapsTasksAtTheirCount(t *testing.T) {
 	usage := 0
 	busy := func() {
 		usage += 1900000
-		h.file("cgroup/"+cg+"/cpu.stat", "usage_usec "+itoa(usage)+"\nuser_usec 0\nsystem_usec 0\nnr_periods 10\nnr_throttled 0\nthrottled_usec 0\n")
+		h.cpuUsage(cg, usage)
 		h.file("cgroup/"+cg+"/pids.current", "317\n")
 	}
 	got := throttleOnce(t, h, e, clock, cg, "pids.max", busy)
@@ -173,7 +173,7 @@ ladder = [{ action = "freeze", for = "30s" }]
 	usage := 0
 	throttleOnce(t, h, e, clock, cg, "cgroup.freeze", func() {
 		usage += 1500000
-		h.file("cgroup/"+cg+"/cpu.stat", "usage_usec "+itoa(usage)+"\nuser_usec 0\nsystem_usec 0\nnr_periods 10\nnr_throttled 0\nthrottled_usec 0\n")
+		h.cpuUsage(cg, usage)
 	})
 	e.standDown()
 	if got := h.read("cgroup/" + cg + "/cgroup.freeze"); got != "0" {
@@ -216,7 +216,7 @@ func TestSlowPassThrottlesForTheFullDuration(t *testing.T) {
 	usage := 0
 	busy := func() {
 		usage += 1900000
-		h.file("cgroup/"+cg+"/cpu.stat", "usage_usec "+itoa(usage)+"\nuser_usec 0\nsystem_usec 0\nnr_periods 10\nnr_throttled 0\nthrottled_usec 0\n")
+		h.cpuUsage(cg, usage)
 		slow = true
 	}
 	throttleOnce(t, h, e, clock, cg, "cpu.max", busy)
@@ -253,7 +253,7 @@ func TestRuleForHoldsAcrossPassesAtALongInterval(t *testing.T) {
 	usage := 0
 	for i := range 5 {
 		usage += 5 * 1900000
-		h.file("cgroup/"+cg+"/cpu.stat", "usage_usec "+itoa(usage)+"\nuser_usec 0\nsystem_usec 0\nnr_periods 10\nnr_throttled 0\nthrottled_usec 0\n")
+		h.cpuUsage(cg, usage)
 		e.Tick(context.Background())
 		if got := h.read("cgroup/" + cg + "/cpu.max"); got != "max 100000" {
 			if i < 2 {
