@@ -14,7 +14,7 @@ func Cases() []Case {
 		// Reaction runs before protection (the report groups by section):
 		// it needs a calm host, which the protection antagonists are not.
 		reactionCase("psi-triggered", true), reactionCase("polled", false),
-		protectionCase("cpu", true), protectionCase("io", false),
+		protectionCase("cpu", true), protectionCase("io", false), protectionCase("memory", false),
 		overheadCase(100, true), overheadCase(1000, false), overheadCase(10000, false),
 	}
 }

@@ -74,7 +74,7 @@ func runChild(mode, arg string) error {
 				return err
 			}
 		}
-	case "victim": // arg: "cpu" or "io PATH"
+	case "victim": // arg: "cpu", "io PATH" or "mem MiB"
 		victim(arg)
 	}
 	return fmt.Errorf("unknown child mode %q", mode)
@@ -139,16 +139,25 @@ func directIO(write bool, bs int, path string, mib int) error {
 }
 
 // victim is a latency-sensitive service: a request every 5 ms doing a
-// fixed amount of CPU work (and, for "io PATH", one 4 KiB O_DIRECT read);
+// fixed amount of CPU work (and, for "io PATH", one 4 KiB O_DIRECT read;
+// for "mem MiB", touching 256 random pages of a working set that size);
 // it prints "unixµs latencyµs" per request.
 func victim(arg string) {
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
 	var fd = -1
-	var buf []byte
-	if f := strings.Fields(arg); len(f) == 2 && f[0] == "io" {
+	var buf, ws []byte
+	f := strings.Fields(arg)
+	if len(f) == 2 && f[0] == "io" {
 		fd, _ = unix.Open(f[1], unix.O_RDONLY|unix.O_DIRECT, 0)
 		buf, _ = unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	}
+	if len(f) == 2 && f[0] == "mem" {
+		mib, _ := strconv.Atoi(f[1])
+		ws = make([]byte, mib<<20)
+		for i := 0; i < len(ws); i += 4096 {
+			ws[i] = 1
+		}
 	}
 	next := time.Now()
 	x := uint64(1)
@@ -162,6 +171,10 @@ func victim(arg string) {
 		}
 		if fd >= 0 {
 			_, _ = unix.Pread(fd, buf, int64(i%4096)*4096)
+		}
+		for j, pages := 0, len(ws)/4096; j < 256 && pages > 0; j++ {
+			x = x*6364136223846793005 + 1442695040888963407
+			ws[int(x>>33)%pages*4096]++
 		}
 		fmt.Fprintf(w, "%d %d\n", time.Now().UnixMicro(), time.Since(next).Microseconds())
 		if i%20 == 0 {

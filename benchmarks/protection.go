@@ -3,13 +3,10 @@ package benchmarks
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/quell-dev/quell/limits"
 )
 
 // protectionPolicy: the victim's tenant is guaranteed (never a target),
@@ -45,8 +42,11 @@ cooldown = "60s"
 func protectionCase(resource string, smoke bool) Case {
 	return Case{Section: Protection, Name: resource + " antagonist", Est: 60 * time.Second, Smoke: smoke,
 		Needs: func(e Env) string {
-			if resource == "io" && e.Ext4 == "" {
-				return "no scratch ext4 disk"
+			switch {
+			case resource == "io" && e.Ext4 == "" && e.Slow == "":
+				return "no scratch disk (QUELL_LAB_SLOW or QUELL_LAB_EXT4)"
+			case resource == "memory" && !e.Swap:
+				return "no swap: a memory antagonist would only be OOM-killed"
 			}
 			return ""
 		},
@@ -62,31 +62,22 @@ func protectionCase(resource string, smoke bool) Case {
 				return nil, err
 			}
 			defer a.remove()
-			varg, amode, aarg := "cpu", "busy", ""
-			var static limits.Resources
-			staticDesc := "antagonist cpu.max 0.5 CPU (weight still 10000)"
-			if resource == "io" {
-				rfile := filepath.Join(env.Ext4, "bench-victim")
-				wfile := filepath.Join(env.Ext4, "bench-antagonist")
-				defer os.Remove(rfile)
-				defer os.Remove(wfile)
-				if err := runHelper(env, v.dir, "dio", fmt.Sprintf("w %d %s 16", 1<<20, rfile)); err != nil {
-					return nil, err
-				}
-				varg, amode, aarg = "io "+rfile, "dioloop", wfile
-				ma, mi, err := limits.DeviceNumber(env.Ext4Dev)
-				if err == nil {
-					ma, mi, err = limits.WholeDisk("/sys", ma, mi)
-				}
-				if err != nil {
-					return nil, err
-				}
-				static = limits.Resources{IOMax: []limits.IOMax{{Major: ma, Minor: mi, WBPS: 2 << 20}}}
-				staticDesc = "antagonist io.max wbps 2 MiB/s"
-			} else {
-				static = limits.Resources{CPUQuota: i64(50000)}
+			var sc scenario
+			switch resource {
+			case "io":
+				sc, err = ioScenario(env, v.dir)
+			case "memory":
+				sc, err = memoryScenario(env)
+			default:
+				sc, err = cpuScenario()
 			}
-			vp, err := startIn(env, v.dir, "victim", varg, true)
+			if sc.cleanup != nil {
+				defer sc.cleanup()
+			}
+			if err != nil {
+				return nil, err
+			}
+			vp, err := startIn(env, v.dir, "victim", sc.victimArg, true)
 			if err != nil {
 				return nil, err
 			}
@@ -94,10 +85,6 @@ func protectionCase(resource string, smoke bool) Case {
 			// Warm up: the first seconds fault the binary in over 9p and
 			// translate it (TCG); they are not the victim's steady state.
 			time.Sleep(pick(smoke, 3*time.Second, 5*time.Second))
-			type window struct {
-				name, how string
-				from, to  time.Time
-			}
 			var ws []window
 			var ants []*proc
 			// Under emulation the victim's p99 drifts between windows minutes
@@ -110,40 +97,38 @@ func protectionCase(resource string, smoke bool) Case {
 				}
 			}
 			measure := func(name, how string) {
-				if len(ants) == 0 {
+				if sc.settle {
+					time.Sleep(3 * time.Second)
+				}
+				if len(ants) == 0 || !sc.interleave {
 					from := time.Now()
 					time.Sleep(win)
 					ws = append(ws, window{name, how, from, time.Now()})
 					return
+				}
+				gap := sc.gap
+				if gap == 0 {
+					gap = 300 * time.Millisecond
 				}
 				for round := 0; round < 2; round++ {
 					from := time.Now()
 					time.Sleep(win / 2)
 					ws = append(ws, window{name, how, from, time.Now()})
 					signalAll(syscall.SIGSTOP)
-					time.Sleep(300 * time.Millisecond)
+					time.Sleep(gap)
 					from = time.Now()
 					time.Sleep(win / 2)
 					ws = append(ws, window{"alone", "victim alone (before the antagonists started, and interleaved with each scenario while they were stopped)", from, time.Now()})
 					signalAll(syscall.SIGCONT)
-					time.Sleep(300 * time.Millisecond)
+					time.Sleep(gap)
 				}
 			}
 			measure("alone", "victim alone")
-			// io: 4 writers keep the device's queue full. cpu: 3 busy loops
-			// over-commit the 2 vCPUs, from a cgroup with cpu.weight 10000
-			// (as a container with a large CPU request or --cpu-shares gets):
-			// at equal weights the scheduler alone shields a victim that
-			// needs 5% of a CPU, and there would be nothing to measure.
-			nAnt, antDesc := 4, "4 O_DIRECT 1 MiB writers"
-			if resource == "cpu" {
-				nAnt, antDesc = 3, "3 busy loops at cpu.weight 10000"
-				if err := a.apply(limits.Resources{CPUWeight: u64(10000)}); err != nil {
-					return nil, err
-				}
+			if err := a.apply(sc.antSetup); err != nil {
+				return nil, err
 			}
-			for i := 0; i < nAnt; i++ {
-				p, err := startIn(env, a.dir, amode, aarg, false)
+			for i := 0; i < sc.antN; i++ {
+				p, err := startIn(env, a.dir, sc.antMode, sc.antArg, false)
 				if err != nil {
 					return nil, err
 				}
@@ -155,66 +140,86 @@ func protectionCase(resource string, smoke bool) Case {
 				}
 			}()
 			time.Sleep(time.Second)
-			measure("no enforcement", antDesc+", nothing enforced")
-			if err := a.apply(static); err != nil {
+			if sc.ready != nil && !waitFor(2*time.Minute, 500*time.Millisecond, func() bool { return sc.ready(a) }) {
+				return nil, fmt.Errorf("the %s antagonist did not reach its size within 2 minutes", resource)
+			}
+			measure("no enforcement", sc.antDesc+", nothing enforced")
+			if err := a.apply(sc.static); err != nil {
 				return nil, err
 			}
 			time.Sleep(time.Second)
-			measure("static limit", staticDesc)
+			measure("static limit", sc.staticDesc)
 			// Lift the static limit; quelld's rule must find the antagonist.
-			lift := limits.Resources{CPUQuota: i64(limits.Max)}
-			if resource == "io" {
-				m := static.IOMax[0]
-				lift = limits.Resources{IOMax: []limits.IOMax{{Major: m.Major, Minor: m.Minor}}}
-			}
-			if err := a.apply(lift); err != nil {
+			if err := a.apply(sc.lift); err != nil {
 				return nil, err
+			}
+			if sc.settle {
+				time.Sleep(3 * time.Second) // the antagonist takes its memory back
 			}
 			q, err := startQuelld(env, protectionPolicy(resource), "")
 			if err != nil {
 				return nil, err
 			}
 			defer q.stop()
-			file := map[string]string{"cpu": "cpu.max", "io": "io.max"}[resource]
-			orig := readTrim(filepath.Join(a.dir, file))
+			orig := readTrim(filepath.Join(a.dir, sc.file))
 			onset := time.Now()
-			acted := waitFor(60*time.Second, 100*time.Millisecond, func() bool { return readTrim(filepath.Join(a.dir, file)) != orig })
+			acted := waitFor(60*time.Second, 100*time.Millisecond, func() bool { return readTrim(filepath.Join(a.dir, sc.file)) != orig })
 			if acted {
+				took := time.Since(onset).Seconds()
 				time.Sleep(2 * time.Second)
-				measure("quell rule", fmt.Sprintf("quelld rule host.%s.some.avg1>20%% for 1s → throttle ×0.25 (acted %.1fs after start)", resource, time.Since(onset).Seconds()-2))
+				measure("quell rule", fmt.Sprintf("quelld rule host.%s.some.avg1>20%% for 1s → throttle ×0.25 (acted %.1fs after quelld started)", resource, took))
 			}
-			out := vp.out.String()
-			var order []string
-			pooled := map[string][]float64{}
-			span := map[string]time.Duration{}
-			how := map[string]string{}
-			for _, w := range ws {
-				if _, ok := pooled[w.name]; !ok {
-					order = append(order, w.name)
-				}
-				pooled[w.name] = append(pooled[w.name], latencies(out, w.from, w.to)...)
-				span[w.name] += w.to.Sub(w.from)
-				how[w.name] = w.how
-			}
-			var rs []Result
-			base := percentile(pooled["alone"], 99) / 1000
-			for _, name := range order {
-				ls := pooled[name]
-				if len(ls) == 0 {
-					continue
-				}
-				p50, p99 := percentile(ls, 50)/1000, percentile(ls, 99)/1000
-				thr := float64(len(ls)) / span[name].Seconds() / 200
-				rs = append(rs, Result{Control: resource + " antagonist", Case: resource + ": " + name, Set: round(base, 2), Achieved: round(p99, 2), Unit: "ms p99",
-					Extra: map[string]float64{"p50_ms": round(p50, 2), "p99_ms": round(p99, 2), "p99_vs_alone": round(p99/base, 2), "throughput_ratio": round(thr, 3), "samples": float64(len(ls))},
-					Method: "victim request every 5 ms (fixed CPU work" + map[bool]string{true: " + 4 KiB O_DIRECT read", false: ""}[resource == "io"] + "), arrival→done latency; " + how[name] +
-						"; throughput = requests done / 200 per s. Wall-clock under emulation: compare rows, not absolutes"})
-			}
+			rs := protectionResults(resource, sc, vp.out.String(), ws)
 			if !acted {
-				rs = append(rs, Result{Control: resource + " antagonist", Case: resource + ": quell rule", Err: "quelld never acted on the antagonist within 60s: " + tailOf(readTrim(q.log), 3)})
+				alive := 0
+				for _, p := range ants {
+					if p.cmd.Process.Signal(syscall.Signal(0)) == nil {
+						alive++
+					}
+				}
+				rs = append(rs, Result{Control: resource + " antagonist", Case: resource + ": quell rule",
+					Err: fmt.Sprintf("quelld never acted on the antagonist within 60s (%d of %d antagonists alive; its memory.events: %s): %s",
+						alive, len(ants), strings.Join(strings.Fields(readTrim(filepath.Join(a.dir, "memory.events"))), " "), tailOf(readTrim(q.log), 3))})
 			}
 			return rs, nil
 		}}
+}
+
+type window struct {
+	name, how string
+	from, to  time.Time
+}
+
+// protectionResults pools the victim's latencies per scenario name, in
+// the order the scenarios first ran.
+func protectionResults(resource string, sc scenario, out string, ws []window) []Result {
+	var order []string
+	pooled := map[string][]float64{}
+	span := map[string]time.Duration{}
+	how := map[string]string{}
+	for _, w := range ws {
+		if _, ok := pooled[w.name]; !ok {
+			order = append(order, w.name)
+		}
+		pooled[w.name] = append(pooled[w.name], latencies(out, w.from, w.to)...)
+		span[w.name] += w.to.Sub(w.from)
+		how[w.name] = w.how
+	}
+	var rs []Result
+	base := percentile(pooled["alone"], 99) / 1000
+	for _, name := range order {
+		ls := pooled[name]
+		if len(ls) == 0 {
+			continue
+		}
+		p50, p99 := percentile(ls, 50)/1000, percentile(ls, 99)/1000
+		thr := float64(len(ls)) / span[name].Seconds() / 200
+		rs = append(rs, Result{Control: resource + " antagonist", Case: resource + ": " + name, Set: round(base, 2), Achieved: round(p99, 2), Unit: "ms p99",
+			Extra: map[string]float64{"p50_ms": round(p50, 2), "p99_ms": round(p99, 2), "p99_vs_alone": round(p99/base, 2), "throughput_ratio": round(thr, 3), "samples": float64(len(ls))},
+			Method: "victim request every 5 ms (" + sc.victimDesc + "), arrival→done latency; " + how[name] +
+				"; throughput = requests done / 200 per s. Wall-clock under emulation: compare rows, not absolutes"})
+	}
+	return rs
 }
 
 func latencies(out string, from, to time.Time) []float64 {

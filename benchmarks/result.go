@@ -50,6 +50,8 @@ type Env struct {
 	Ext4       string // scratch ext4 mount (io.max, quota); "" if none
 	Ext4Dev    string // its block device
 	XFS        string // scratch XFS mount with prjquota; "" if none
+	Slow       string // a disk slow enough to contend (the lab's qemu-throttled one); "" if none
+	SlowDev    string // its block device
 	Swap       bool   // swap is on
 	Label      string // e.g. "lab guest: kernel 6.1, 2 vCPU TCG"
 	Systemd    bool   // PID 1 is systemd (oomd cases)

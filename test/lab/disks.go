@@ -18,6 +18,12 @@ var scratchDisks = []struct {
 	{disk{Name: "ext4", Serial: "quell-ext4", FSType: "ext4", Mount: "/mnt/ext4", Options: "prjquota",
 		EnvPath: "QUELL_LAB_EXT4", EnvDev: "QUELL_LAB_EXT4_DEV"}, 512,
 		[]string{"mkfs.ext4", "-q", "-F", "-O", "quota,project", "-I", "256"}},
+	// slow: a disk throttled by qemu to 16 MiB/s, so that a
+	// few writers really queue ahead of a neighbour's reads (the other
+	// disks are files in the host's page cache and never contend).
+	{disk{Name: "slow", Serial: "quell-slow", FSType: "ext4", Mount: "/mnt/slow",
+		EnvPath: "QUELL_LAB_SLOW", EnvDev: "QUELL_LAB_SLOW_DEV",
+		Drive: "throttling.bps-total=16777216"}, 256, []string{"mkfs.ext4", "-q", "-F"}},
 	{disk{Name: "swap", Serial: "quell-swap", FSType: "swap", EnvDev: "QUELL_LAB_SWAP_DEV"}, 1024,
 		[]string{"mkswap"}},
 }

@@ -33,6 +33,9 @@ type disk struct {
 	Options string `json:"options"`
 	EnvPath string `json:"env_path"` // env var naming the mount point
 	EnvDev  string `json:"env_dev"`  // env var naming the device node
+	// Drive holds extra qemu -drive options (host side only), e.g. an
+	// I/O throttle that makes the disk a contended resource.
+	Drive string `json:"-"`
 }
 
 // job is everything the guest needs to know about one boot.

@@ -50,8 +50,12 @@ func qemuArgs(c qemuConfig) []string {
 	}
 	for i, img := range c.Images {
 		id := fmt.Sprintf("d%d", i)
+		drive := "file=" + img + ",if=none,id=" + id + ",format=raw,cache=unsafe,discard=unmap"
+		if extra := c.Disks[i].Drive; extra != "" {
+			drive += "," + extra
+		}
 		args = append(args,
-			"-drive", "file="+img+",if=none,id="+id+",format=raw,cache=unsafe,discard=unmap",
+			"-drive", drive,
 			"-device", "virtio-blk-pci,drive="+id+",serial="+c.Disks[i].Serial)
 	}
 	return args
