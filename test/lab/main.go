@@ -7,7 +7,7 @@
 //
 // Usage:
 //
-//	lab prereqs
+//	lab prereqs [PKG...]
 //	lab run [--mode fast|systemd] [--timeout 5m] [--mem 1536] -- 'shell command'
 //	lab test [--run REGEXP]
 package main
@@ -37,7 +37,8 @@ func main() {
 
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
-  lab prereqs                    install missing host packages (apt-get; root or sudo)
+  lab prereqs [PKG...]           install missing host packages (apt-get; root or sudo), and PKGs
+                                 (make bench adds systemd-oomd for the systemd guest)
   lab run [flags] -- 'command'   boot a guest, run command, exit with its status
   lab test [flags]               run bin/kernel.test (fast) and bin/systemd.test (systemd)
 flags: --mode fast|systemd  --timeout 5m  --mem 1536  --accel tcg|kvm  --bin DIR  --keep
@@ -53,7 +54,7 @@ func run(args []string) int {
 	defer stop()
 	switch args[0] {
 	case "prereqs":
-		if err := prereqs(os.Stderr); err != nil {
+		if err := prereqs(os.Stderr, args[1:]...); err != nil {
 			fmt.Fprintf(os.Stderr, "lab prereqs: %v\n", err)
 			return 1
 		}

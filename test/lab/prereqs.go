@@ -29,10 +29,11 @@ func missingPackages(pkgs []string) ([]string, error) {
 	return missing, nil
 }
 
-// prereqs installs the missing host packages with apt-get, as root or
-// through sudo. It does nothing (quickly) when all are present.
-func prereqs(log io.Writer) error {
-	missing, err := missingPackages(hostPackages)
+// prereqs installs the missing host packages (and extra ones) with
+// apt-get, as root or through sudo. It does nothing (quickly) when all are
+// present.
+func prereqs(log io.Writer, extra ...string) error {
+	missing, err := missingPackages(append(append([]string{}, hostPackages...), extra...))
 	if err != nil {
 		return err
 	}
