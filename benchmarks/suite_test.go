@@ -3,6 +3,7 @@ package benchmarks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,5 +97,28 @@ func TestOnlyFiltersBySectionOrName(t *testing.T) {
 	}
 	if got := Only(cases, "nothing"); len(got) != 0 {
 		t.Fatalf("Only(nothing) = %+v", got)
+	}
+}
+
+func TestLogBarChartKeepsSmallBarsVisible(t *testing.T) {
+	svg := logBarChart("t", "ms", []bar{{"small", 5, "#000", "5 ms"}, {"large", 4455, "#000", "4455 ms"}})
+	var widths []float64
+	for _, part := range strings.Split(svg, "<rect x=")[1:] { // [0]: header and background
+		var x, w float64
+		var y int
+		if _, err := fmt.Sscanf(part, `"%g" y="%d" width="%g"`, &x, &y, &w); err != nil {
+			t.Fatalf("parse %q: %v", part, err)
+		}
+		widths = append(widths, w)
+	}
+	if len(widths) != 2 {
+		t.Fatalf("want 2 bars, got %v in %s", widths, svg)
+	}
+	// Linear: 5/4455 of the width (under 1%). Log10(1+v): about 21%.
+	if r := widths[0] / widths[1]; r < 0.15 || r > 0.3 {
+		t.Errorf("small/large bar = %.3f, want ~0.21 on a log scale (widths %v)", r, widths)
+	}
+	if !strings.Contains(svg, "log scale") {
+		t.Errorf("axis does not say it is a log scale: %s", svg)
 	}
 }

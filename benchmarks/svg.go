@@ -18,12 +18,23 @@ type bar struct {
 // barChart renders horizontal bars, one per row, scaled to the largest
 // |value|; negative values grow left of a centre line when signed.
 func barChart(title, axis string, bars []bar, signed bool) string {
+	return drawBars(title, axis, bars, signed, func(v float64) float64 { return v })
+}
+
+// logBarChart is barChart with bar lengths on a log scale (log10(1+v)), for
+// values spanning orders of magnitude (a victim's 5 ms next to 4 s), where a
+// linear scale leaves every small bar invisible.
+func logBarChart(title, axis string, bars []bar) string {
+	return drawBars(title, axis+" — log scale", bars, false, func(v float64) float64 { return math.Log10(1 + math.Abs(v)) })
+}
+
+func drawBars(title, axis string, bars []bar, signed bool, length func(float64) float64) string {
 	const labelW, barW, rowH, top = 300, 420, 22, 40
 	h := top + rowH*len(bars) + 30
 	w := labelW + barW + 130
 	maxV := 0.0
 	for _, b := range bars {
-		maxV = math.Max(maxV, math.Abs(b.Value))
+		maxV = math.Max(maxV, length(math.Abs(b.Value)))
 	}
 	if maxV == 0 {
 		maxV = 1
@@ -37,7 +48,7 @@ func barChart(title, axis string, bars []bar, signed bool) string {
 	}
 	for i, b := range bars {
 		y := top + i*rowH
-		bw := math.Abs(b.Value) * scale
+		bw := length(math.Abs(b.Value)) * scale
 		bx := x0
 		if b.Value < 0 {
 			bx = x0 - bw
@@ -75,7 +86,7 @@ func (r Report) charts() map[string]string {
 		prot = append(prot, bar{x.Case + " p50", x.Extra["p50_ms"], "#90caf9", fmt.Sprintf("%.2f ms", x.Extra["p50_ms"])},
 			bar{x.Case + " p99", x.Extra["p99_ms"], "#1565c0", fmt.Sprintf("%.2f ms (thr %.2f)", x.Extra["p99_ms"], x.Extra["throughput_ratio"])})
 	}
-	out["protection.svg"] = barChart("Protection: victim latency per scenario", "victim request latency, ms (guest wall clock)", prot, false)
+	out["protection.svg"] = logBarChart("Protection: victim latency per scenario", "victim request latency, ms (guest wall clock)", prot)
 	var re []bar
 	for _, x := range r.section(Reaction) {
 		if x.Err != "" {
@@ -84,7 +95,7 @@ func (r Report) charts() map[string]string {
 		re = append(re, bar{x.Case + " p50", x.Extra["p50_s"], "#ffcc80", fmt.Sprintf("%.2f s", x.Extra["p50_s"])},
 			bar{x.Case + " p99", x.Extra["p99_s"], "#ef6c00", fmt.Sprintf("%.2f s", x.Extra["p99_s"])})
 	}
-	out["reaction.svg"] = barChart("Reaction: antagonist onset → first action", "seconds (guest wall clock)", re, false)
+	out["reaction.svg"] = logBarChart("Reaction: antagonist onset → first action", "seconds (guest wall clock)", re)
 	out["overhead.svg"] = linePanels("Overhead vs cgroup count (quelld)", overheadSeries(r.section(Overhead)))
 	return out
 }
