@@ -72,7 +72,8 @@ func TestDemo(t *testing.T) {
 	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		if v := strings.TrimSpace(labkit.ReadFile(filepath.Join(miner.CgroupDir, "cpu.max"))); v != "max 100000" {
 			caught = time.Since(onset)
-			fmt.Printf("caught %.1fs after onset: cpu.max of %s is now %q\n", caught.Seconds(), miner.Cgroup, v)
+			// On a line of its own, not after the progress line.
+			fmt.Printf("\n  caught %.1fs after onset: cpu.max of %s is now %q\n", caught.Seconds(), miner.Cgroup, v)
 			break
 		}
 		fmt.Printf("\r  waiting for quelld… %4.1fs  host cpu pressure: %s", time.Since(onset).Seconds(), cpuSome())
