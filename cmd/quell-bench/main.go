@@ -36,7 +36,16 @@ const usage = `usage: quell-bench [run|lab|render|help] [flags]
 Examples:
   quell-bench lab                          the full suite (~20 min), report in benchmarks/results/<date>
   quell-bench lab --only reaction --out /tmp/r
-  quell-bench render --from benchmarks/results/2026-11-23`
+  quell-bench render --from benchmarks/results/2026-11-29
+  sudo QUELL_LAB_EXT4=/mnt/scratch QUELL_LAB_EXT4_DEV=/dev/sdb1 quell-bench run --out /tmp/report
+
+Disks for "run" (the lab sets them; on a host, point them at scratch filesystems
+the suite may fill; a case whose disk is unset reports "cannot run here"):
+  QUELL_LAB_EXT4, QUELL_LAB_EXT4_DEV   any scratch filesystem and its device: io.max
+  QUELL_LAB_XFS                        XFS mounted -o prjquota: disk quota
+  QUELL_LAB_SLOW, QUELL_LAB_SLOW_DEV   a disk slow enough to contend: io protection
+                                       (falls back to the ext4 one)
+Swap must be on for the swap.max and memory protection cases.`
 
 func main() {
 	benchmarks.MaybeChild()
