@@ -75,7 +75,7 @@ func runChild(mode, arg string) error {
 			}
 		}
 	case "victim": // arg: "cpu", "io PATH" or "mem MiB"
-		victim(arg)
+		return victim(arg)
 	}
 	return fmt.Errorf("unknown child mode %q", mode)
 }
@@ -138,23 +138,55 @@ func directIO(write bool, bs int, path string, mib int) error {
 	return nil
 }
 
+// victimSpec is what one victim request does besides its fixed CPU work.
+type victimSpec struct {
+	ioPath string // one 4 KiB O_DIRECT read of this file
+	memMiB int    // touch 256 random pages of a working set this size
+}
+
+// parseVictim reads the victim's argument: "cpu", "io PATH" or "mem MiB".
+// Anything else is an error: a victim that silently did less would make
+// its case measure nothing.
+func parseVictim(arg string) (victimSpec, error) {
+	f := strings.Fields(arg)
+	switch {
+	case len(f) == 1 && f[0] == "cpu":
+		return victimSpec{}, nil
+	case len(f) == 2 && f[0] == "io":
+		return victimSpec{ioPath: f[1]}, nil
+	case len(f) == 2 && f[0] == "mem":
+		mib, err := strconv.Atoi(f[1])
+		if err != nil || mib < 1 {
+			return victimSpec{}, fmt.Errorf("victim %q: the working set must be a whole number of MiB, at least 1", arg)
+		}
+		return victimSpec{memMiB: mib}, nil
+	}
+	return victimSpec{}, fmt.Errorf("victim %q: want \"cpu\", \"io PATH\" or \"mem MiB\"", arg)
+}
+
 // victim is a latency-sensitive service: a request every 5 ms doing a
 // fixed amount of CPU work (and, for "io PATH", one 4 KiB O_DIRECT read;
 // for "mem MiB", touching 256 random pages of a working set that size);
 // it prints "unixµs latencyµs" per request.
-func victim(arg string) {
+func victim(arg string) error {
+	spec, err := parseVictim(arg)
+	if err != nil {
+		return err
+	}
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
 	var fd = -1
 	var buf, ws []byte
-	f := strings.Fields(arg)
-	if len(f) == 2 && f[0] == "io" {
-		fd, _ = unix.Open(f[1], unix.O_RDONLY|unix.O_DIRECT, 0)
-		buf, _ = unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if spec.ioPath != "" {
+		if fd, err = unix.Open(spec.ioPath, unix.O_RDONLY|unix.O_DIRECT, 0); err != nil {
+			return fmt.Errorf("victim: open %s: %w", spec.ioPath, err)
+		}
+		if buf, err = unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE); err != nil {
+			return err
+		}
 	}
-	if len(f) == 2 && f[0] == "mem" {
-		mib, _ := strconv.Atoi(f[1])
-		ws = make([]byte, mib<<20)
+	if spec.memMiB > 0 {
+		ws = make([]byte, spec.memMiB<<20)
 		for i := 0; i < len(ws); i += 4096 {
 			ws[i] = 1
 		}
@@ -170,7 +202,9 @@ func victim(arg string) {
 			x = x*6364136223846793005 + 1442695040888963407
 		}
 		if fd >= 0 {
-			_, _ = unix.Pread(fd, buf, int64(i%4096)*4096)
+			if _, err := unix.Pread(fd, buf, int64(i%4096)*4096); err != nil {
+				return fmt.Errorf("victim: read %s: %w", spec.ioPath, err)
+			}
 		}
 		for j, pages := 0, len(ws)/4096; j < 256 && pages > 0; j++ {
 			x = x*6364136223846793005 + 1442695040888963407

@@ -51,12 +51,13 @@ func cpuScenario() (scenario, error) {
 }
 
 // ioScenario: 4 O_DIRECT 1 MiB writers against a victim's 4 KiB O_DIRECT
-// reads, on the lab's qemu-throttled disk when there is one (elsewhere a
-// page-cache-backed virtual disk never queues the reads behind the writes).
+// reads, on the slow disk when there is one (the lab's: /mnt/slow, which
+// qemu throttles; a page-cache-backed virtual disk never queues the reads
+// behind the writes).
 func ioScenario(env Env, victimDir string) (scenario, error) {
-	dir, dev, which := env.Slow, env.SlowDev, "the qemu-throttled disk (16 MiB/s)"
+	dir, dev, which := env.Slow, env.SlowDev, "the slow disk "+env.Slow
 	if dir == "" {
-		dir, dev, which = env.Ext4, env.Ext4Dev, "the scratch ext4 disk"
+		dir, dev, which = env.Ext4, env.Ext4Dev, "the scratch disk "+env.Ext4
 	}
 	rfile := filepath.Join(dir, "bench-victim")
 	wfile := filepath.Join(dir, "bench-antagonist")

@@ -5,8 +5,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 )
+
+// debianName is Debian policy's package name syntax (§5.6.1); anything
+// else, e.g. an option-looking "-y", is refused before apt-get sees it.
+var debianName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
 
 // hostPackages are the Debian packages the lab needs on the host.
 var hostPackages = []string{
@@ -33,6 +38,11 @@ func missingPackages(pkgs []string) ([]string, error) {
 // apt-get, as root or through sudo. It does nothing (quickly) when all are
 // present.
 func prereqs(log io.Writer, extra ...string) error {
+	for _, p := range extra {
+		if !debianName.MatchString(p) {
+			return fmt.Errorf("%q is not a Debian package name (lowercase letters, digits, + - . ; at least 2 characters)", p)
+		}
+	}
 	missing, err := missingPackages(append(append([]string{}, hostPackages...), extra...))
 	if err != nil {
 		return err
