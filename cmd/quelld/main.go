@@ -103,17 +103,11 @@ func run() int {
 		os.Exit(1)
 	}()
 
-	var reg *prometheus.Registry
 	var loopMetrics *metrics.Loop
 	var opts []enforcer.Option
-	var view func() *enforcer.View
 	var hooks enforcer.Hooks
 	if dc.MetricsAddr != "off" {
-		reg, loopMetrics, err = metrics.NewRegistry(func() *enforcer.View { return view() })
-		if err != nil {
-			log.Error("metrics", "err", err)
-			return 1
-		}
+		loopMetrics = metrics.NewLoop()
 		hooks = enforcer.Hooks{
 			OnEvent: func(ev enforcer.Event) {
 				kind := ev.Kind
@@ -156,6 +150,14 @@ func run() int {
 		log.Error("start", "err", err)
 		return 1
 	}
+	var reg *prometheus.Registry
+	if loopMetrics != nil {
+		reg, err = metrics.NewRegistry(e.View, loopMetrics)
+		if err != nil {
+			log.Error("metrics", "err", err)
+			return 1
+		}
+	}
 	notifier, err := systemd.NewNotifier(systemd.WithErrorHandler(func(err error) { log.Warn("watchdog ping", "err", err) }))
 	if err != nil {
 		log.Error("systemd notify", "err", err)
@@ -188,7 +190,6 @@ func run() int {
 			log.Error("API server", "err", err)
 		}
 	}()
-	view = e.View
 	if reg != nil {
 		go func() {
 			if err := metrics.Serve(ctx, dc.MetricsAddr, reg); err != nil {

@@ -72,7 +72,8 @@ func TestLint(t *testing.T) {
 
 func TestRegistryWithRuntimeCollectorsGathers(t *testing.T) {
 	t.Parallel()
-	reg, loop, err := NewRegistry(fixedView)
+	loop := NewLoop()
+	reg, err := NewRegistry(fixedView, loop)
 	if err != nil {
 		t.Fatal(err)
 	}

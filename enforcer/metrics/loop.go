@@ -3,7 +3,8 @@ package metrics
 import "github.com/prometheus/client_golang/prometheus"
 
 // Loop holds the instruments the enforcer loop updates itself. Create it with
-// NewLoop and register it with Register (or use NewRegistry).
+// NewLoop before the enforcer (its hooks update them), then register it with
+// Register or hand it to NewRegistry.
 type Loop struct {
 	// ActionsTotal counts actions taken, by rule (or detector) and action
 	// (limit, restore, throttle, unthrottle, freeze, thaw, evict). Dry-run

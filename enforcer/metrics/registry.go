@@ -7,23 +7,22 @@ import (
 	"github.com/quell-dev/quell/enforcer"
 )
 
-// NewRegistry returns a fresh registry holding a Collector over view, the
-// loop instruments, and the Go runtime and process collectors; and the loop
-// instruments for the enforcer to update.
-func NewRegistry(view func() *enforcer.View) (*prometheus.Registry, *Loop, error) {
+// NewRegistry returns a fresh registry holding a Collector over current, the
+// loop instruments (made earlier with NewLoop, since the enforcer's hooks
+// update them), and the Go runtime and process collectors.
+func NewRegistry(current func() *enforcer.View, loop *Loop) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
-	loop := NewLoop()
 	if err := loop.Register(reg); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, c := range []prometheus.Collector{
-		NewCollector(view),
+		NewCollector(current),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
 		if err := reg.Register(c); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return reg, loop, nil
+	return reg, nil
 }

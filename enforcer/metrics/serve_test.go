@@ -12,7 +12,7 @@ import (
 
 func TestServeScrapeAndStop(t *testing.T) {
 	t.Parallel()
-	reg, _, err := NewRegistry(fixedView)
+	reg, err := NewRegistry(fixedView, NewLoop())
 	if err != nil {
 		t.Fatal(err)
 	}
