@@ -13,8 +13,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer"
 	"github.com/quell-dev/quell/enforcer/api"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 // quelldRun is a quelld started by a case with its own policy, state dir
@@ -28,12 +28,12 @@ type quelldRun struct {
 // startQuelld writes policy and a daemon config (extra TOML lines) into a
 // fresh dir and starts env.Quelld, waiting until its socket exists.
 // loop returns quelld's loop status from its API.
-func (q *quelldRun) loop() (enforcer.LoopStatus, error) {
+func (q *quelldRun) loop() (view.LoopStatus, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	v, err := api.NewClient(filepath.Join(q.dir, "quelld.sock")).View(ctx)
 	if err != nil {
-		return enforcer.LoopStatus{}, err
+		return view.LoopStatus{}, err
 	}
 	return v.Loop, nil
 }

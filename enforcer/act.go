@@ -14,6 +14,7 @@ import (
 
 	"github.com/quell-dev/quell/enforcer/detect"
 	"github.com/quell-dev/quell/enforcer/state"
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
 	"github.com/quell-dev/quell/policies"
 )
@@ -52,8 +53,8 @@ func newDetector(cfg Config, clock Clock) *actor {
 }
 
 // Penalties lists the active penalties for the view.
-func (a *actor) Penalties() []PenaltyView {
-	var out []PenaltyView
+func (a *actor) Penalties() []view.PenaltyView {
+	var out []view.PenaltyView
 	for _, p := range a.eng.Penalties() {
 		if p.DryRun {
 			continue
@@ -62,7 +63,7 @@ func (a *actor) Penalties() []PenaltyView {
 		if rule == "" {
 			rule = p.Detector
 		}
-		out = append(out, PenaltyView{ID: p.Target.ID, Cgroup: p.Target.Cgroup, Action: string(p.Kind),
+		out = append(out, view.PenaltyView{ID: p.Target.ID, Cgroup: p.Target.Cgroup, Action: string(p.Kind),
 			Rule: rule, Factor: p.Factor, Since: p.Since, Deadline: p.Deadline, Reason: p.Reason})
 	}
 	return out
@@ -70,7 +71,7 @@ func (a *actor) Penalties() []PenaltyView {
 
 // detectAndAct builds the snapshot, asks the engine, and executes (or, in
 // dry-run, records) what it decided.
-func (e *Enforcer) detectAndAct(ctx context.Context, pol *policies.Policy, host HostView, now time.Time) int {
+func (e *Enforcer) detectAndAct(ctx context.Context, pol *policies.Policy, host view.HostView, now time.Time) int {
 	defer e.retryThaws(ctx)
 	if pol == nil {
 		// No valid policy (e.g. a bad file at start): no rule acts, but
@@ -104,7 +105,7 @@ func (e *Enforcer) detectAndAct(ctx context.Context, pol *policies.Policy, host 
 	return errs
 }
 
-func (e *Enforcer) snapshot(pol *policies.Policy, host HostView, now time.Time) detect.Snapshot {
+func (e *Enforcer) snapshot(pol *policies.Policy, host view.HostView, now time.Time) detect.Snapshot {
 	// The samples are from the start of the pass; the actions happen now,
 	// which on a thrashing host can be seconds later.
 	s := detect.Snapshot{Time: now, ActAt: e.clock.Now(), Host: host.Signals, Tenants: map[string]detect.Tenant{}}
@@ -113,13 +114,13 @@ func (e *Enforcer) snapshot(pol *policies.Policy, host HostView, now time.Time) 
 		needProcs = needProcs || d.Kind == "process-name"
 		needNet = needNet || d.Kind == "endpoint"
 	}
-	agg := map[string]*Usage{}
+	agg := map[string]*view.Usage{}
 	for _, t := range e.known {
 		if t.c.Tenant == "" {
 			continue
 		}
 		if agg[t.c.Tenant] == nil {
-			agg[t.c.Tenant] = &Usage{}
+			agg[t.c.Tenant] = &view.Usage{}
 		}
 		addUsage(agg[t.c.Tenant], t.usage)
 	}
@@ -129,7 +130,7 @@ func (e *Enforcer) snapshot(pol *policies.Policy, host HostView, now time.Time) 
 		ten := &pol.Tenants[i]
 		u := agg[ten.Name]
 		if u == nil {
-			u = &Usage{}
+			u = &view.Usage{}
 		}
 		g := detect.Usage{}
 		l := ten.Limits
@@ -180,7 +181,7 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 		who = a.Detector
 	}
 	t := e.known[a.Target.Cgroup]
-	ev := Event{Time: e.clock.Now(), Kind: string(a.Kind), Rule: who, Target: a.Target.ID, Cgroup: a.Target.Cgroup,
+	ev := view.Event{Time: e.clock.Now(), Kind: string(a.Kind), Rule: who, Target: a.Target.ID, Cgroup: a.Target.Cgroup,
 		Reason: a.Reason, DryRun: a.DryRun, Signals: map[string]float64{}}
 	if t != nil {
 		ev.Tenant = t.c.Tenant
@@ -418,7 +419,7 @@ func (e *Enforcer) restorePenalties(ctx context.Context) {
 				e.det.thaws[a.Target.Cgroup] = a.Target.ID
 			}
 		}
-		e.events.add(Event{Time: e.clock.Now(), Kind: string(a.Kind), Target: a.Target.ID, Cgroup: a.Target.Cgroup,
+		e.events.add(view.Event{Time: e.clock.Now(), Kind: string(a.Kind), Target: a.Target.ID, Cgroup: a.Target.Cgroup,
 			Rule: a.Rule + a.Detector, Reason: "after restart: " + a.Reason})
 	}
 	// A freeze whose deadline is still ahead holds again: quelld thawed it
@@ -435,7 +436,7 @@ func (e *Enforcer) restorePenalties(ctx context.Context) {
 			e.log.Warn("freeze again after restart", "cgroup", p.Target.Cgroup, "err", err)
 			continue
 		}
-		e.events.add(Event{Time: e.clock.Now(), Kind: string(detect.Freeze), Target: p.Target.ID, Cgroup: p.Target.Cgroup,
+		e.events.add(view.Event{Time: e.clock.Now(), Kind: string(detect.Freeze), Target: p.Target.ID, Cgroup: p.Target.Cgroup,
 			Rule: p.Rule + p.Detector, Reason: "after restart: freeze held until its deadline " + p.Deadline.Format(time.RFC3339),
 			After: "frozen until " + p.Deadline.Format(time.RFC3339)})
 	}
@@ -449,7 +450,7 @@ func (e *Enforcer) Release(ctx context.Context, id string) error {
 	defer e.loopMu.Unlock()
 	acts := e.det.eng.Release(id)
 	if len(acts) == 0 {
-		return fmt.Errorf("no penalty on %q: %w", id, ErrNotFound)
+		return fmt.Errorf("no penalty on %q: %w", id, view.ErrNotFound)
 	}
 	pol := e.currentPolicy()
 	var errs []error
@@ -472,7 +473,7 @@ func (e *Enforcer) retryThaws(ctx context.Context) int {
 		switch {
 		case err == nil:
 			delete(e.det.thaws, cg)
-			e.events.add(Event{Time: e.clock.Now(), Kind: "thaw", Target: id, Cgroup: cg, Reason: "thaw retried and done", After: "thawed"})
+			e.events.add(view.Event{Time: e.clock.Now(), Kind: "thaw", Target: id, Cgroup: cg, Reason: "thaw retried and done", After: "thawed"})
 		case errors.Is(err, limits.ErrGone) || errors.Is(err, fs.ErrNotExist):
 			delete(e.det.thaws, cg)
 		default:
@@ -495,7 +496,7 @@ func (e *Enforcer) standDown() {
 			if err := e.fs.Thaw(ctx, p.Target.Cgroup); err != nil {
 				e.log.Warn("thaw on stop", "cgroup", p.Target.Cgroup, "err", err)
 			}
-			e.events.add(Event{Time: e.clock.Now(), Kind: "thaw", Target: p.Target.ID, Cgroup: p.Target.Cgroup,
+			e.events.add(view.Event{Time: e.clock.Now(), Kind: "thaw", Target: p.Target.ID, Cgroup: p.Target.Cgroup,
 				Reason: "quelld stopping: nothing stays frozen (the freeze is re-applied on start if its deadline is still ahead)"})
 		}
 	}

@@ -1,12 +1,13 @@
 package enforcer
 
 import (
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/policies"
 )
 
 // classify assigns c to the first tenant whose match holds; an unmatched
 // container is left alone (Tenant "").
-func classify(p *policies.Policy, c *Container) {
+func classify(p *policies.Policy, c *view.Container) {
 	c.Tenant, c.Class = "", ""
 	if p == nil {
 		c.MatchReason = "no valid policy loaded"

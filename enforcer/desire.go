@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/quell-dev/quell/enforcer/desire"
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
 	"github.com/quell-dev/quell/policies"
 )
@@ -92,12 +93,12 @@ func (e *Enforcer) desireTenant(ten *policies.Tenant, ms []*tracked) []plan {
 	type member struct {
 		cgroup string
 		t      *tracked
-		u      Usage
+		u      view.Usage
 		quota  float64
 	}
 	var members []member
 	if len(inside) > 0 {
-		var u Usage
+		var u view.Usage
 		for _, t := range inside {
 			u.CPUs += t.usage.CPUs
 			u.MemoryBytes += t.usage.MemoryBytes
@@ -152,7 +153,7 @@ func (e *Enforcer) desireTenant(ten *policies.Tenant, ms []*tracked) []plan {
 		}
 		whyShare["cpu.max"] = fmt.Sprintf("%s limits.cpus = %g split among %d members by demand", split, *l.CPUs, n)
 	}
-	splitBytes := func(total *int64, used func(Usage) int64, set func(*limits.Resources, *int64), file, key string) {
+	splitBytes := func(total *int64, used func(view.Usage) int64, set func(*limits.Resources, *int64), file, key string) {
 		if total == nil {
 			return
 		}
@@ -170,10 +171,10 @@ func (e *Enforcer) desireTenant(ten *policies.Tenant, ms []*tracked) []plan {
 		}
 		whyShare[file] = fmt.Sprintf("%s limits.%s = %d split among %d members: each its use plus the tenant's headroom", split, key, *total, n)
 	}
-	splitBytes(l.Memory, func(u Usage) int64 { return u.MemoryBytes }, func(r *limits.Resources, v *int64) { r.MemoryMax = v }, "memory.max", "memory")
-	splitBytes(l.MemoryHigh, func(u Usage) int64 { return u.MemoryBytes }, func(r *limits.Resources, v *int64) { r.MemoryHigh = v }, "memory.high", "memory_high")
-	splitBytes(l.Swap, func(u Usage) int64 { return u.SwapBytes }, func(r *limits.Resources, v *int64) { r.SwapMax = v }, "memory.swap.max", "swap")
-	splitBytes(l.Pids, func(u Usage) int64 { return u.Pids }, func(r *limits.Resources, v *int64) { r.PidsMax = v }, "pids.max", "pids")
+	splitBytes(l.Memory, func(u view.Usage) int64 { return u.MemoryBytes }, func(r *limits.Resources, v *int64) { r.MemoryMax = v }, "memory.max", "memory")
+	splitBytes(l.MemoryHigh, func(u view.Usage) int64 { return u.MemoryBytes }, func(r *limits.Resources, v *int64) { r.MemoryHigh = v }, "memory.high", "memory_high")
+	splitBytes(l.Swap, func(u view.Usage) int64 { return u.SwapBytes }, func(r *limits.Resources, v *int64) { r.SwapMax = v }, "memory.swap.max", "swap")
+	splitBytes(l.Pids, func(u view.Usage) int64 { return u.Pids }, func(r *limits.Resources, v *int64) { r.PidsMax = v }, "pids.max", "pids")
 	if l.MemoryLow != nil && *l.MemoryLow > 0 {
 		v := int64(desire.SplitEven(uint64(*l.MemoryLow), n, 0))
 		for i := range shares {

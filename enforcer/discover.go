@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quell-dev/quell/enforcer/discover"
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/policies"
 )
 
@@ -54,7 +55,7 @@ func (e *Enforcer) discover(p *policies.Policy) int {
 // the caller.
 func (e *Enforcer) readMeta(t *tracked) {
 	f := t.found
-	c := Container{ID: f.ID, Cgroup: f.Cgroup, Runtime: f.Runtime}
+	c := view.Container{ID: f.ID, Cgroup: f.Cgroup, Runtime: f.Runtime}
 	m, err := e.cfg.Runtimes.ReadMeta(f)
 	if err != nil {
 		c.MetaErr = err.Error()

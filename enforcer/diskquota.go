@@ -35,6 +35,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
 	"github.com/quell-dev/quell/policies"
 )
@@ -147,7 +148,7 @@ type diskWant struct {
 	note    string // a standing remark for the container's errors
 }
 
-func diskWantFor(p *policies.Policy, c Container) (diskWant, bool) {
+func diskWantFor(p *policies.Policy, c view.Container) (diskWant, bool) {
 	ten := tenantNamed(p, c.Tenant)
 	if ten == nil {
 		return diskWant{}, false
@@ -223,7 +224,7 @@ func (e *Enforcer) quotaDisks(p *policies.Policy) int {
 				msg := "disk: " + err.Error()
 				if msg != d.err {
 					e.log.Warn("disk limit cannot be applied", "cgroup", cg, "err", err)
-					e.events.add(Event{Time: now, Kind: "error", Tenant: t.c.Tenant, Cgroup: cg, Target: t.c.ID,
+					e.events.add(view.Event{Time: now, Kind: "error", Tenant: t.c.Tenant, Cgroup: cg, Target: t.c.ID,
 						Reason: msg, DryRun: e.cfg.DryRun})
 				}
 				d.err, d.retryAt = msg, now.Add(e.cfg.Resync)
@@ -269,7 +270,7 @@ func (e *Enforcer) assignDisk(t *tracked, d *diskEntry, w diskWant) error {
 	} else if err := e.quotas.Check(d.dirs[0]); err != nil {
 		return err
 	}
-	ev := Event{Time: e.clock.Now(), Kind: "limit", Tenant: t.c.Tenant, Cgroup: t.c.Cgroup, Target: t.c.ID,
+	ev := view.Event{Time: e.clock.Now(), Kind: "limit", Tenant: t.c.Tenant, Cgroup: t.c.Cgroup, Target: t.c.ID,
 		Reason: fmt.Sprintf("disk project quota (%s) on %v", w.key, d.dirs), After: projectLimit(w.limit)}
 	if d.applied {
 		ev.Before = projectLimit(d.limit)
@@ -343,7 +344,7 @@ func (e *Enforcer) diskDirs(t *tracked, w diskWant) ([]string, uint64, error) {
 // was the project's last member, clears the limit and frees the ID. On
 // failure the entry stays (retried next tick) and it returns 1.
 func (e *Enforcer) releaseDisk(cg string, d *diskEntry, why string) int {
-	ev := Event{Time: e.clock.Now(), Kind: "restore", Tenant: d.tenant, Cgroup: cg, Target: d.id,
+	ev := view.Event{Time: e.clock.Now(), Kind: "restore", Tenant: d.tenant, Cgroup: cg, Target: d.id,
 		Reason: fmt.Sprintf("disk project %d (%s) released: %s", d.project, d.key, why), Before: projectLimit(d.limit)}
 	if e.cfg.DryRun || !d.tagged {
 		if e.cfg.DryRun && d.applied {

@@ -2,7 +2,6 @@ package enforcer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/quell-dev/quell/enforcer/discover"
 	"github.com/quell-dev/quell/enforcer/state"
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
 	"github.com/quell-dev/quell/policies"
 )
@@ -28,7 +28,7 @@ type Enforcer struct {
 
 	policyMu sync.Mutex
 	policy   *policies.Policy // last good
-	pstatus  PolicyStatus
+	pstatus  view.PolicyStatus
 
 	// Loop-owned state (only the loop goroutine touches it).
 	known          map[string]*tracked // by cgroup
@@ -44,7 +44,7 @@ type Enforcer struct {
 	sliceQuota     map[string]float64    // tenant → CPUs its slice got last tick
 	loopMu         sync.Mutex            // held by Tick, Plan, Explain and Release
 
-	view   atomic.Pointer[View]
+	view   atomic.Pointer[view.View]
 	hooks  Hooks
 	slices map[string]bool // tenant slices known to exist
 	ticked chan struct{}   // closed after the first tick
@@ -65,10 +65,10 @@ type Enforcer struct {
 type tracked struct {
 	found   discover.Found
 	foundAt time.Time
-	c       Container
+	c       view.Container
 	prev    limits.Stats
 	prevT   time.Time
-	usage   Usage
+	usage   view.Usage
 	errs    []string
 	quota   float64       // CPUs quell gave it last tick (split mode), 0 = none
 	psi     [3]limits.PSI // cpu, memory, io pressure at the last read
@@ -79,7 +79,7 @@ type tracked struct {
 // appliedSet is what reconcile wrote on a cgroup, with why, for the view.
 type appliedSet struct {
 	tenant  string
-	changes []Change          // the last diff (empty when nothing had to change)
+	changes []view.Change     // the last diff (empty when nothing had to change)
 	why     map[string]string // file → why, from the plan
 	values  map[string]string // file → value in the kernel after this tick's reconcile
 
@@ -91,7 +91,7 @@ type appliedSet struct {
 // Hooks let the daemon count what the loop does (metrics) without the
 // loop knowing about metrics.
 type Hooks struct {
-	OnEvent     func(Event)         // each recorded event
+	OnEvent     func(view.Event)    // each recorded event
 	OnReconcile func(time.Duration) // each reconcile pass
 }
 
@@ -141,7 +141,7 @@ func New(cfg Config, opts ...Option) (*Enforcer, error) {
 	if err := e.Reload(context.Background()); err != nil {
 		e.log.Error("policy invalid at start; enforcing nothing until a valid one is loaded", "err", err)
 	}
-	e.view.Store(&View{Time: e.clock.Now(), Source: e.source(), DryRun: e.cfg.DryRun, Policy: e.policyStatus()})
+	e.view.Store(&view.View{Time: e.clock.Now(), Source: e.source(), DryRun: e.cfg.DryRun, Policy: e.policyStatus()})
 	return e, nil
 }
 
@@ -253,8 +253,3 @@ func (e *Enforcer) Tick(ctx context.Context) {
 	}
 	e.prevStart = start
 }
-
-var errNotFound = errors.New("not found")
-
-// ErrNotFound is returned by Explain and Release for an unknown ID.
-var ErrNotFound = errNotFound

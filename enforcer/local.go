@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 // Local is a read-only enforcer for `quell` when quelld is not running: it
@@ -27,7 +29,7 @@ func NewLocal(ctx context.Context, cfg Config, gap time.Duration) (*Local, error
 }
 
 // View re-reads the counters when the last view is older than the refresh.
-func (l *Local) View() *View {
+func (l *Local) View() *view.View {
 	if v := l.Enforcer.View(); l.clock.Now().Sub(v.Time) < l.refresh {
 		return v
 	}

@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
 	"github.com/quell-dev/quell/policies"
 )
@@ -131,7 +132,7 @@ type netEntry struct {
 
 // netSpecFor is the shaping c's tenant wants for it; ok is false when the
 // tenant has no net limits (or c is in no tenant).
-func netSpecFor(p *policies.Policy, c Container) (limits.NetSpec, bool) {
+func netSpecFor(p *policies.Policy, c view.Container) (limits.NetSpec, bool) {
 	ten := tenantNamed(p, c.Tenant)
 	if ten == nil || (ten.Limits.Net == nil && ten.Container.Net == nil) {
 		return limits.NetSpec{}, false
@@ -231,7 +232,7 @@ func (e *Enforcer) findVeth(t *tracked, n *netEntry) bool {
 		msg := "net: cannot shape: " + err.Error()
 		if msg != n.findErr {
 			e.log.Warn("network limits cannot be applied", "cgroup", t.c.Cgroup, "err", err)
-			e.events.add(Event{Time: now, Kind: "error", Tenant: t.c.Tenant, Cgroup: t.c.Cgroup, Target: t.c.ID,
+			e.events.add(view.Event{Time: now, Kind: "error", Tenant: t.c.Tenant, Cgroup: t.c.Cgroup, Target: t.c.ID,
 				Reason: msg, DryRun: e.cfg.DryRun})
 		}
 		n.findErr, n.retryAt = msg, now.Add(e.cfg.Resync)
@@ -248,7 +249,7 @@ func (e *Enforcer) applyShaping(ctx context.Context, t *tracked, n *netEntry, sp
 	if n.applied {
 		before = netRates(n.spec)
 	}
-	ev := Event{Time: e.clock.Now(), Kind: "limit", Tenant: t.c.Tenant, Cgroup: t.c.Cgroup, Target: t.c.ID,
+	ev := view.Event{Time: e.clock.Now(), Kind: "limit", Tenant: t.c.Tenant, Cgroup: t.c.Cgroup, Target: t.c.ID,
 		Reason: "network shaping on host veth " + n.veth + " (tenant " + spec.Tenant + ")", Before: before, After: netRates(spec)}
 	if e.cfg.DryRun {
 		ev.DryRun = true
@@ -296,7 +297,7 @@ func (e *Enforcer) unshape(ctx context.Context, cg string, n *netEntry, why stri
 		delete(e.nets, cg)
 		return 0
 	}
-	ev := Event{Time: e.clock.Now(), Kind: "restore", Tenant: n.tenant, Cgroup: cg, Target: n.id,
+	ev := view.Event{Time: e.clock.Now(), Kind: "restore", Tenant: n.tenant, Cgroup: cg, Target: n.id,
 		Reason: "network shaping removed: " + why, Before: netRates(n.spec)}
 	if e.cfg.DryRun || !n.shaped {
 		ev.DryRun = e.cfg.DryRun

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
 )
 
@@ -30,8 +31,8 @@ name = "acme"
   net = { ingress = "10Mbit" }
 `
 
-func eventsOf(e *Enforcer, kind string) []Event {
-	var out []Event
+func eventsOf(e *Enforcer, kind string) []view.Event {
+	var out []view.Event
 	for _, ev := range e.Events(0, 0) {
 		if ev.Kind == kind {
 			out = append(out, ev)
@@ -40,13 +41,13 @@ func eventsOf(e *Enforcer, kind string) []Event {
 	return out
 }
 
-func viewOf(e *Enforcer, cg string) ContainerView {
+func viewOf(e *Enforcer, cg string) view.ContainerView {
 	for _, c := range e.View().Containers {
 		if c.Cgroup == cg {
 			return c
 		}
 	}
-	return ContainerView{}
+	return view.ContainerView{}
 }
 
 func TestNetShapedOnceReappliedOnChangeRemovedWhenGone(t *testing.T) {

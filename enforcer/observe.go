@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/procfs"
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
 )
 
@@ -71,7 +72,7 @@ func minRateWindow(interval time.Duration) time.Duration {
 
 // usageFrom computes rates from two reads dt apart; gauges are taken as is.
 // A counter that went backwards (a recreated cgroup) gives no rate.
-func usageFrom(prev, cur limits.Stats, prevT, now time.Time, last Usage) Usage {
+func usageFrom(prev, cur limits.Stats, prevT, now time.Time, last view.Usage) view.Usage {
 	u := last
 	dt := now.Sub(prevT).Seconds()
 	if cur.CPU != nil && prev.CPU != nil && dt > 0 && cur.CPU.UsageUsec >= prev.CPU.UsageUsec {
@@ -118,7 +119,7 @@ var psiResources = [3]string{"cpu", "memory", "io"}
 
 // cgroupPSI reads the cgroup's pressure files (best effort: PSI may be off)
 // into t, for tenant signals, and their some avg10 into u, for the view.
-func (e *Enforcer) cgroupPSI(cg string, t *tracked, now time.Time, u *Usage) {
+func (e *Enforcer) cgroupPSI(cg string, t *tracked, now time.Time, u *view.Usage) {
 	dir := filepath.Join(e.cfg.CgroupRoot, cg)
 	dst := [3]*float64{&u.CPUPressure, &u.MemoryPressure, &u.IOPressure}
 	for i, r := range psiResources {
@@ -134,8 +135,8 @@ func (e *Enforcer) cgroupPSI(cg string, t *tracked, now time.Time, u *Usage) {
 }
 
 // observeHost reads host PSI and memory.
-func (e *Enforcer) observeHost() HostView {
-	h := HostView{CPUs: hostCPUs(), Signals: map[string]float64{}}
+func (e *Enforcer) observeHost() view.HostView {
+	h := view.HostView{CPUs: hostCPUs(), Signals: map[string]float64{}}
 	e.readHostPSI(func(name string, v float64) { h.Signals[name] = v })
 	if fs, err := procfs.NewFS(e.cfg.ProcRoot); err == nil {
 		if mi, err := fs.Meminfo(); err == nil {

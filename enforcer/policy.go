@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
 	"github.com/quell-dev/quell/policies"
 )
@@ -37,12 +38,12 @@ func (e *Enforcer) Reload(ctx context.Context) error {
 		if e.policy != nil {
 			kept = "the last good policy (" + e.pstatus.Summary + ") stays in force"
 		}
-		e.events.add(Event{Time: now, Kind: "policy", Reason: "policy rejected; " + kept + ": " + strings.Join(e.pstatus.Errors, "; ")})
+		e.events.add(view.Event{Time: now, Kind: "policy", Reason: "policy rejected; " + kept + ": " + strings.Join(e.pstatus.Errors, "; ")})
 		return err
 	}
 	e.policy = p
-	e.pstatus = PolicyStatus{Valid: true, Summary: p.Summary(), Files: p.Files, LoadedAt: now, Tried: now}
-	e.events.add(Event{Time: now, Kind: "policy", Reason: "policy loaded: " + p.Summary()})
+	e.pstatus = view.PolicyStatus{Valid: true, Summary: p.Summary(), Files: p.Files, LoadedAt: now, Tried: now}
+	e.events.add(view.Event{Time: now, Kind: "policy", Reason: "policy loaded: " + p.Summary()})
 	e.rescan.Store(true)
 	return nil
 }
@@ -65,7 +66,7 @@ func (e *Enforcer) currentPolicy() *policies.Policy {
 	return e.policy
 }
 
-func (e *Enforcer) policyStatus() PolicyStatus {
+func (e *Enforcer) policyStatus() view.PolicyStatus {
 	e.policyMu.Lock()
 	defer e.policyMu.Unlock()
 	s := e.pstatus

@@ -6,13 +6,15 @@ import (
 	"time"
 
 	"strings"
+
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 func hostCPUs() int { return runtime.NumCPU() }
 
 // publish builds the View readers see until the next tick.
-func (e *Enforcer) publish(start time.Time, host HostView, plans []plan, errs int) {
-	v := &View{Time: start, Source: e.source(), DryRun: e.cfg.DryRun, Policy: e.policyStatus(), Host: host}
+func (e *Enforcer) publish(start time.Time, host view.HostView, plans []plan, errs int) {
+	v := &view.View{Time: start, Source: e.source(), DryRun: e.cfg.DryRun, Policy: e.policyStatus(), Host: host}
 	modes := map[string]string{}
 	for _, p := range plans {
 		if m, ok := modes[p.tenant]; !ok || m == "caps" {
@@ -20,15 +22,15 @@ func (e *Enforcer) publish(start time.Time, host HostView, plans []plan, errs in
 		}
 	}
 	pens := e.det.Penalties()
-	penBy := map[string]*PenaltyView{}
+	penBy := map[string]*view.PenaltyView{}
 	for i := range pens {
 		penBy[pens[i].ID] = &pens[i]
 	}
-	tenants := map[string]*TenantView{}
+	tenants := map[string]*view.TenantView{}
 	pol := e.currentPolicy() // once: a reload during publish must not change it halfway
 	if pol != nil {
 		for _, t := range pol.Tenants {
-			tv := &TenantView{Name: t.Name, Class: string(t.Class), Mode: modes[t.Name]}
+			tv := &view.TenantView{Name: t.Name, Class: string(t.Class), Mode: modes[t.Name]}
 			if tv.Class == "" {
 				tv.Class = "burstable"
 			}
@@ -61,7 +63,7 @@ func (e *Enforcer) publish(start time.Time, host HostView, plans []plan, errs in
 		}
 	}
 	for _, t := range e.known {
-		cv := ContainerView{Container: t.c, Usage: t.usage, Errors: append([]string(nil), t.errs...)}
+		cv := view.ContainerView{Container: t.c, Usage: t.usage, Errors: append([]string(nil), t.errs...)}
 		if t.c.Labels != nil {
 			cv.Labels = copyMap(t.c.Labels)
 		}
@@ -91,12 +93,12 @@ func (e *Enforcer) publish(start time.Time, host HostView, plans []plan, errs in
 	}
 	v.Penalties = pens
 	e.ticks++
-	v.Loop = LoopStatus{Interval: e.cfg.Interval, LastTick: start, LastDuration: e.clock.Now().Sub(start),
+	v.Loop = view.LoopStatus{Interval: e.cfg.Interval, LastTick: start, LastDuration: e.clock.Now().Sub(start),
 		Watched: len(e.known), Errors: errs, Ticks: e.ticks}
 	e.view.Store(v)
 }
 
-func addUsage(dst *Usage, u Usage) {
+func addUsage(dst *view.Usage, u view.Usage) {
 	dst.At = u.At
 	dst.CPUs += u.CPUs
 	dst.MemoryBytes += u.MemoryBytes
@@ -132,10 +134,10 @@ func copyMap(m map[string]string) map[string]string {
 
 // limitsOf lists what quell set on cg: the files it keeps originals of,
 // with their current values and why.
-func (e *Enforcer) limitsOf(cg string) []Limit {
+func (e *Enforcer) limitsOf(cg string) []view.Limit {
 	orig := e.store.Originals(cg)
 	why := e.applied[cg].why
-	var out []Limit
+	var out []view.Limit
 	files := make([]string, 0, len(orig))
 	for f := range orig {
 		files = append(files, f)
@@ -151,7 +153,7 @@ func (e *Enforcer) limitsOf(cg string) []Limit {
 			}
 			cur = strings.TrimSpace(v)
 		}
-		out = append(out, Limit{File: f, Value: cur, Original: orig[f], Why: why[fileOfKey(f)]})
+		out = append(out, view.Limit{File: f, Value: cur, Original: orig[f], Why: why[fileOfKey(f)]})
 	}
 	return out
 }

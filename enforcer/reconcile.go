@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
 )
 
@@ -103,7 +104,7 @@ func (e *Enforcer) reconcile(ctx context.Context, plans []plan) int {
 		for _, k := range keys {
 			e.store.ForgetFile(cg, k)
 		}
-		e.events.add(Event{Time: e.clock.Now(), Kind: "restore", Cgroup: cg, Target: idOf(cg, e.known),
+		e.events.add(view.Event{Time: e.clock.Now(), Kind: "restore", Cgroup: cg, Target: idOf(cg, e.known),
 			Reason: "no longer wanted by the policy; originals restored", After: writesString(back)})
 	}
 	return errs
@@ -187,9 +188,9 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 		p.t.errs = append(p.t.errs, missing...)
 	}
 	diff := e.fs.Diff(cur, ws)
-	changes := make([]Change, 0, len(diff))
+	changes := make([]view.Change, 0, len(diff))
 	for _, d := range diff {
-		changes = append(changes, Change{File: d.File, Old: d.Old, New: d.New, Why: p.why[d.File]})
+		changes = append(changes, view.Change{File: d.File, Old: d.Old, New: d.New, Why: p.why[d.File]})
 	}
 	prevWhy := e.applied[p.cgroup].why
 	vals := make(map[string]string, len(cur))
@@ -238,7 +239,7 @@ func (e *Enforcer) write(ctx context.Context, pw *pendingWrite) error {
 			if r.Reclaiming {
 				after += " (in force; the kernel reclaims down to it in the background)"
 			}
-			e.events.add(Event{Time: e.clock.Now(), Kind: "limit", Tenant: p.tenant, Cgroup: p.cgroup,
+			e.events.add(view.Event{Time: e.clock.Now(), Kind: "limit", Tenant: p.tenant, Cgroup: p.cgroup,
 				Target: idOf(p.cgroup, e.known), Reason: r.File + ": " + p.why[r.File], Before: r.Old, After: after})
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/quell-dev/quell/enforcer/state"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 // recorder keeps the recent events in a ring, logs each (structured, so
@@ -14,11 +15,11 @@ type recorder struct {
 	mu      sync.Mutex
 	max     int
 	seq     uint64
-	evs     []Event
+	evs     []view.Event
 	store   *state.Store
 	log     *slog.Logger
 	wake    chan struct{} // closed and replaced on each event (long-poll)
-	onEvent func(Event)
+	onEvent func(view.Event)
 	dirty   bool // events not yet handed to the store
 }
 
@@ -41,7 +42,7 @@ func (r *recorder) flush() {
 func newRecorder(st *state.Store, max int, log *slog.Logger) *recorder {
 	r := &recorder{max: max, store: st, log: log, wake: make(chan struct{})}
 	if raw := st.Events(); len(raw) > 0 {
-		var evs []Event
+		var evs []view.Event
 		if err := json.Unmarshal(raw, &evs); err == nil {
 			r.evs = evs
 			if n := len(evs); n > 0 {
@@ -54,7 +55,7 @@ func newRecorder(st *state.Store, max int, log *slog.Logger) *recorder {
 	return r
 }
 
-func (r *recorder) add(ev Event) {
+func (r *recorder) add(ev view.Event) {
 	r.mu.Lock()
 	r.seq++
 	ev.Seq = r.seq
@@ -84,10 +85,10 @@ func (r *recorder) add(ev Event) {
 
 // since returns up to limit events with Seq > seq, oldest first, and a
 // channel closed when the next event arrives.
-func (r *recorder) since(seq uint64, limit int) ([]Event, <-chan struct{}) {
+func (r *recorder) since(seq uint64, limit int) ([]view.Event, <-chan struct{}) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []Event
+	var out []view.Event
 	for _, ev := range r.evs {
 		if ev.Seq > seq {
 			out = append(out, ev)
@@ -100,10 +101,10 @@ func (r *recorder) since(seq uint64, limit int) ([]Event, <-chan struct{}) {
 }
 
 // lastFor returns the newest event for target (ID or cgroup), if any.
-func (r *recorder) forTarget(id, cg string) []Event {
+func (r *recorder) forTarget(id, cg string) []view.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []Event
+	var out []view.Event
 	for _, ev := range r.evs {
 		if (id != "" && ev.Target == id) || (cg != "" && ev.Cgroup == cg) {
 			out = append(out, ev)
@@ -113,13 +114,13 @@ func (r *recorder) forTarget(id, cg string) []Event {
 }
 
 // recent returns the last n events, oldest first.
-func (r *recorder) recent(n int) []Event {
+func (r *recorder) recent(n int) []view.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.evs) > n {
-		return append([]Event(nil), r.evs[len(r.evs)-n:]...)
+		return append([]view.Event(nil), r.evs[len(r.evs)-n:]...)
 	}
-	return append([]Event(nil), r.evs...)
+	return append([]view.Event(nil), r.evs...)
 }
 
 // save writes the state dir (events included) if anything changed.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/quell-dev/quell/enforcer/detect"
 	"github.com/quell-dev/quell/enforcer/state"
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
 	"github.com/quell-dev/quell/systemd"
 )
@@ -45,7 +46,7 @@ func (e *Enforcer) RestoreAll(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("thaw %s: %w", p.Cgroup, err))
 			continue
 		}
-		e.events.add(Event{Time: e.clock.Now(), Kind: "thaw", Target: p.ID, Cgroup: p.Cgroup, Rule: p.Rule,
+		e.events.add(view.Event{Time: e.clock.Now(), Kind: "thaw", Target: p.ID, Cgroup: p.Cgroup, Rule: p.Rule,
 			Reason: "quell told to restore everything: penalty lifted", After: "thawed"})
 	}
 	e.store.SetPenalties(nil)
@@ -69,7 +70,7 @@ func (e *Enforcer) RestoreAll(ctx context.Context) error {
 			continue
 		}
 		e.store.Forget(cg)
-		e.events.add(Event{Time: e.clock.Now(), Kind: "restore", Cgroup: cg, Target: idOf(cg, e.known),
+		e.events.add(view.Event{Time: e.clock.Now(), Kind: "restore", Cgroup: cg, Target: idOf(cg, e.known),
 			Reason: "quell told to restore everything: originals restored", After: writesString(back)})
 	}
 	if err := e.save(); err != nil {

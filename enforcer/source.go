@@ -5,19 +5,21 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 // View returns the picture published by the last tick. Never nil.
-func (e *Enforcer) View() *View { return e.view.Load() }
+func (e *Enforcer) View() *view.View { return e.view.Load() }
 
 // Events returns up to limit events after seq, oldest first.
-func (e *Enforcer) Events(seq uint64, limit int) []Event {
+func (e *Enforcer) Events(seq uint64, limit int) []view.Event {
 	evs, _ := e.events.since(seq, limit)
 	return evs
 }
 
 // WaitEvents is Events that waits (until ctx ends) when there are none yet.
-func (e *Enforcer) WaitEvents(ctx context.Context, seq uint64, limit int) []Event {
+func (e *Enforcer) WaitEvents(ctx context.Context, seq uint64, limit int) []view.Event {
 	evs, wake := e.events.since(seq, limit)
 	if len(evs) > 0 {
 		return evs
@@ -33,7 +35,7 @@ func (e *Enforcer) WaitEvents(ctx context.Context, seq uint64, limit int) []Even
 
 // Plan computes what the next reconcile would write, per cgroup, old → new,
 // without writing anything. It runs between ticks.
-func (e *Enforcer) Plan(ctx context.Context) ([]PlanEntry, error) {
+func (e *Enforcer) Plan(ctx context.Context) ([]view.PlanEntry, error) {
 	e.loopMu.Lock()
 	defer e.loopMu.Unlock()
 	pol := e.currentPolicy()
@@ -43,14 +45,14 @@ func (e *Enforcer) Plan(ctx context.Context) ([]PlanEntry, error) {
 	if len(e.known) == 0 && e.lastScan.IsZero() {
 		e.discover(pol)
 	}
-	var out []PlanEntry
+	var out []view.PlanEntry
 	for _, p := range e.desire(pol) {
-		entry := PlanEntry{Cgroup: p.cgroup, Tenant: p.tenant}
+		entry := view.PlanEntry{Cgroup: p.cgroup, Tenant: p.tenant}
 		if p.t != nil {
 			entry.Container = p.t.c.ID
 		}
 		if p.err != nil {
-			entry.Changes = []Change{{File: "(error)", New: p.err.Error()}}
+			entry.Changes = []view.Change{{File: "(error)", New: p.err.Error()}}
 			out = append(out, entry)
 			continue
 		}
@@ -59,12 +61,12 @@ func (e *Enforcer) Plan(ctx context.Context) ([]PlanEntry, error) {
 		if err != nil && p.t == nil {
 			cur = nil // the tenant slice does not exist yet
 		} else if err != nil {
-			entry.Changes = []Change{{File: "(error)", New: err.Error()}}
+			entry.Changes = []view.Change{{File: "(error)", New: err.Error()}}
 			out = append(out, entry)
 			continue
 		}
 		for _, d := range e.fs.Diff(cur, ws) {
-			entry.Changes = append(entry.Changes, Change{File: d.File, Old: d.Old, New: d.New, Why: p.why[d.File]})
+			entry.Changes = append(entry.Changes, view.Change{File: d.File, Old: d.Old, New: d.New, Why: p.why[d.File]})
 		}
 		if len(entry.Changes) > 0 {
 			out = append(out, entry)
@@ -76,9 +78,9 @@ func (e *Enforcer) Plan(ctx context.Context) ([]PlanEntry, error) {
 
 // Explain tells what quell knows and did about a container, found by ID
 // (or a unique prefix of at least 4 characters), name or cgroup path.
-func (e *Enforcer) Explain(ctx context.Context, key string) (*Explanation, error) {
+func (e *Enforcer) Explain(ctx context.Context, key string) (*view.Explanation, error) {
 	v := e.View()
-	var hit *ContainerView
+	var hit *view.ContainerView
 	for i := range v.Containers {
 		c := &v.Containers[i]
 		if c.ID == key || c.Cgroup == strings.TrimPrefix(key, "/") || c.Name == key ||
@@ -90,9 +92,9 @@ func (e *Enforcer) Explain(ctx context.Context, key string) (*Explanation, error
 		}
 	}
 	if hit == nil {
-		return nil, fmt.Errorf("no container %q: %w (quell containers lists them)", key, ErrNotFound)
+		return nil, fmt.Errorf("no container %q: %w (quell containers lists them)", key, view.ErrNotFound)
 	}
-	x := &Explanation{Container: *hit, Match: hit.MatchReason}
+	x := &view.Explanation{Container: *hit, Match: hit.MatchReason}
 	if hit.MetaErr != "" {
 		x.Meta = "runtime metadata unreadable (" + hit.MetaErr + "); classified by cgroup path alone"
 	} else {
@@ -105,7 +107,7 @@ func (e *Enforcer) Explain(ctx context.Context, key string) (*Explanation, error
 		}
 	}
 	for _, l := range hit.Limits {
-		x.Limits = append(x.Limits, Change{File: l.File, Old: l.Original, New: l.Value, Why: l.Why})
+		x.Limits = append(x.Limits, view.Change{File: l.File, Old: l.Original, New: l.Value, Why: l.Why})
 	}
 	x.Rules = e.rulesFor(hit)
 	x.Events = e.events.forTarget(hit.ID, hit.Cgroup)
@@ -113,7 +115,7 @@ func (e *Enforcer) Explain(ctx context.Context, key string) (*Explanation, error
 }
 
 // rulesFor says which rules and detectors can target c, or why none can.
-func (e *Enforcer) rulesFor(c *ContainerView) []string {
+func (e *Enforcer) rulesFor(c *view.ContainerView) []string {
 	pol := e.currentPolicy()
 	if pol == nil || c.Tenant == "" {
 		return []string{"no rule can target it: it belongs to no tenant"}

@@ -19,6 +19,7 @@ import (
 	"github.com/quell-dev/quell/enforcer"
 	"github.com/quell-dev/quell/enforcer/api"
 	"github.com/quell-dev/quell/enforcer/metrics"
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
 	"github.com/quell-dev/quell/systemd"
 )
@@ -109,7 +110,7 @@ func run() int {
 	if dc.MetricsAddr != "off" {
 		loopMetrics = metrics.NewLoop()
 		hooks = enforcer.Hooks{
-			OnEvent: func(ev enforcer.Event) {
+			OnEvent: func(ev view.Event) {
 				kind := ev.Kind
 				if kind == "policy" || kind == "error" {
 					return

@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 // ErrUnreachable is returned (wrapped) by the Client when it cannot connect to
@@ -46,8 +46,8 @@ func NewClient(socketPath string) *Client {
 func (c *Client) Socket() string { return c.socket }
 
 // View returns quelld's current view.
-func (c *Client) View(ctx context.Context) (*enforcer.View, error) {
-	var v enforcer.View
+func (c *Client) View(ctx context.Context) (*view.View, error) {
+	var v view.View
 	if err := c.do(ctx, http.MethodGet, "/v1/view", &v); err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func (c *Client) View(ctx context.Context) (*enforcer.View, error) {
 // Events returns events with Seq > since, oldest first, at most limit (the
 // server's default of 100 when limit <= 0). With wait > 0 the server holds the
 // request until an event arrives or wait passes.
-func (c *Client) Events(ctx context.Context, since uint64, limit int, wait time.Duration) ([]enforcer.Event, error) {
+func (c *Client) Events(ctx context.Context, since uint64, limit int, wait time.Duration) ([]view.Event, error) {
 	q := url.Values{}
 	q.Set("since", strconv.FormatUint(since, 10))
 	if limit > 0 {
@@ -66,7 +66,7 @@ func (c *Client) Events(ctx context.Context, since uint64, limit int, wait time.
 	if wait > 0 {
 		q.Set("wait", wait.String())
 	}
-	evs := []enforcer.Event{}
+	evs := []view.Event{}
 	if err := c.do(ctx, http.MethodGet, "/v1/events?"+q.Encode(), &evs); err != nil {
 		return nil, err
 	}
@@ -75,8 +75,8 @@ func (c *Client) Events(ctx context.Context, since uint64, limit int, wait time.
 
 // Explain explains a container by ID (or unique ID prefix) or cgroup path; an
 // error wrapping ErrNotFound when quelld knows no such container.
-func (c *Client) Explain(ctx context.Context, idOrCgroup string) (*enforcer.Explanation, error) {
-	var x enforcer.Explanation
+func (c *Client) Explain(ctx context.Context, idOrCgroup string) (*view.Explanation, error) {
+	var x view.Explanation
 	if err := c.do(ctx, http.MethodGet, "/v1/explain/"+url.PathEscape(idOrCgroup), &x); err != nil {
 		return nil, err
 	}
@@ -84,8 +84,8 @@ func (c *Client) Explain(ctx context.Context, idOrCgroup string) (*enforcer.Expl
 }
 
 // Plan returns what the next reconcile would write.
-func (c *Client) Plan(ctx context.Context) ([]enforcer.PlanEntry, error) {
-	p := []enforcer.PlanEntry{}
+func (c *Client) Plan(ctx context.Context) ([]view.PlanEntry, error) {
+	p := []view.PlanEntry{}
 	if err := c.do(ctx, http.MethodGet, "/v1/plan", &p); err != nil {
 		return nil, err
 	}

@@ -5,10 +5,10 @@
 //
 // Endpoints (all answer JSON; errors are {"error": "..."}):
 //
-//	GET  /v1/view                          the current enforcer.View
+//	GET  /v1/view                          the current view.View
 //	GET  /v1/events?since=N&limit=M&wait=D events with Seq > N, oldest first; wait long-polls up to D
-//	GET  /v1/explain/{id-or-cgroup}        an enforcer.Explanation (404 when unknown)
-//	GET  /v1/plan                          []enforcer.PlanEntry; nothing is written
+//	GET  /v1/explain/{id-or-cgroup}        a view.Explanation (404 when unknown)
+//	GET  /v1/plan                          []view.PlanEntry; nothing is written
 //	GET  /v1/version                       {"version": "..."}
 //	POST /v1/reload                        re-read the policy (root only)
 //	POST /v1/release/{id}                  lift a container's penalty (root only; 404 when none)
@@ -18,6 +18,6 @@
 // everyone else is refused with 403 and told how to get access.
 //
 // The package does no enforcement and reads no cgroup: everything it serves
-// comes from the Source the daemon hands it. It imports package enforcer for
-// types only.
+// comes from the Source the daemon hands it. Its types come from package view;
+// it never imports package enforcer.
 package api

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 var _ Source = (*FakeSource)(nil)
@@ -16,27 +16,27 @@ var _ Source = (*FakeSource)(nil)
 // concurrent use.
 type FakeSource struct {
 	sync.Mutex
-	ViewValue    *enforcer.View
-	EventList    []enforcer.Event
-	Explanations map[string]*enforcer.Explanation // by ID or cgroup
-	PlanEntries  []enforcer.PlanEntry
+	ViewValue    *view.View
+	EventList    []view.Event
+	Explanations map[string]*view.Explanation // by ID or cgroup
+	PlanEntries  []view.PlanEntry
 	ReloadErr    error
 	Reloads      int      // how many times Reload was called
 	Released     []string // IDs Release lifted
 }
 
 // View returns ViewValue.
-func (f *FakeSource) View() *enforcer.View {
+func (f *FakeSource) View() *view.View {
 	f.Lock()
 	defer f.Unlock()
 	return f.ViewValue
 }
 
 // Events returns the first limit events of EventList with Seq > since.
-func (f *FakeSource) Events(since uint64, limit int) []enforcer.Event {
+func (f *FakeSource) Events(since uint64, limit int) []view.Event {
 	f.Lock()
 	defer f.Unlock()
-	out := []enforcer.Event{}
+	out := []view.Event{}
 	for _, e := range f.EventList {
 		if e.Seq > since && (limit <= 0 || len(out) < limit) {
 			out = append(out, e)
@@ -46,7 +46,7 @@ func (f *FakeSource) Events(since uint64, limit int) []enforcer.Event {
 }
 
 // Append adds an event with the next sequence number and returns it.
-func (f *FakeSource) Append(e enforcer.Event) enforcer.Event {
+func (f *FakeSource) Append(e view.Event) view.Event {
 	f.Lock()
 	defer f.Unlock()
 	var last uint64
@@ -59,7 +59,7 @@ func (f *FakeSource) Append(e enforcer.Event) enforcer.Event {
 }
 
 // Explain looks idOrCgroup up in Explanations, then by ID prefix among them.
-func (f *FakeSource) Explain(_ context.Context, idOrCgroup string) (*enforcer.Explanation, error) {
+func (f *FakeSource) Explain(_ context.Context, idOrCgroup string) (*view.Explanation, error) {
 	f.Lock()
 	defer f.Unlock()
 	if x, ok := f.Explanations[idOrCgroup]; ok {
@@ -74,7 +74,7 @@ func (f *FakeSource) Explain(_ context.Context, idOrCgroup string) (*enforcer.Ex
 }
 
 // Plan returns PlanEntries.
-func (f *FakeSource) Plan(context.Context) ([]enforcer.PlanEntry, error) {
+func (f *FakeSource) Plan(context.Context) ([]view.PlanEntry, error) {
 	f.Lock()
 	defer f.Unlock()
 	return f.PlanEntries, nil
@@ -120,7 +120,7 @@ func NewWaitingSource(f *FakeSource) *WaitingSource {
 }
 
 // Append records e and wakes every waiter.
-func (w *WaitingSource) Append(e enforcer.Event) enforcer.Event {
+func (w *WaitingSource) Append(e view.Event) view.Event {
 	e = w.FakeSource.Append(e)
 	w.mu.Lock()
 	close(w.wake)
@@ -131,7 +131,7 @@ func (w *WaitingSource) Append(e enforcer.Event) enforcer.Event {
 
 // WaitEvents returns events after since, waiting for an Append when there
 // are none until ctx ends.
-func (w *WaitingSource) WaitEvents(ctx context.Context, since uint64, limit int) []enforcer.Event {
+func (w *WaitingSource) WaitEvents(ctx context.Context, since uint64, limit int) []view.Event {
 	for {
 		w.mu.Lock()
 		wake := w.wake

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 func (s *Server) routes() {
@@ -82,7 +82,7 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p == nil {
-		p = []enforcer.PlanEntry{}
+		p = []view.PlanEntry{}
 	}
 	writeJSON(w, http.StatusOK, p)
 }

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 
 	"github.com/quell-dev/quell/internal/testenv"
 )
@@ -22,25 +22,25 @@ func fixtureSource() *FakeSource {
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	id := "3f2a1b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70"
 	return &FakeSource{
-		ViewValue: &enforcer.View{
+		ViewValue: &view.View{
 			Time:   now,
 			Source: "quelld",
-			Tenants: []enforcer.TenantView{{Name: "acme", Class: "burstable", Containers: 1,
-				Usage: enforcer.Usage{CPUs: 1.5}, Limits: enforcer.TenantLimits{CPUs: 2.5}}},
-			Containers: []enforcer.ContainerView{{Container: enforcer.Container{ID: id,
+			Tenants: []view.TenantView{{Name: "acme", Class: "burstable", Containers: 1,
+				Usage: view.Usage{CPUs: 1.5}, Limits: view.TenantLimits{CPUs: 2.5}}},
+			Containers: []view.ContainerView{{Container: view.Container{ID: id,
 				Cgroup: "system.slice/docker-" + id + ".scope", Tenant: "acme"}}},
-			Penalties: []enforcer.PenaltyView{{ID: id, Action: "throttle", Rule: "cpu-contention"}},
+			Penalties: []view.PenaltyView{{ID: id, Action: "throttle", Rule: "cpu-contention"}},
 		},
-		EventList: []enforcer.Event{
+		EventList: []view.Event{
 			{Seq: 1, Time: now, Kind: "limit", Tenant: "acme", Reason: "policy"},
 			{Seq: 2, Time: now, Kind: "throttle", Tenant: "acme", Reason: "host cpu pressure"},
 			{Seq: 3, Time: now, Kind: "thaw", Tenant: "acme", Reason: "deadline"},
 		},
-		Explanations: map[string]*enforcer.Explanation{
+		Explanations: map[string]*view.Explanation{
 			"system.slice/docker-" + id + ".scope": {Match: "cgroup glob"},
 		},
-		PlanEntries: []enforcer.PlanEntry{{Cgroup: "quell.slice/quell-acme.slice", Tenant: "acme",
-			Changes: []enforcer.Change{{File: "cpu.max", Old: "max 100000", New: "250000 100000"}}}},
+		PlanEntries: []view.PlanEntry{{Cgroup: "quell.slice/quell-acme.slice", Tenant: "acme",
+			Changes: []view.Change{{File: "cpu.max", Old: "max 100000", New: "250000 100000"}}}},
 	}
 }
 
@@ -186,7 +186,7 @@ func TestServerLongPollWakesOnNewEvent(t *testing.T) {
 		PeerCreds: func(net.Conn) (Creds, error) { return Creds{UID: 0}, nil }})
 	go func() {
 		time.Sleep(50 * time.Millisecond)
-		src.Append(enforcer.Event{Kind: "freeze", Reason: "memory pressure"})
+		src.Append(view.Event{Kind: "freeze", Reason: "memory pressure"})
 	}()
 	start := time.Now()
 	evs, err := c.Events(context.Background(), 3, 10, 10*time.Second)
@@ -271,7 +271,7 @@ func TestLongPollUsesEventWaiter(t *testing.T) {
 		PeerCreds: func(net.Conn) (Creds, error) { return Creds{UID: 0}, nil }})
 	go func() {
 		time.Sleep(50 * time.Millisecond)
-		src.Append(enforcer.Event{Kind: "evict", Reason: "miner"})
+		src.Append(view.Event{Kind: "evict", Reason: "miner"})
 	}()
 	start := time.Now()
 	evs, err := c.Events(context.Background(), 3, 10, 20*time.Second)
@@ -289,7 +289,7 @@ func TestLongPollUsesEventWaiter(t *testing.T) {
 
 func TestNotFoundIsEnforcers(t *testing.T) {
 	t.Parallel()
-	if !errors.Is(fmt.Errorf("no container: %w", enforcer.ErrNotFound), ErrNotFound) {
-		t.Error("enforcer.ErrNotFound does not match api.ErrNotFound: the daemon's unknown IDs would be 500, not 404")
+	if !errors.Is(fmt.Errorf("no container: %w", view.ErrNotFound), ErrNotFound) {
+		t.Error("view.ErrNotFound does not match api.ErrNotFound: the daemon's unknown IDs would be 500, not 404")
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 // Service is the caller's side of the API: every call takes a context and can
@@ -13,13 +13,13 @@ import (
 // held in the same process (the CLI's read-only fallback when quelld is not
 // running).
 type Service interface {
-	View(ctx context.Context) (*enforcer.View, error)
+	View(ctx context.Context) (*view.View, error)
 	// Events returns events with Seq > since, oldest first, at most limit.
 	// When wait > 0 and there are none yet, it waits up to wait for some and
 	// returns an empty slice if none came.
-	Events(ctx context.Context, since uint64, limit int, wait time.Duration) ([]enforcer.Event, error)
-	Explain(ctx context.Context, idOrCgroup string) (*enforcer.Explanation, error)
-	Plan(ctx context.Context) ([]enforcer.PlanEntry, error)
+	Events(ctx context.Context, since uint64, limit int, wait time.Duration) ([]view.Event, error)
+	Explain(ctx context.Context, idOrCgroup string) (*view.Explanation, error)
+	Plan(ctx context.Context) ([]view.PlanEntry, error)
 	Reload(ctx context.Context) error
 	Release(ctx context.Context, id string) error
 	// Version returns the version of whatever answers: quelld's version
@@ -46,7 +46,7 @@ type inProcess struct {
 	poll time.Duration
 }
 
-func (p inProcess) View(ctx context.Context) (*enforcer.View, error) {
+func (p inProcess) View(ctx context.Context) (*view.View, error) {
 	v := p.src.View()
 	if v == nil {
 		return nil, fmt.Errorf("no view yet: the first observation has not finished")
@@ -54,28 +54,28 @@ func (p inProcess) View(ctx context.Context) (*enforcer.View, error) {
 	return v, nil
 }
 
-func (p inProcess) Events(ctx context.Context, since uint64, limit int, wait time.Duration) ([]enforcer.Event, error) {
+func (p inProcess) Events(ctx context.Context, since uint64, limit int, wait time.Duration) ([]view.Event, error) {
 	return waitEvents(ctx, p.src, since, limit, wait, p.poll)
 }
 
-func (p inProcess) Explain(ctx context.Context, id string) (*enforcer.Explanation, error) {
+func (p inProcess) Explain(ctx context.Context, id string) (*view.Explanation, error) {
 	return p.src.Explain(ctx, id)
 }
 
-func (p inProcess) Plan(ctx context.Context) ([]enforcer.PlanEntry, error) { return p.src.Plan(ctx) }
-func (p inProcess) Reload(ctx context.Context) error                       { return p.src.Reload(ctx) }
-func (p inProcess) Release(ctx context.Context, id string) error           { return p.src.Release(ctx, id) }
-func (p inProcess) Version(context.Context) (string, error)                { return "in-process", nil }
+func (p inProcess) Plan(ctx context.Context) ([]view.PlanEntry, error) { return p.src.Plan(ctx) }
+func (p inProcess) Reload(ctx context.Context) error                   { return p.src.Reload(ctx) }
+func (p inProcess) Release(ctx context.Context, id string) error       { return p.src.Release(ctx, id) }
+func (p inProcess) Version(context.Context) (string, error)            { return "in-process", nil }
 
 // waitEvents asks src for events after since, and when there are none and
 // wait > 0, waits for some until wait passes or ctx ends: through
 // EventWaiter when src has it, else by asking again every poll.
 // It never returns nil: an empty result is an empty slice.
-func waitEvents(ctx context.Context, src Source, since uint64, limit int, wait, poll time.Duration) ([]enforcer.Event, error) {
+func waitEvents(ctx context.Context, src Source, since uint64, limit int, wait, poll time.Duration) ([]view.Event, error) {
 	evs := src.Events(since, limit)
 	if len(evs) > 0 || wait <= 0 {
 		if evs == nil {
-			evs = []enforcer.Event{}
+			evs = []view.Event{}
 		}
 		return evs, nil
 	}
@@ -84,7 +84,7 @@ func waitEvents(ctx context.Context, src Source, since uint64, limit int, wait, 
 		defer cancel()
 		evs := w.WaitEvents(wctx, since, limit)
 		if evs == nil {
-			evs = []enforcer.Event{}
+			evs = []view.Event{}
 		}
 		if len(evs) == 0 && ctx.Err() != nil {
 			return evs, ctx.Err()
@@ -98,9 +98,9 @@ func waitEvents(ctx context.Context, src Source, since uint64, limit int, wait, 
 	for {
 		select {
 		case <-ctx.Done():
-			return []enforcer.Event{}, ctx.Err()
+			return []view.Event{}, ctx.Err()
 		case <-deadline.C:
-			return []enforcer.Event{}, nil
+			return []view.Event{}, nil
 		case <-tick.C:
 			if evs := src.Events(since, limit); len(evs) > 0 {
 				return evs, nil

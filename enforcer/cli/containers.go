@@ -5,7 +5,7 @@ import (
 	"io"
 	"sort"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 func containersCmd() *command {
@@ -27,7 +27,7 @@ func containersCmd() *command {
 			if err != nil {
 				return 0, err
 			}
-			cs := []enforcer.ContainerView{}
+			cs := []view.ContainerView{}
 			for _, c := range v.Containers {
 				if tenant == "" || c.Tenant == tenant {
 					cs = append(cs, c)
@@ -41,7 +41,7 @@ func containersCmd() *command {
 	}
 }
 
-func writeContainers(w io.Writer, cs []enforcer.ContainerView, direct, full bool) error {
+func writeContainers(w io.Writer, cs []view.ContainerView, direct, full bool) error {
 	if direct {
 		fmt.Fprintln(w, directNote)
 	}
@@ -49,7 +49,7 @@ func writeContainers(w io.Writer, cs []enforcer.ContainerView, direct, full bool
 		_, err := fmt.Fprintln(w, "no containers")
 		return err
 	}
-	cs = append([]enforcer.ContainerView(nil), cs...)
+	cs = append([]view.ContainerView(nil), cs...)
 	sort.Slice(cs, func(i, j int) bool {
 		if cs[i].Tenant != cs[j].Tenant {
 			return cs[i].Tenant < cs[j].Tenant

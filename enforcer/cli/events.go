@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer"
 	"github.com/quell-dev/quell/enforcer/api"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 func eventsCmd() *command {
@@ -48,7 +48,7 @@ func eventsCmd() *command {
 const eventPage = 500
 
 func runEvents(e *env, svc api.Service, since uint64, limit int, follow bool) (int, error) {
-	var evs []enforcer.Event
+	var evs []view.Event
 	if since > 0 {
 		// Everything after since, page by page.
 		for {
@@ -107,7 +107,7 @@ func runEvents(e *env, svc api.Service, since uint64, limit int, follow bool) (i
 	}
 }
 
-func printEvents(e *env, evs []enforcer.Event) error {
+func printEvents(e *env, evs []view.Event) error {
 	for _, ev := range evs {
 		var line string
 		if e.g.json {
@@ -128,7 +128,7 @@ func printEvents(e *env, evs []enforcer.Event) error {
 
 // eventLine is one event as a sentence with its values:
 // "12:00:01 throttle acme 3f2a1b4c5d6e (rule cpu-contention): cpu.max 250000 100000 → 125000 100000: host cpu pressure".
-func eventLine(ev enforcer.Event) string {
+func eventLine(ev view.Event) string {
 	var b strings.Builder
 	b.WriteString(ev.Time.Local().Format(time.TimeOnly) + " " + ev.Kind)
 	if ev.DryRun {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer"
 	"github.com/quell-dev/quell/enforcer/api"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 func explainCmd() *command {
@@ -45,7 +45,7 @@ func explainCmd() *command {
 }
 
 // writeExplanation renders an Explanation as sentences and values.
-func writeExplanation(w io.Writer, x *enforcer.Explanation, direct bool) error {
+func writeExplanation(w io.Writer, x *view.Explanation, direct bool) error {
 	var b strings.Builder
 	c := x.Container
 	if direct {

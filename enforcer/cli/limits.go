@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 // ctrLimits are the limits quell set on a container, read back from the
@@ -14,7 +14,7 @@ type ctrLimits struct {
 	mem, swap, pids int64
 }
 
-func containerLimits(ls []enforcer.Limit) ctrLimits {
+func containerLimits(ls []view.Limit) ctrLimits {
 	var out ctrLimits
 	for _, l := range ls {
 		v := strings.TrimSpace(l.Value)

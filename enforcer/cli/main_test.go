@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer"
 	"github.com/quell-dev/quell/enforcer/api"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 func TestUsageErrorsExit2(t *testing.T) {
@@ -141,7 +141,7 @@ func TestTopJSONRoundTrip(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	var v enforcer.View
+	var v view.View
 	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, r.stdout)
 	}
@@ -244,7 +244,7 @@ func TestTenantsAndContainers(t *testing.T) {
 		t.Errorf("containers --tenant acme: exit %d:\n%s", r.code, r.stdout)
 	}
 	r = run(t, nil, Options{}, "containers", "--json", "--socket", sock)
-	var cs []enforcer.ContainerView
+	var cs []view.ContainerView
 	if err := json.Unmarshal([]byte(r.stdout), &cs); err != nil || len(cs) != 4 {
 		t.Errorf("containers --json: %v, %d", err, len(cs))
 	}
@@ -287,7 +287,7 @@ func TestEvents(t *testing.T) {
 		t.Errorf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = run(t, nil, Options{}, "events", "--since", "1", "--json", "--socket", sock)
-	var ev enforcer.Event
+	var ev view.Event
 	if err := json.Unmarshal([]byte(r.stdout), &ev); err != nil || ev.Seq != 2 {
 		t.Errorf("--since 1 --json: %v %+v\n%s", err, ev, r.stdout)
 	}
@@ -304,7 +304,7 @@ func TestEventsFollow(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		time.Sleep(150 * time.Millisecond)
-		src.Append(enforcer.Event{Time: at, Kind: "freeze", Tenant: "ci", Target: jobID, Reason: "memory pressure"})
+		src.Append(view.Event{Time: at, Kind: "freeze", Tenant: "ci", Target: jobID, Reason: "memory pressure"})
 		time.Sleep(150 * time.Millisecond)
 		cancel()
 	}()

@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 func planCmd() *command {
@@ -29,7 +29,7 @@ func planCmd() *command {
 			}
 			if e.g.json {
 				if p == nil {
-					p = []enforcer.PlanEntry{}
+					p = []view.PlanEntry{}
 				}
 				return ExitOK, e.printJSON(p)
 			}
@@ -38,7 +38,7 @@ func planCmd() *command {
 	}
 }
 
-func writePlan(w io.Writer, p []enforcer.PlanEntry, direct bool) error {
+func writePlan(w io.Writer, p []view.PlanEntry, direct bool) error {
 	var b strings.Builder
 	if direct {
 		fmt.Fprintln(&b, directNote)
@@ -73,7 +73,7 @@ func writePlan(w io.Writer, p []enforcer.PlanEntry, direct bool) error {
 	return err
 }
 
-func countWithChanges(p []enforcer.PlanEntry) int {
+func countWithChanges(p []view.PlanEntry) int {
 	n := 0
 	for _, pe := range p {
 		if len(pe.Changes) > 0 {

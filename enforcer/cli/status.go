@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 func statusCmd() *command {
@@ -45,7 +45,7 @@ func statusCmd() *command {
 }
 
 // writeStatus renders the status report.
-func writeStatus(w io.Writer, v *enforcer.View, direct bool) error {
+func writeStatus(w io.Writer, v *view.View, direct bool) error {
 	var b strings.Builder
 	if direct {
 		fmt.Fprintf(&b, "quelld:     not running %s\n", directNote)
@@ -99,7 +99,7 @@ func writeStatus(w io.Writer, v *enforcer.View, direct bool) error {
 }
 
 // hostPSI formats the host's some avg10 pressures: "cpu 42.5 mem 0.0 io 1.2".
-func hostPSI(h enforcer.HostView) string {
+func hostPSI(h view.HostView) string {
 	get := func(r string) string {
 		if v, ok := h.Signals["host."+r+".some.avg10"]; ok {
 			return fmt.Sprintf("%.1f", v)

@@ -5,7 +5,7 @@ import (
 	"io"
 	"sort"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 func tenantsCmd() *command {
@@ -25,7 +25,7 @@ func tenantsCmd() *command {
 			if e.g.json {
 				ts := v.Tenants
 				if ts == nil {
-					ts = []enforcer.TenantView{}
+					ts = []view.TenantView{}
 				}
 				return ExitOK, e.printJSON(ts)
 			}
@@ -35,7 +35,7 @@ func tenantsCmd() *command {
 }
 
 // view fetches the current view for a read-only command.
-func (e *env) view() (*enforcer.View, bool, error) {
+func (e *env) view() (*view.View, bool, error) {
 	svc, direct, err := e.reader()
 	if err != nil {
 		return nil, false, err
@@ -51,7 +51,7 @@ func limitOrDash(s string, set bool) string {
 	return s
 }
 
-func writeTenants(w io.Writer, v *enforcer.View, direct bool) error {
+func writeTenants(w io.Writer, v *view.View, direct bool) error {
 	if direct {
 		fmt.Fprintln(w, directNote)
 	}
@@ -59,7 +59,7 @@ func writeTenants(w io.Writer, v *enforcer.View, direct bool) error {
 		_, err := fmt.Fprintln(w, "no tenants: the policy defines none, or none has a container yet")
 		return err
 	}
-	ts := append([]enforcer.TenantView(nil), v.Tenants...)
+	ts := append([]view.TenantView(nil), v.Tenants...)
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
 	t := newTable("TENANT", "CLASS", "MODE", "CTRS", "CPUS", "MEMORY", "SWAP", "PIDS", "NET-OUT", "NET-IN", "DISK", "LAST ACTION").alignRight(3, 4, 5, 6, 7, 8, 9, 10)
 	for _, tv := range ts {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 // topOpts are the flags of `quell top`.
@@ -24,7 +24,7 @@ var sortKeys = []string{"cpu", "mem", "io", "pids", "name"}
 type row struct {
 	label      string
 	ctrs       string
-	u          enforcer.Usage
+	u          view.Usage
 	cpuLimit   float64
 	memLimit   int64
 	swapLimit  int64
@@ -79,7 +79,7 @@ func sortRows(key string, rows []row) {
 }
 
 // containerRow turns a container into a row, indented under its tenant.
-func containerRow(c enforcer.ContainerView) row {
+func containerRow(c view.ContainerView) row {
 	l := containerLimits(c.Limits)
 	label := c.Name
 	if label == "" {
@@ -94,7 +94,7 @@ func containerRow(c enforcer.ContainerView) row {
 	return r
 }
 
-func penaltyText(p enforcer.PenaltyView) string {
+func penaltyText(p view.PenaltyView) string {
 	s := p.Action
 	if p.Factor > 0 && p.Action == "throttle" {
 		s += fmt.Sprintf(" x%g", p.Factor)
@@ -109,8 +109,8 @@ func penaltyText(p enforcer.PenaltyView) string {
 }
 
 // sumUsage adds up usages (rates and sizes add; pressures take the maximum).
-func sumUsage(us []enforcer.Usage) enforcer.Usage {
-	var s enforcer.Usage
+func sumUsage(us []view.Usage) view.Usage {
+	var s view.Usage
 	for _, u := range us {
 		s.CPUs += u.CPUs
 		s.ThrottledPct = max(s.ThrottledPct, u.ThrottledPct)
@@ -131,7 +131,7 @@ func sumUsage(us []enforcer.Usage) enforcer.Usage {
 
 // renderTop renders one frame of `quell top`. width > 0 cuts lines to fit a
 // terminal.
-func renderTop(v *enforcer.View, o topOpts, direct bool, width int) string {
+func renderTop(v *view.View, o topOpts, direct bool, width int) string {
 	var b strings.Builder
 	h := v.Host
 	fmt.Fprintf(&b, "quell top  %s  %d CPUs  mem %s free of %s  host pressure %s\n",
@@ -149,7 +149,7 @@ func renderTop(v *enforcer.View, o topOpts, direct bool, width int) string {
 	}
 	b.WriteString(line2 + "\n\n")
 
-	byTenant := map[string][]enforcer.ContainerView{}
+	byTenant := map[string][]view.ContainerView{}
 	for _, c := range v.Containers {
 		byTenant[c.Tenant] = append(byTenant[c.Tenant], c)
 	}
@@ -164,7 +164,7 @@ func renderTop(v *enforcer.View, o topOpts, direct bool, width int) string {
 	}
 	sortRows(o.sortBy, tenants)
 	if un := byTenant[""]; len(un) > 0 {
-		us := make([]enforcer.Usage, len(un))
+		us := make([]view.Usage, len(un))
 		for i, c := range un {
 			us[i] = c.Usage
 		}

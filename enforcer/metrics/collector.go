@@ -5,21 +5,21 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 // Collector exports the enforcer's latest View at each scrape. It holds no
 // state of its own: two scrapes of the same View give the same exposition.
 type Collector struct {
-	view func() *enforcer.View
+	view func() *view.View
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
 
-// NewCollector returns a Collector reading view at each scrape. When view
-// returns nil (no observation yet), nothing is exported.
-func NewCollector(view func() *enforcer.View) *Collector {
-	return &Collector{view: view}
+// NewCollector returns a Collector reading current at each scrape. When
+// current returns nil (no observation yet), nothing is exported.
+func NewCollector(current func() *view.View) *Collector {
+	return &Collector{view: current}
 }
 
 // Describe sends every descriptor the Collector can export.
@@ -67,7 +67,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 
 type gaugeFunc func(d *prometheus.Desc, val float64, labels ...string)
 
-func collectStatus(v *enforcer.View, g gaugeFunc) {
+func collectStatus(v *view.View, g gaugeFunc) {
 	g(policyValid, b2f(v.Policy.Valid))
 	if !v.Policy.LoadedAt.IsZero() {
 		g(policyLoaded, unix(v.Policy.LoadedAt))
@@ -87,7 +87,7 @@ func collectStatus(v *enforcer.View, g gaugeFunc) {
 	}
 }
 
-func collectHost(h enforcer.HostView, g gaugeFunc) {
+func collectHost(h view.HostView, g gaugeFunc) {
 	if h.CPUs > 0 {
 		g(hostCPUs, float64(h.CPUs))
 	}
@@ -109,7 +109,7 @@ func collectHost(h enforcer.HostView, g gaugeFunc) {
 	}
 }
 
-func collectUsage(d usageDescs, u enforcer.Usage, g gaugeFunc, labels ...string) {
+func collectUsage(d usageDescs, u view.Usage, g gaugeFunc, labels ...string) {
 	g(d.cpu, u.CPUs, labels...)
 	g(d.throttled, u.ThrottledPct/100, labels...)
 	g(d.mem, float64(u.MemoryBytes), labels...)

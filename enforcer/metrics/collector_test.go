@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.prom from the current output")
@@ -85,7 +85,7 @@ func TestRegistryWithRuntimeCollectorsGathers(t *testing.T) {
 
 func TestNoViewExportsNothing(t *testing.T) {
 	t.Parallel()
-	c := NewCollector(func() *enforcer.View { return nil })
+	c := NewCollector(func() *view.View { return nil })
 	if n := testutil.CollectAndCount(c); n != 0 {
 		t.Errorf("%d series before the first observation, want 0", n)
 	}
@@ -93,7 +93,7 @@ func TestNoViewExportsNothing(t *testing.T) {
 
 func TestInvalidPolicyIsZero(t *testing.T) {
 	t.Parallel()
-	c := NewCollector(func() *enforcer.View {
+	c := NewCollector(func() *view.View {
 		v := fixedView()
 		v.Policy.Valid = false
 		return v

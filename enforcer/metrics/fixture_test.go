@@ -3,7 +3,7 @@ package metrics
 import (
 	"time"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 const (
@@ -14,34 +14,34 @@ const (
 
 // fixedView is a host with two tenants, three containers (one unassigned) and
 // a throttle in force.
-func fixedView() *enforcer.View {
+func fixedView() *view.View {
 	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	return &enforcer.View{
+	return &view.View{
 		Time:   at,
 		Source: "quelld",
-		Policy: enforcer.PolicyStatus{Valid: true, Summary: "2 tenants, 1 rule", LoadedAt: at.Add(-time.Hour), Tried: at.Add(-time.Hour)},
-		Host: enforcer.HostView{CPUs: 8, MemTotal: 16 << 30, MemAvailable: 9 << 30, Signals: map[string]float64{
+		Policy: view.PolicyStatus{Valid: true, Summary: "2 tenants, 1 rule", LoadedAt: at.Add(-time.Hour), Tried: at.Add(-time.Hour)},
+		Host: view.HostView{CPUs: 8, MemTotal: 16 << 30, MemAvailable: 9 << 30, Signals: map[string]float64{
 			"host.cpu.some.avg10":    42.5,
 			"host.memory.full.avg60": 1.5,
 			"host.load1":             3.25,
 		}},
-		Tenants: []enforcer.TenantView{
+		Tenants: []view.TenantView{
 			{Name: "acme", Class: "guaranteed", Mode: "slice", Containers: 1,
-				Usage:  enforcer.Usage{CPUs: 1.25, ThrottledPct: 12.5, MemoryBytes: 512 << 20, SwapBytes: 1 << 20, IOReadBps: 3_100_000, IOWriteBps: 1_000_000, Pids: 42, NetRxBps: 8_000_000, NetTxBps: 16_000_000, DiskBytes: 2 << 30, CPUPressure: 10, MemoryPressure: 0, IOPressure: 5},
-				Limits: enforcer.TenantLimits{CPUs: 2.5, MemoryBytes: 4 << 30, SwapBytes: 1 << 30, Pids: 4096, NetEgress: 100_000_000, NetIngress: 200_000_000, DiskBytes: 20 << 30}},
+				Usage:  view.Usage{CPUs: 1.25, ThrottledPct: 12.5, MemoryBytes: 512 << 20, SwapBytes: 1 << 20, IOReadBps: 3_100_000, IOWriteBps: 1_000_000, Pids: 42, NetRxBps: 8_000_000, NetTxBps: 16_000_000, DiskBytes: 2 << 30, CPUPressure: 10, MemoryPressure: 0, IOPressure: 5},
+				Limits: view.TenantLimits{CPUs: 2.5, MemoryBytes: 4 << 30, SwapBytes: 1 << 30, Pids: 4096, NetEgress: 100_000_000, NetIngress: 200_000_000, DiskBytes: 20 << 30}},
 			{Name: "ci", Class: "best-effort", Mode: "caps", Containers: 1,
-				Usage: enforcer.Usage{CPUs: 3.5, ThrottledPct: 50, MemoryBytes: 1 << 30, Pids: 300, CPUPressure: 60}},
+				Usage: view.Usage{CPUs: 3.5, ThrottledPct: 50, MemoryBytes: 1 << 30, Pids: 300, CPUPressure: 60}},
 		},
-		Containers: []enforcer.ContainerView{
-			{Container: enforcer.Container{ID: webID, Cgroup: "system.slice/docker-" + webID + ".scope", Runtime: "docker", Name: "acme-web", Tenant: "acme", Class: "guaranteed"},
-				Usage:  enforcer.Usage{CPUs: 1.25, ThrottledPct: 12.5, MemoryBytes: 512 << 20, Pids: 42, OOMKills: 2},
-				Limits: []enforcer.Limit{{File: "cpu.max", Value: "250000 100000"}, {File: "memory.max", Value: "1073741824"}, {File: "memory.swap.max", Value: "max"}, {File: "pids.max", Value: "4096"}}},
-			{Container: enforcer.Container{ID: jobID, Cgroup: "system.slice/docker-" + jobID + ".scope", Runtime: "docker", Name: "ci-job", Tenant: "ci", Class: "best-effort"},
-				Usage:  enforcer.Usage{CPUs: 3.5, ThrottledPct: 50, MemoryBytes: 1 << 30, Pids: 300, CPUPressure: 60},
+		Containers: []view.ContainerView{
+			{Container: view.Container{ID: webID, Cgroup: "system.slice/docker-" + webID + ".scope", Runtime: "docker", Name: "acme-web", Tenant: "acme", Class: "guaranteed"},
+				Usage:  view.Usage{CPUs: 1.25, ThrottledPct: 12.5, MemoryBytes: 512 << 20, Pids: 42, OOMKills: 2},
+				Limits: []view.Limit{{File: "cpu.max", Value: "250000 100000"}, {File: "memory.max", Value: "1073741824"}, {File: "memory.swap.max", Value: "max"}, {File: "pids.max", Value: "4096"}}},
+			{Container: view.Container{ID: jobID, Cgroup: "system.slice/docker-" + jobID + ".scope", Runtime: "docker", Name: "ci-job", Tenant: "ci", Class: "best-effort"},
+				Usage:  view.Usage{CPUs: 3.5, ThrottledPct: 50, MemoryBytes: 1 << 30, Pids: 300, CPUPressure: 60},
 				Errors: []string{"write cpu.max: device busy"}},
-			{Container: enforcer.Container{ID: nspawn, Cgroup: "machine.slice/systemd-nspawn@build-runner-1.service", Runtime: "nspawn"}},
+			{Container: view.Container{ID: nspawn, Cgroup: "machine.slice/systemd-nspawn@build-runner-1.service", Runtime: "nspawn"}},
 		},
-		Penalties: []enforcer.PenaltyView{{ID: jobID, Action: "throttle", Rule: "cpu-contention", Factor: 0.5, Since: at.Add(-time.Minute), Deadline: at.Add(time.Minute)}},
-		Loop:      enforcer.LoopStatus{Interval: time.Second, LastTick: at, LastDuration: 25 * time.Millisecond, Watched: 57, Errors: 1},
+		Penalties: []view.PenaltyView{{ID: jobID, Action: "throttle", Rule: "cpu-contention", Factor: 0.5, Since: at.Add(-time.Minute), Deadline: at.Add(time.Minute)}},
+		Loop:      view.LoopStatus{Interval: time.Second, LastTick: at, LastDuration: 25 * time.Millisecond, Watched: 57, Errors: 1},
 	}
 }

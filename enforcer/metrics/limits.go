@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 // containerLimits are the limits read back from what quell set on a
@@ -18,7 +18,7 @@ type containerLimits struct {
 
 // parseContainerLimits reads the cgroup file values quell set. Unknown files,
 // "max" and unparsable values leave the limit unset: a limit is never made up.
-func parseContainerLimits(ls []enforcer.Limit) containerLimits {
+func parseContainerLimits(ls []view.Limit) containerLimits {
 	var out containerLimits
 	for _, l := range ls {
 		v := strings.TrimSpace(l.Value)

@@ -38,6 +38,7 @@ import (
 
 	"github.com/quell-dev/quell/enforcer"
 	"github.com/quell-dev/quell/enforcer/discover"
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
 	"github.com/quell-dev/quell/test/labkit"
 )
@@ -217,7 +218,7 @@ name = "nd-tmpfs"
 		t.Errorf("project used %d at the error, want within [0.95, 1.0] of %d", after.UsedBytes, ndDiskSet)
 	}
 	e.Tick(ctx)
-	var tv enforcer.TenantView
+	var tv view.TenantView
 	for _, x := range e.View().Tenants {
 		if x.Name == ndTenant {
 			tv = x
@@ -318,14 +319,14 @@ func ndVethInto(t *testing.T, pid, n int) *netBox {
 	return b
 }
 
-func ndContainerView(t *testing.T, e *enforcer.Enforcer, cgroup string) enforcer.ContainerView {
+func ndContainerView(t *testing.T, e *enforcer.Enforcer, cgroup string) view.ContainerView {
 	t.Helper()
 	for _, c := range e.View().Containers {
 		if "/"+c.Cgroup == cgroup {
 			return c
 		}
 	}
-	return enforcer.ContainerView{}
+	return view.ContainerView{}
 }
 
 // ndErrLine is dd's error line (the one naming the errno).

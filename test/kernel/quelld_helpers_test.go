@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/test/labkit"
 )
 
@@ -87,9 +87,9 @@ func (q *quelld) quell(args ...string) string {
 	return out
 }
 
-func (q *quelld) view() enforcer.View {
+func (q *quelld) view() view.View {
 	q.t.Helper()
-	var v enforcer.View
+	var v view.View
 	out := q.quell("top", "--once", "--json")
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		q.t.Fatalf("quell top --once --json: %v\n%s", err, out)
@@ -97,15 +97,15 @@ func (q *quelld) view() enforcer.View {
 	return v
 }
 
-func (q *quelld) events() []enforcer.Event {
+func (q *quelld) events() []view.Event {
 	q.t.Helper()
-	var evs []enforcer.Event
+	var evs []view.Event
 	out := q.quell("events", "--json", "--limit", "1000")
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if line == "" {
 			continue
 		}
-		var ev enforcer.Event
+		var ev view.Event
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			// Also accept a JSON array.
 			if err2 := json.Unmarshal([]byte(out), &evs); err2 == nil {

@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/test/labkit"
 )
 
@@ -246,8 +246,8 @@ func (p *psiCrossing) time() time.Time {
 }
 
 // eventsFor returns the events on target (a container ID), in order.
-func eventsFor(evs []enforcer.Event, target string) []enforcer.Event {
-	var out []enforcer.Event
+func eventsFor(evs []view.Event, target string) []view.Event {
+	var out []view.Event
 	for _, ev := range evs {
 		if ev.Target == target {
 			out = append(out, ev)
@@ -257,18 +257,18 @@ func eventsFor(evs []enforcer.Event, target string) []enforcer.Event {
 }
 
 // firstEvent returns the first event of kind on target, or false.
-func firstEvent(evs []enforcer.Event, target, kind string) (enforcer.Event, bool) {
+func firstEvent(evs []view.Event, target, kind string) (view.Event, bool) {
 	for _, ev := range eventsFor(evs, target) {
 		if ev.Kind == kind {
 			return ev, true
 		}
 	}
-	return enforcer.Event{}, false
+	return view.Event{}, false
 }
 
 // noActionOn fails the test if anything but limit/restore events names a
 // cgroup containing marker.
-func noActionOn(t *testing.T, evs []enforcer.Event, marker string) {
+func noActionOn(t *testing.T, evs []view.Event, marker string) {
 	t.Helper()
 	for _, ev := range evs {
 		if strings.Contains(ev.Cgroup, marker) && ev.Kind != "limit" && ev.Kind != "restore" {

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer"
 	"github.com/quell-dev/quell/enforcer/state"
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/test/labkit"
 )
 
@@ -24,7 +24,7 @@ func TestQuelldDryRunRecordsAndWritesNothing(t *testing.T) {
 	q := startQuelld(t, noisyE2EPolicy, "--dry-run")
 	onset := time.Now()
 	a := labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, Name: "batch-miner", Args: busyArgs(4)})
-	var dry enforcer.Event
+	var dry view.Event
 	seen := watch(40*time.Second, func() bool {
 		for _, ev := range q.events() {
 			if ev.Target == a.ID && ev.Kind == "throttle" && ev.DryRun {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer"
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/systemd"
 	"github.com/quell-dev/quell/test/labkit"
 )
@@ -127,10 +127,10 @@ func quellAs(t *testing.T, user string, args ...string) (string, int) {
 	return string(out), code
 }
 
-func topJSON(t *testing.T) enforcer.View {
+func topJSON(t *testing.T) view.View {
 	t.Helper()
 	out, code := quell(t, "top", "--once", "--json")
-	var v enforcer.View
+	var v view.View
 	if code != 0 || json.Unmarshal([]byte(out), &v) != nil {
 		t.Fatalf("quell top --once --json: exit %d\n%s", code, out)
 	}
@@ -386,7 +386,7 @@ func TestQuelldServiceAPIAuthorisation(t *testing.T) {
 	}
 
 	out, code = quellAs(t, "lab-reader", "top", "--once", "--json")
-	var v enforcer.View
+	var v view.View
 	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v.Source != "quelld" {
 		t.Errorf("group member quell top --once --json: exit %d source %q, want 0 from quelld:\n%s", code, v.Source, out)
 	}
@@ -419,7 +419,7 @@ func TestQuelldServiceTopMatchesCgroupfs(t *testing.T) {
 	var tops int
 	u0, t0 := usage(), time.Now()
 	deadline := t0.Add(8 * time.Second)
-	var v enforcer.View
+	var v view.View
 	for time.Now().Before(deadline) {
 		v = topJSON(t)
 		for _, tv := range v.Tenants {
@@ -437,7 +437,7 @@ func TestQuelldServiceTopMatchesCgroupfs(t *testing.T) {
 		p, _ := strconv.ParseInt(readCgroup(t, cg, "pids.current"), 10, 64)
 		mem, pids = mem+m, pids+p
 	}
-	var acme *enforcer.TenantView
+	var acme *view.TenantView
 	for i := range v.Tenants {
 		if v.Tenants[i].Name == "acme" {
 			acme = &v.Tenants[i]
