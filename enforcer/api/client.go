@@ -74,7 +74,7 @@ func (c *Client) Events(ctx context.Context, since uint64, limit int, wait time.
 }
 
 // Explain explains a container by ID (or unique ID prefix) or cgroup path; an
-// error wrapping ErrNotFound when quelld knows no such container.
+// error wrapping view.ErrNotFound when quelld knows no such container.
 func (c *Client) Explain(ctx context.Context, idOrCgroup string) (*view.Explanation, error) {
 	var x view.Explanation
 	if err := c.do(ctx, http.MethodGet, "/v1/explain/"+url.PathEscape(idOrCgroup), &x); err != nil {
@@ -98,7 +98,7 @@ func (c *Client) Reload(ctx context.Context) error {
 }
 
 // Release asks quelld to lift the penalty on container id (root only); an
-// error wrapping ErrNotFound when there is none.
+// error wrapping view.ErrNotFound when there is none.
 func (c *Client) Release(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodPost, "/v1/release/"+url.PathEscape(id), nil)
 }
@@ -122,9 +122,9 @@ type StatusError struct {
 
 func (e *StatusError) Error() string { return e.Msg }
 
-// Is makes a 404 match ErrNotFound.
+// Is makes a 404 match view.ErrNotFound.
 func (e *StatusError) Is(target error) bool {
-	return target == ErrNotFound && e.Code == http.StatusNotFound
+	return target == view.ErrNotFound && e.Code == http.StatusNotFound
 }
 
 // do sends a request and decodes a 2xx JSON answer into out (when not nil).

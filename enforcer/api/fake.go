@@ -70,7 +70,7 @@ func (f *FakeSource) Explain(_ context.Context, idOrCgroup string) (*view.Explan
 			return x, nil
 		}
 	}
-	return nil, fmt.Errorf("no container or cgroup %q: %w", idOrCgroup, ErrNotFound)
+	return nil, fmt.Errorf("no container or cgroup %q: %w", idOrCgroup, view.ErrNotFound)
 }
 
 // Plan returns PlanEntries.
@@ -89,7 +89,7 @@ func (f *FakeSource) Reload(context.Context) error {
 }
 
 // Release lifts the penalty of the container whose ID starts with id, or
-// returns ErrNotFound when ViewValue has no such penalty.
+// returns view.ErrNotFound when ViewValue has no such penalty.
 func (f *FakeSource) Release(_ context.Context, id string) error {
 	f.Lock()
 	defer f.Unlock()
@@ -101,7 +101,7 @@ func (f *FakeSource) Release(_ context.Context, id string) error {
 			}
 		}
 	}
-	return fmt.Errorf("no active penalty on %q: %w", id, ErrNotFound)
+	return fmt.Errorf("no active penalty on %q: %w", id, view.ErrNotFound)
 }
 
 // WaitingSource is a FakeSource that also implements EventWaiter, waking

@@ -108,12 +108,12 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"result": "released", "id": id})
 }
 
-// fail answers err: 404 for ErrNotFound, 503 when the request was cancelled,
+// fail answers err: 404 for view.ErrNotFound, 503 when the request was cancelled,
 // 500 otherwise, always with the error's text.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, view.ErrNotFound):
 		code = http.StatusNotFound
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		code = http.StatusServiceUnavailable

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -95,8 +94,8 @@ func TestServerRootCanReadAndWrite(t *testing.T) {
 	if x.Match != "cgroup glob" {
 		t.Errorf("explain by cgroup = %+v", x)
 	}
-	if _, err := c.Explain(ctx, "nope"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("explain unknown: err = %v, want ErrNotFound", err)
+	if _, err := c.Explain(ctx, "nope"); !errors.Is(err, view.ErrNotFound) {
+		t.Errorf("explain unknown: err = %v, want view.ErrNotFound", err)
 	}
 	p, err := c.Plan(ctx)
 	if err != nil || len(p) != 1 || p[0].Changes[0].New != "250000 100000" {
@@ -114,8 +113,8 @@ func TestServerRootCanReadAndWrite(t *testing.T) {
 	if err := c.Release(ctx, "3f2a1b4c5d6e"); err != nil {
 		t.Errorf("release: %v", err)
 	}
-	if err := c.Release(ctx, "ffff"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("release unknown: err = %v, want ErrNotFound", err)
+	if err := c.Release(ctx, "ffff"); !errors.Is(err, view.ErrNotFound) {
+		t.Errorf("release unknown: err = %v, want view.ErrNotFound", err)
 	}
 	if ver, err := c.Version(ctx); err != nil || ver != "1.2.3" {
 		t.Errorf("version = %q, %v", ver, err)
@@ -284,12 +283,5 @@ func TestLongPollUsesEventWaiter(t *testing.T) {
 	evs, err = c.Events(context.Background(), 4, 10, 30*time.Millisecond)
 	if err != nil || len(evs) != 0 {
 		t.Errorf("empty wait = %+v, %v", evs, err)
-	}
-}
-
-func TestNotFoundIsEnforcers(t *testing.T) {
-	t.Parallel()
-	if !errors.Is(fmt.Errorf("no container: %w", view.ErrNotFound), ErrNotFound) {
-		t.Error("view.ErrNotFound does not match api.ErrNotFound: the daemon's unknown IDs would be 500, not 404")
 	}
 }

@@ -6,11 +6,6 @@ import (
 	"github.com/quell-dev/quell/enforcer/view"
 )
 
-// ErrNotFound is returned (wrapped) by a Source, and by the Client, when the
-// container, cgroup or penalty asked about does not exist. The server answers
-// it with 404. It is view.ErrNotFound, so the daemon's errors match.
-var ErrNotFound = view.ErrNotFound
-
 // Source is what the daemon provides to the API server. Implementations must be
 // safe for concurrent use: the server calls them from one goroutine per request.
 type Source interface {
@@ -22,7 +17,7 @@ type Source interface {
 	// never skips an event). It returns an empty slice when there are none.
 	Events(sinceSeq uint64, limit int) []view.Event
 	// Explain explains one container given by ID (full or a unique prefix) or
-	// cgroup path; an error wrapping ErrNotFound when none matches.
+	// cgroup path; an error wrapping view.ErrNotFound when none matches.
 	Explain(ctx context.Context, idOrCgroup string) (*view.Explanation, error)
 	// Plan computes the writes the next reconcile would make, writing nothing.
 	Plan(ctx context.Context) ([]view.PlanEntry, error)
@@ -30,7 +25,7 @@ type Source interface {
 	// the problems and leaves the last good policy in force.
 	Reload(ctx context.Context) error
 	// Release lifts the active penalty of a container; an error wrapping
-	// ErrNotFound when the container has none.
+	// view.ErrNotFound when the container has none.
 	Release(ctx context.Context, id string) error
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/quell-dev/quell/enforcer/api"
+	"github.com/quell-dev/quell/enforcer/view"
 )
 
 func releaseCmd() *command {
@@ -24,7 +25,7 @@ func releaseCmd() *command {
 				return 0, err
 			}
 			if err := svc.Release(e.ctx, args[0]); err != nil {
-				if errors.Is(err, api.ErrNotFound) {
+				if errors.Is(err, view.ErrNotFound) {
 					return 0, fmt.Errorf("%v; 'quell status' lists the active penalties", err)
 				}
 				return 0, err

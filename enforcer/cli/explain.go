@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer/api"
 	"github.com/quell-dev/quell/enforcer/view"
 )
 
@@ -30,7 +29,7 @@ func explainCmd() *command {
 				return 0, err
 			}
 			x, err := svc.Explain(e.ctx, strings.TrimPrefix(args[0], "/"))
-			if errors.Is(err, api.ErrNotFound) {
+			if errors.Is(err, view.ErrNotFound) {
 				return 0, fmt.Errorf("%v; 'quell containers' lists what quell watches", err)
 			}
 			if err != nil {

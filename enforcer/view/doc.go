@@ -5,6 +5,7 @@ package view
 
 import "errors"
 
-// ErrNotFound is returned (wrapped) by Explain and Release for an unknown
-// container or one without a penalty; the API answers it with 404.
+// ErrNotFound is returned (wrapped) by the daemon's Explain and Release, an
+// API Source and the API Client when the container, cgroup or penalty asked
+// about does not exist. The API server answers it with 404.
 var ErrNotFound = errors.New("not found")
