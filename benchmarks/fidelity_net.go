@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/limits/tc"
 )
 
-// netCase shapes one veth with limits.Shaper at each rate and measures
+// netCase shapes one veth with tc.Shaper at each rate and measures
 // egress and ingress by the host veth's link counters; the first second's
 // bits vs the set rate is the overshoot.
 func netCase(rates []uint64, smoke bool) Case {
@@ -19,7 +19,7 @@ func netCase(rates []uint64, smoke bool) Case {
 				return nil, err
 			}
 			defer b.close()
-			sh, err := limits.NewShaper("")
+			sh, err := tc.NewShaper("")
 			if err != nil {
 				return nil, err
 			}
@@ -39,7 +39,7 @@ func netCase(rates []uint64, smoke bool) Case {
 			var rs []Result
 			for _, mbit := range rates {
 				set := mbit * 1_000_000
-				if _, err := sh.Apply(ctx, "bench", b.hostVeth, limits.NetSpec{Tenant: "bench", EgressBits: set, IngressBits: set}); err != nil {
+				if _, err := sh.Apply(ctx, "bench", b.hostVeth, tc.NetSpec{Tenant: "bench", EgressBits: set, IngressBits: set}); err != nil {
 					return rs, err
 				}
 				for _, egress := range []bool{true, false} {
@@ -55,7 +55,7 @@ func netCase(rates []uint64, smoke bool) Case {
 					rs = append(rs, Result{Note: note, Control: "net " + dir, Case: fmt.Sprintf("net %s %d Mbit", dir, mbit), Set: float64(mbit),
 						Achieved: round(rate/1e6, 3), Unit: "Mbit/s",
 						Extra:  map[string]float64{"first_second_mbit": round(first/1e6, 2), "first_second_overshoot": round(first/float64(set), 3), "unshaped_mbit": round(base[egress]/1e6, 1)},
-						Method: fmt.Sprintf("one TCP stream over a veth, limits.Shaper (HTB/IFB); host veth link counters over %v", win)}.WithError())
+						Method: fmt.Sprintf("one TCP stream over a veth, tc.Shaper (HTB/IFB); host veth link counters over %v", win)}.WithError())
 				}
 			}
 			return rs, nil

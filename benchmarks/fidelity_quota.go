@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/limits/projquota"
 )
 
 // quotaCase: an 8 MiB / 100-inode project quota on the scratch XFS disk;
@@ -26,7 +26,7 @@ func quotaCase() Case {
 		},
 		Run: func(ctx context.Context, env Env, _ bool) ([]Result, error) {
 			const id, limit, inodes = 190001, 8 << 20, 100
-			q := limits.NewQuotas("")
+			q := projquota.NewQuotas("")
 			if err := q.Check(env.XFS); err != nil {
 				return nil, err
 			}
@@ -36,7 +36,7 @@ func quotaCase() Case {
 			}
 			defer os.RemoveAll(dir)
 			defer q.Release(env.XFS, id)
-			if err := q.Assign(dir, id, limits.ProjectLimit{Bytes: limit, Inodes: inodes}); err != nil {
+			if err := q.Assign(dir, id, projquota.ProjectLimit{Bytes: limit, Inodes: inodes}); err != nil {
 				return nil, err
 			}
 			var werr error

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/limits/projquota"
 )
 
 // errNoLayer means neither the container's root mount nor its bundle tells
@@ -61,7 +61,7 @@ func writableLayer(procRoot string, pid int, bundle string) (string, error) {
 // ""), or overlay false if the root is something else. Malformed lines are
 // errors naming their number.
 func parseRootUpperdir(r io.Reader) (upper string, overlay bool, err error) {
-	entries, err := limits.ParseMountinfo(r)
+	entries, err := projquota.ParseMountinfo(r)
 	if err != nil {
 		return "", false, err
 	}

@@ -36,26 +36,26 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/quell-dev/quell/enforcer/view"
-	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/limits/projquota"
 	"github.com/quell-dev/quell/policies"
 )
 
-// DiskQuotas is the disk side the loop uses: limits.Quotas and
-// limits.Allocator behind one small interface.
+// DiskQuotas is the disk side the loop uses: projquota.Quotas and
+// projquota.Allocator behind one small interface.
 type DiskQuotas interface {
 	// Check returns nil if project quota is enforced on path's filesystem,
-	// else an error saying how to turn it on (limits.ErrQuotaOff) or that
-	// the filesystem cannot do it (limits.ErrQuotaUnsupported).
+	// else an error saying how to turn it on (projquota.ErrQuotaOff) or that
+	// the filesystem cannot do it (projquota.ErrQuotaUnsupported).
 	Check(path string) error
 	// Device is the st_dev of path (which filesystem it is on).
 	Device(path string) (uint64, error)
 	// Assign sets project id's limit on dir's filesystem and tags dir's tree.
-	Assign(dir string, id uint32, l limits.ProjectLimit) error
+	Assign(dir string, id uint32, l projquota.ProjectLimit) error
 	// Untag puts dir's tree back in project 0.
 	Untag(dir string) error
 	// ClearLimit removes project id's limits on path's filesystem.
 	ClearLimit(path string, id uint32) error
-	Usage(path string, id uint32) (limits.ProjectQuota, error)
+	Usage(path string, id uint32) (projquota.ProjectQuota, error)
 	// Allocate, Lookup and Free manage the persistent project IDs.
 	Allocate(key string) (uint32, error)
 	Lookup(key string) (uint32, bool)
@@ -68,25 +68,25 @@ func WithDiskQuotas(q DiskQuotas) Option { return func(e *Enforcer) { e.quotas =
 // hostQuotas is the real DiskQuotas. The allocator file is read on first
 // use, so a host without disk limits never touches it.
 type hostQuotas struct {
-	q        *limits.Quotas
+	q        *projquota.Quotas
 	stateDir string
 	mu       sync.Mutex
-	a        *limits.Allocator
+	a        *projquota.Allocator
 }
 
 var _ DiskQuotas = (*hostQuotas)(nil)
 
 func newHostQuotas(procRoot, stateDir string) *hostQuotas {
-	return &hostQuotas{q: limits.NewQuotas(procRoot + "/self/mountinfo"), stateDir: stateDir}
+	return &hostQuotas{q: projquota.NewQuotas(procRoot + "/self/mountinfo"), stateDir: stateDir}
 }
 
-func (h *hostQuotas) alloc() (*limits.Allocator, error) {
+func (h *hostQuotas) alloc() (*projquota.Allocator, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.a != nil {
 		return h.a, nil
 	}
-	a, err := limits.NewAllocator(h.stateDir, limits.DefaultProjectIDBase, nil)
+	a, err := projquota.NewAllocator(h.stateDir, projquota.DefaultProjectIDBase, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -104,15 +104,15 @@ func (h *hostQuotas) Device(path string) (uint64, error) {
 	return st.Dev, nil
 }
 
-func (h *hostQuotas) Assign(dir string, id uint32, l limits.ProjectLimit) error {
+func (h *hostQuotas) Assign(dir string, id uint32, l projquota.ProjectLimit) error {
 	return h.q.Assign(dir, id, l)
 }
 
-func (h *hostQuotas) Untag(dir string) error { return limits.SetProjectID(dir, 0) }
+func (h *hostQuotas) Untag(dir string) error { return projquota.SetProjectID(dir, 0) }
 
 func (h *hostQuotas) ClearLimit(path string, id uint32) error { return h.q.Release(path, id) }
 
-func (h *hostQuotas) Usage(path string, id uint32) (limits.ProjectQuota, error) {
+func (h *hostQuotas) Usage(path string, id uint32) (projquota.ProjectQuota, error) {
 	return h.q.ProjectUsage(path, id)
 }
 
@@ -143,7 +143,7 @@ func (h *hostQuotas) Free(key string) error {
 // diskWant is the project a container's files should be in.
 type diskWant struct {
 	key     string // allocator key: "container:<cgroup>" or "tenant:<name>"
-	limit   limits.ProjectLimit
+	limit   projquota.ProjectLimit
 	volumes []string
 	note    string // a standing remark for the container's errors
 }
@@ -154,14 +154,14 @@ func diskWantFor(p *policies.Policy, c view.Container) (diskWant, bool) {
 		return diskWant{}, false
 	}
 	if l := ten.Container.Disk; l != nil {
-		w := diskWant{key: "container:" + c.Cgroup, limit: limits.ProjectLimit{Bytes: l.Bytes, Inodes: l.Inodes}, volumes: l.Volumes}
+		w := diskWant{key: "container:" + c.Cgroup, limit: projquota.ProjectLimit{Bytes: l.Bytes, Inodes: l.Inodes}, volumes: l.Volumes}
 		if ten.Limits.Disk != nil {
 			w.note = "disk: tenant aggregate disk limit not enforced: per-container disk caps give each container its own project, and a file belongs to one project"
 		}
 		return w, true
 	}
 	if l := ten.Limits.Disk; l != nil {
-		return diskWant{key: "tenant:" + ten.Name, limit: limits.ProjectLimit{Bytes: l.Bytes, Inodes: l.Inodes}, volumes: l.Volumes}, true
+		return diskWant{key: "tenant:" + ten.Name, limit: projquota.ProjectLimit{Bytes: l.Bytes, Inodes: l.Inodes}, volumes: l.Volumes}, true
 	}
 	return diskWant{}, false
 }
@@ -174,7 +174,7 @@ type diskEntry struct {
 	volumes         []string
 	dirs            []string // writable layer first, then volumes
 	dev             uint64
-	limit           limits.ProjectLimit
+	limit           projquota.ProjectLimit
 	project         uint32
 	applied         bool // limit set and dirs tagged (dry-run: reported)
 	tagged          bool // files may carry the project: release must undo
@@ -412,7 +412,7 @@ func (e *Enforcer) onFilesystem(dir string, dev uint64) (string, error) {
 	}
 }
 
-func projectLimit(l limits.ProjectLimit) string {
+func projectLimit(l projquota.ProjectLimit) string {
 	s := "bytes unlimited"
 	if l.Bytes > 0 {
 		s = fmt.Sprintf("bytes %d", l.Bytes)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/limits/projquota"
 )
 
 const diskPolicy = `
@@ -86,7 +86,7 @@ func TestDiskQuotaOffNothingApplied(t *testing.T) {
 	h.file("policy.d/10-acme.toml", fmt.Sprintf(diskPolicy, "container", "8MiB"))
 	cg, upper := h.runningContainer(idA, "acme-web", 4242)
 	q := newFakeQuotas()
-	q.off[upper] = fmt.Errorf("%s (xfs): %w: mount it with -o prjquota", upper, limits.ErrQuotaOff)
+	q.off[upper] = fmt.Errorf("%s (xfs): %w: mount it with -o prjquota", upper, projquota.ErrQuotaOff)
 	clock := newClock()
 	e := h.enforcerWith(clock, false, WithNetShaper(newFakeShaper()), WithDiskQuotas(q))
 	ctx := context.Background()

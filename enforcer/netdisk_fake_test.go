@@ -9,34 +9,35 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/limits/projquota"
+	"github.com/quell-dev/quell/limits/tc"
 )
 
 // fakeShaper is an in-memory NetShaper.
 type fakeShaper struct {
 	mu       sync.Mutex
-	nets     map[string]limits.NetInfo // nsPath → info
-	netErr   map[string]error          // nsPath → error
+	nets     map[string]tc.NetInfo // nsPath → info
+	netErr   map[string]error      // nsPath → error
 	lookups  int
 	applies  []string // "id veth spec"
 	removes  []string
-	shaped   map[string]limits.NetSpec
-	counters map[string]limits.NetUsage // veth → counters
+	shaped   map[string]tc.NetSpec
+	counters map[string]tc.NetUsage // veth → counters
 }
 
 var _ NetShaper = (*fakeShaper)(nil)
 
 func newFakeShaper() *fakeShaper {
-	return &fakeShaper{nets: map[string]limits.NetInfo{}, netErr: map[string]error{},
-		shaped: map[string]limits.NetSpec{}, counters: map[string]limits.NetUsage{}}
+	return &fakeShaper{nets: map[string]tc.NetInfo{}, netErr: map[string]error{},
+		shaped: map[string]tc.NetSpec{}, counters: map[string]tc.NetUsage{}}
 }
 
-func (f *fakeShaper) Network(ns string) (limits.NetInfo, error) {
+func (f *fakeShaper) Network(ns string) (tc.NetInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lookups++
 	if err := f.netErr[ns]; err != nil {
-		return limits.NetInfo{}, err
+		return tc.NetInfo{}, err
 	}
 	info, ok := f.nets[ns]
 	if !ok {
@@ -45,7 +46,7 @@ func (f *fakeShaper) Network(ns string) (limits.NetInfo, error) {
 	return info, nil
 }
 
-func (f *fakeShaper) Apply(_ context.Context, id, veth string, s limits.NetSpec) (bool, error) {
+func (f *fakeShaper) Apply(_ context.Context, id, veth string, s tc.NetSpec) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.applies = append(f.applies, fmt.Sprintf("%s %s %+v", id, veth, s))
@@ -65,7 +66,7 @@ func (f *fakeShaper) Remove(_ context.Context, id string) (bool, error) {
 	return ok, nil
 }
 
-func (f *fakeShaper) Usage(_ context.Context, veth string) (limits.NetUsage, error) {
+func (f *fakeShaper) Usage(_ context.Context, veth string) (tc.NetUsage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	u, ok := f.counters[veth]
@@ -87,8 +88,8 @@ type fakeQuotas struct {
 	mu      sync.Mutex
 	off     map[string]error
 	devs    map[string]uint64
-	tags    map[string]uint32              // dir → project
-	limit   map[uint32]limits.ProjectLimit // project → limit
+	tags    map[string]uint32                 // dir → project
+	limit   map[uint32]projquota.ProjectLimit // project → limit
 	used    map[uint32]uint64
 	ids     map[string]uint32
 	next    uint32
@@ -100,7 +101,7 @@ var _ DiskQuotas = (*fakeQuotas)(nil)
 
 func newFakeQuotas() *fakeQuotas {
 	return &fakeQuotas{off: map[string]error{}, devs: map[string]uint64{}, tags: map[string]uint32{},
-		limit: map[uint32]limits.ProjectLimit{}, used: map[uint32]uint64{}, ids: map[string]uint32{}, next: 100000}
+		limit: map[uint32]projquota.ProjectLimit{}, used: map[uint32]uint64{}, ids: map[string]uint32{}, next: 100000}
 }
 
 func (f *fakeQuotas) Check(p string) error {
@@ -121,7 +122,7 @@ func (f *fakeQuotas) Device(p string) (uint64, error) {
 	return 1, nil
 }
 
-func (f *fakeQuotas) Assign(dir string, id uint32, l limits.ProjectLimit) error {
+func (f *fakeQuotas) Assign(dir string, id uint32, l projquota.ProjectLimit) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.writes = append(f.writes, fmt.Sprintf("assign %s %d %d", dir, id, l.Bytes))
@@ -146,10 +147,10 @@ func (f *fakeQuotas) ClearLimit(_ string, id uint32) error {
 	return nil
 }
 
-func (f *fakeQuotas) Usage(_ string, id uint32) (limits.ProjectQuota, error) {
+func (f *fakeQuotas) Usage(_ string, id uint32) (projquota.ProjectQuota, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return limits.ProjectQuota{ID: id, UsedBytes: f.used[id], Limit: f.limit[id]}, nil
+	return projquota.ProjectQuota{ID: id, UsedBytes: f.used[id], Limit: f.limit[id]}, nil
 }
 
 func (f *fakeQuotas) Allocate(key string) (uint32, error) {

@@ -25,45 +25,45 @@ import (
 	"time"
 
 	"github.com/quell-dev/quell/enforcer/view"
-	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/limits/tc"
 	"github.com/quell-dev/quell/policies"
 )
 
-// NetShaper is the network side the loop uses: limits.Shaper plus finding a
+// NetShaper is the network side the loop uses: tc.Shaper plus finding a
 // container's host veth. Keys (id) are the containers' cgroup paths.
 type NetShaper interface {
 	// Network finds the host veth of the container whose network namespace
-	// is at nsPath. It fails (limits.ErrNotVeth) for host networking,
+	// is at nsPath. It fails (tc.ErrNotVeth) for host networking,
 	// macvlan and the like, which cannot be shaped per container.
-	Network(nsPath string) (limits.NetInfo, error)
-	Apply(ctx context.Context, id, hostVeth string, spec limits.NetSpec) (changed bool, err error)
+	Network(nsPath string) (tc.NetInfo, error)
+	Apply(ctx context.Context, id, hostVeth string, spec tc.NetSpec) (changed bool, err error)
 	Remove(ctx context.Context, id string) (changed bool, err error)
-	Usage(ctx context.Context, hostVeth string) (limits.NetUsage, error)
+	Usage(ctx context.Context, hostVeth string) (tc.NetUsage, error)
 }
 
 // WithNetShaper replaces the host's shaper (tests, or a shaper working in
 // another namespace).
 func WithNetShaper(s NetShaper) Option { return func(e *Enforcer) { e.shaper = s } }
 
-// hostShaper is the real NetShaper: limits.Shaper in quelld's own network
+// hostShaper is the real NetShaper: tc.Shaper in quelld's own network
 // namespace, opened on first use so that a host without net limits never
 // opens a netlink socket. procRoot/self/ns/net is quelld's namespace: a
 // container sharing it is on the host network.
 type hostShaper struct {
 	procRoot string
 	mu       sync.Mutex
-	s        *limits.Shaper
+	s        *tc.Shaper
 }
 
 var _ NetShaper = (*hostShaper)(nil)
 
-func (h *hostShaper) shaper() (*limits.Shaper, error) {
+func (h *hostShaper) shaper() (*tc.Shaper, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.s != nil {
 		return h.s, nil
 	}
-	s, err := limits.NewShaper("")
+	s, err := tc.NewShaper("")
 	if err != nil {
 		return nil, err
 	}
@@ -71,14 +71,14 @@ func (h *hostShaper) shaper() (*limits.Shaper, error) {
 	return s, nil
 }
 
-func (h *hostShaper) Network(nsPath string) (limits.NetInfo, error) {
+func (h *hostShaper) Network(nsPath string) (tc.NetInfo, error) {
 	if sameFile(nsPath, filepath.Join(h.procRoot, "self/ns/net")) {
-		return limits.NetInfo{NetnsPath: nsPath}, fmt.Errorf("%s is quelld's own (host) network namespace: %w", nsPath, limits.ErrNotVeth)
+		return tc.NetInfo{NetnsPath: nsPath}, fmt.Errorf("%s is quelld's own (host) network namespace: %w", nsPath, tc.ErrNotVeth)
 	}
-	return limits.NetworkOfNS(nsPath)
+	return tc.NetworkOfNS(nsPath)
 }
 
-func (h *hostShaper) Apply(ctx context.Context, id, veth string, spec limits.NetSpec) (bool, error) {
+func (h *hostShaper) Apply(ctx context.Context, id, veth string, spec tc.NetSpec) (bool, error) {
 	s, err := h.shaper()
 	if err != nil {
 		return false, err
@@ -94,10 +94,10 @@ func (h *hostShaper) Remove(ctx context.Context, id string) (bool, error) {
 	return s.Remove(ctx, id)
 }
 
-func (h *hostShaper) Usage(ctx context.Context, veth string) (limits.NetUsage, error) {
+func (h *hostShaper) Usage(ctx context.Context, veth string) (tc.NetUsage, error) {
 	s, err := h.shaper()
 	if err != nil {
-		return limits.NetUsage{}, err
+		return tc.NetUsage{}, err
 	}
 	return s.Usage(ctx, veth)
 }
@@ -121,31 +121,31 @@ type netEntry struct {
 	findErr string // why the veth could not be found (standing; reported once)
 	retryAt time.Time
 	tenant  string
-	spec    limits.NetSpec
+	spec    tc.NetSpec
 	applied bool // spec is in the kernel (dry-run: was reported)
 	shaped  bool // the shaper holds state for this container (Remove needed)
 
-	prev     limits.NetUsage
+	prev     tc.NetUsage
 	prevT    time.Time
 	havePrev bool
 }
 
 // netSpecFor is the shaping c's tenant wants for it; ok is false when the
 // tenant has no net limits (or c is in no tenant).
-func netSpecFor(p *policies.Policy, c view.Container) (limits.NetSpec, bool) {
+func netSpecFor(p *policies.Policy, c view.Container) (tc.NetSpec, bool) {
 	ten := tenantNamed(p, c.Tenant)
 	if ten == nil || (ten.Limits.Net == nil && ten.Container.Net == nil) {
-		return limits.NetSpec{}, false
+		return tc.NetSpec{}, false
 	}
-	s := limits.NetSpec{Tenant: ten.Name}
+	s := tc.NetSpec{Tenant: ten.Name}
 	if n := ten.Container.Net; n != nil {
 		s.EgressBits, s.IngressBits = n.EgressBits, n.IngressBits
 	}
 	if n := ten.Limits.Net; n != nil {
 		s.TenantEgressBits, s.TenantIngressBits = n.EgressBits, n.IngressBits
 	}
-	if s == (limits.NetSpec{Tenant: ten.Name}) {
-		return limits.NetSpec{}, false
+	if s == (tc.NetSpec{Tenant: ten.Name}) {
+		return tc.NetSpec{}, false
 	}
 	return s, true
 }
@@ -244,7 +244,7 @@ func (e *Enforcer) findVeth(t *tracked, n *netEntry) bool {
 
 // applyShaping makes the kernel match spec (dry-run: records what it would
 // do). It reports success.
-func (e *Enforcer) applyShaping(ctx context.Context, t *tracked, n *netEntry, spec limits.NetSpec) bool {
+func (e *Enforcer) applyShaping(ctx context.Context, t *tracked, n *netEntry, spec tc.NetSpec) bool {
 	before := ""
 	if n.applied {
 		before = netRates(n.spec)
@@ -323,7 +323,7 @@ func (e *Enforcer) unshape(ctx context.Context, cg string, n *netEntry, why stri
 }
 
 // netRates renders a spec for events: "egress 20Mbit/s (tenant 100Mbit/s), ingress -".
-func netRates(s limits.NetSpec) string {
+func netRates(s tc.NetSpec) string {
 	dir := func(name string, c, t uint64) string {
 		var parts []string
 		if c > 0 {

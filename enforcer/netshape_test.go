@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/quell-dev/quell/enforcer/view"
-	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/limits/tc"
 )
 
 func (h *fakeHost) enforcerWith(clock Clock, dryRun bool, opts ...Option) *Enforcer {
@@ -57,8 +57,8 @@ func TestNetShapedOnceReappliedOnChangeRemovedWhenGone(t *testing.T) {
 	cg, _ := h.runningContainer(idA, "acme-web", 4242)
 	other, _ := h.runningContainer(idB, "other", 4343)
 	sh := newFakeShaper()
-	sh.nets[h.netnsOf(4242)] = limits.NetInfo{Interface: "eth0", HostVeth: "veth1"}
-	sh.counters["veth1"] = limits.NetUsage{TxBytes: 1000, RxBytes: 5000}
+	sh.nets[h.netnsOf(4242)] = tc.NetInfo{Interface: "eth0", HostVeth: "veth1"}
+	sh.counters["veth1"] = tc.NetUsage{TxBytes: 1000, RxBytes: 5000}
 	clock := newClock()
 	e := h.enforcerWith(clock, false, WithNetShaper(sh), WithDiskQuotas(newFakeQuotas()))
 	ctx := context.Background()
@@ -79,7 +79,7 @@ func TestNetShapedOnceReappliedOnChangeRemovedWhenGone(t *testing.T) {
 
 	// Cheap ticks: nothing re-applied, nothing looked up again; rates from counters.
 	sh.mu.Lock()
-	sh.counters["veth1"] = limits.NetUsage{TxBytes: 1000 + 250_000, RxBytes: 5000 + 125_000}
+	sh.counters["veth1"] = tc.NetUsage{TxBytes: 1000 + 250_000, RxBytes: 5000 + 125_000}
 	sh.mu.Unlock()
 	clock.Add(time.Second)
 	e.Tick(ctx)
@@ -94,7 +94,7 @@ func TestNetShapedOnceReappliedOnChangeRemovedWhenGone(t *testing.T) {
 		t.Fatalf("after an idle second: tx %v rx %v bit/s, want 0", u.NetTxBps, u.NetRxBps)
 	}
 	sh.mu.Lock()
-	sh.counters["veth1"] = limits.NetUsage{TxBytes: 1000 + 500_000, RxBytes: 5000 + 250_000}
+	sh.counters["veth1"] = tc.NetUsage{TxBytes: 1000 + 500_000, RxBytes: 5000 + 250_000}
 	sh.mu.Unlock()
 	clock.Add(time.Second)
 	e.Tick(ctx)
@@ -149,8 +149,8 @@ func TestNetRemovedWhenTenantLosesNetLimits(t *testing.T) {
 	h.file("policy.d/10-acme.toml", fmt.Sprintf(netPolicy, "100Mbit"))
 	cg, _ := h.runningContainer(idA, "acme-web", 4242)
 	sh := newFakeShaper()
-	sh.nets[h.netnsOf(4242)] = limits.NetInfo{HostVeth: "veth1"}
-	sh.counters["veth1"] = limits.NetUsage{}
+	sh.nets[h.netnsOf(4242)] = tc.NetInfo{HostVeth: "veth1"}
+	sh.counters["veth1"] = tc.NetUsage{}
 	clock := newClock()
 	e := h.enforcerWith(clock, false, WithNetShaper(sh), WithDiskQuotas(newFakeQuotas()))
 	ctx := context.Background()
@@ -173,8 +173,8 @@ func TestNetDryRunAppliesNothing(t *testing.T) {
 	h.file("policy.d/10-acme.toml", fmt.Sprintf(netPolicy, "100Mbit"))
 	cg, _ := h.runningContainer(idA, "acme-web", 4242)
 	sh := newFakeShaper()
-	sh.nets[h.netnsOf(4242)] = limits.NetInfo{HostVeth: "veth1"}
-	sh.counters["veth1"] = limits.NetUsage{}
+	sh.nets[h.netnsOf(4242)] = tc.NetInfo{HostVeth: "veth1"}
+	sh.counters["veth1"] = tc.NetUsage{}
 	clock := newClock()
 	e := h.enforcerWith(clock, true, WithNetShaper(sh), WithDiskQuotas(newFakeQuotas()))
 	ctx := context.Background()
@@ -205,7 +205,7 @@ func TestNetNoVethReportedOnce(t *testing.T) {
 	h.file("policy.d/10-acme.toml", fmt.Sprintf(netPolicy, "100Mbit"))
 	cg, _ := h.runningContainer(idA, "acme-web", 4242)
 	sh := newFakeShaper()
-	sh.netErr[h.netnsOf(4242)] = fmt.Errorf("eth0 is device: %w", limits.ErrNotVeth)
+	sh.netErr[h.netnsOf(4242)] = fmt.Errorf("eth0 is device: %w", tc.ErrNotVeth)
 	clock := newClock()
 	e := h.enforcerWith(clock, false, WithNetShaper(sh), WithDiskQuotas(newFakeQuotas()))
 	ctx := context.Background()

@@ -1,7 +1,7 @@
-// Package limits owns the kernel side of quell's controls: it turns limits
-// expressed as data into cgroupfs writes, reads them back and verifies them,
-// reads usage counters, and (in net*.go and quota*.go) shapes network traffic
-// and sets filesystem project quotas. It imports nothing else of quell's and
+// Package limits owns quell's cgroupfs room: it turns limits expressed as
+// data into cgroupfs writes, reads them back and verifies them, and reads
+// usage counters and pressure. Network shaping is in limits/tc, filesystem
+// project quotas in limits/projquota. It imports nothing else of quell's and
 // never decides *what* to limit; that is the enforcer's job.
 //
 // The cgroup side, in brief: Resources.Writes turns limits into ordered

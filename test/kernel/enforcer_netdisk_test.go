@@ -39,7 +39,7 @@ import (
 	"github.com/quell-dev/quell/enforcer"
 	"github.com/quell-dev/quell/enforcer/discover"
 	"github.com/quell-dev/quell/enforcer/view"
-	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/limits/projquota"
 	"github.com/quell-dev/quell/test/labkit"
 )
 
@@ -183,11 +183,11 @@ name = "nd-tmpfs"
 	}
 
 	// (b) The container's writes stop at the tenant's 8 MiB.
-	pid, err := limits.ProjectID(upper)
+	pid, err := projquota.ProjectID(upper)
 	if err != nil || pid == 0 {
 		t.Fatalf("upperdir project ID %d, %v: not tagged", pid, err)
 	}
-	q := limits.NewQuotas("")
+	q := projquota.NewQuotas("")
 	before, err := q.ProjectUsage(upper, pid)
 	if err != nil {
 		t.Fatal(err)
@@ -256,17 +256,17 @@ name = "nd-tmpfs"
 			}
 		}
 	}
-	if got, err := limits.ProjectID(upper); err != nil || got != 0 {
+	if got, err := projquota.ProjectID(upper); err != nil || got != 0 {
 		t.Errorf("upperdir still in project %d (%v), want 0", got, err)
 	}
 	gone, err := q.ProjectUsage(upper, pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, _ := os.ReadFile(filepath.Join(stateDir, limits.ProjectIDFile))
+	ids, _ := os.ReadFile(filepath.Join(stateDir, projquota.ProjectIDFile))
 	t.Logf("FIGURE enforcer after removal: project %d limit %+v used %d; %s: %s", pid, gone.Limit, gone.UsedBytes,
-		limits.ProjectIDFile, strings.Join(strings.Fields(string(ids)), " "))
-	if gone.Limit != (limits.ProjectLimit{}) {
+		projquota.ProjectIDFile, strings.Join(strings.Fields(string(ids)), " "))
+	if gone.Limit != (projquota.ProjectLimit{}) {
 		t.Errorf("project %d still limited: %+v", pid, gone.Limit)
 	}
 	if strings.Contains(string(ids), "tenant:"+ndTenant) || strings.Contains(string(ids), "container:") {

@@ -21,7 +21,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
-	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/limits/tc"
 )
 
 type netBox struct {
@@ -239,7 +239,7 @@ func dirName(fromBox bool) string {
 
 func TestNetworkOfFindsHostVeth(t *testing.T) {
 	b := newNetBox(t, 1)
-	info, err := limits.NetworkOfNS(fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), int(b.ns)))
+	info, err := tc.NetworkOfNS(fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), int(b.ns)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestNetShapesEachDirection(t *testing.T) {
 		base[fromBox] = r
 		t.Logf("FIGURE net unshaped %s %.1f Mbit/s", dirName(fromBox), r/1e6)
 	}
-	sh, err := limits.NewShaper("")
+	sh, err := tc.NewShaper("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func TestNetShapesEachDirection(t *testing.T) {
 	ctx := context.Background()
 	for _, mbit := range []uint64{10, 50, 200} {
 		set := mbit * 1_000_000
-		spec := limits.NetSpec{Tenant: "t1", EgressBits: set, IngressBits: set}
+		spec := tc.NetSpec{Tenant: "t1", EgressBits: set, IngressBits: set}
 		if _, err := sh.Apply(ctx, "c2", b.hostVeth, spec); err != nil {
 			t.Fatalf("apply %d Mbit: %v", mbit, err)
 		}
@@ -297,14 +297,14 @@ func TestNetShapesEachDirection(t *testing.T) {
 
 func TestNetTenantAggregate(t *testing.T) {
 	b1, b2 := newNetBox(t, 3), newNetBox(t, 4)
-	sh, err := limits.NewShaper("")
+	sh, err := tc.NewShaper("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sh.Close()
 	ctx := context.Background()
 	const set = 100_000_000
-	spec := limits.NetSpec{Tenant: "t2", TenantEgressBits: set, TenantIngressBits: set}
+	spec := tc.NetSpec{Tenant: "t2", TenantEgressBits: set, TenantIngressBits: set}
 	for id, b := range map[string]*netBox{"c3": b1, "c4": b2} {
 		if _, err := sh.Apply(ctx, id, b.hostVeth, spec); err != nil {
 			t.Fatal(err)

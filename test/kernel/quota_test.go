@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/limits/projquota"
 )
 
 func quotaMount(t *testing.T, env string) string {
@@ -79,7 +79,7 @@ func TestQuotaXFS(t *testing.T)  { testQuota(t, quotaMount(t, "QUELL_LAB_XFS"), 
 func TestQuotaExt4(t *testing.T) { testQuota(t, quotaMount(t, "QUELL_LAB_EXT4"), 100002) }
 
 func testQuota(t *testing.T, mnt string, id uint32) {
-	q := limits.NewQuotas("")
+	q := projquota.NewQuotas("")
 	if err := q.Check(mnt); err != nil {
 		t.Fatalf("Check(%s): %v", mnt, err)
 	}
@@ -92,10 +92,10 @@ func testQuota(t *testing.T, mnt string, id uint32) {
 		t.Fatal(err)
 	}
 	const limit = 8 << 20
-	if err := q.Assign(dir, id, limits.ProjectLimit{Bytes: limit, Inodes: 100}); err != nil {
+	if err := q.Assign(dir, id, projquota.ProjectLimit{Bytes: limit, Inodes: 100}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := limits.ProjectID(filepath.Join(dir, "pre", "old")); err != nil || got != id {
+	if got, err := projquota.ProjectID(filepath.Join(dir, "pre", "old")); err != nil || got != id {
 		t.Fatalf("pre-existing file project = %d, %v; want %d", got, err, id)
 	}
 	var n int64
@@ -104,7 +104,7 @@ func testQuota(t *testing.T, mnt string, id uint32) {
 	// XFS reports an exhausted project quota as ENOSPC (a project is
 	// presented like a smaller filesystem), ext4 as EDQUOT.
 	if !errors.Is(err, unix.EDQUOT) && !errors.Is(err, unix.ENOSPC) {
-		pid, perr := limits.ProjectID(filepath.Join(dir, "big"))
+		pid, perr := projquota.ProjectID(filepath.Join(dir, "big"))
 		u, uerr := q.ProjectUsage(mnt, id)
 		t.Fatalf("write past the limit: %v, want EDQUOT/ENOSPC (file project %d %v, usage %+v %v)", err, pid, perr, u, uerr)
 	}
@@ -120,7 +120,7 @@ func testQuota(t *testing.T, mnt string, id uint32) {
 		t.Errorf("limits read back %+v", u.Limit)
 	}
 	// Raising lets writes continue.
-	if err := q.SetProjectLimit(mnt, id, limits.ProjectLimit{Bytes: 2 * limit, Inodes: 100}); err != nil {
+	if err := q.SetProjectLimit(mnt, id, projquota.ProjectLimit{Bytes: 2 * limit, Inodes: 100}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := fillUntil(filepath.Join(dir, "more"), 1<<20); err != nil {
@@ -169,7 +169,7 @@ func testQuota(t *testing.T, mnt string, id uint32) {
 		t.Fatal(err)
 	}
 	u, _ = q.ProjectUsage(mnt, id)
-	if u.Limit != (limits.ProjectLimit{}) {
+	if u.Limit != (projquota.ProjectLimit{}) {
 		t.Errorf("limits after Release: %+v", u.Limit)
 	}
 	if _, err := fillUntil(filepath.Join(dir, "free"), 2*limit); err != nil {

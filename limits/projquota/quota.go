@@ -1,4 +1,4 @@
-package limits
+package projquota
 
 // Disk project quotas: a directory tree is tagged with a project ID
 // (FS_IOC_FSSETXATTR with FS_XFLAG_PROJINHERIT) and the filesystem's

@@ -1,4 +1,4 @@
-package limits
+package tc
 
 // Network shaping: what quell builds in the kernel.
 //
