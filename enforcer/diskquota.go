@@ -1,7 +1,8 @@
 package enforcer
 
 // Disk quotas in the loop: XFS/ext4 project quotas over each container's
-// writable layer (see writableLayer) plus the policy's volume directories.
+// writable layer (see discover.WritableLayer) plus the policy's volume
+// directories.
 //
 // Which project a container's files go to:
 //   - [tenant.container] disk (per-container cap): the container gets its
@@ -35,6 +36,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/quell-dev/quell/enforcer/discover"
 	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits/projquota"
 	"github.com/quell-dev/quell/policies"
@@ -301,7 +303,7 @@ func (e *Enforcer) assignDisk(t *tracked, d *diskEntry, w diskWant) error {
 // diskDirs finds t's writable layer and volumes and checks that they can be
 // one project: quota on, one filesystem, not clashing with other projects.
 func (e *Enforcer) diskDirs(t *tracked, w diskWant) ([]string, uint64, error) {
-	layer, err := writableLayer(e.cfg.ProcRoot, t.c.PID, t.c.Bundle)
+	layer, err := discover.WritableLayer(e.cfg.ProcRoot, t.c.PID, t.c.Bundle)
 	if err != nil {
 		return nil, 0, err
 	}

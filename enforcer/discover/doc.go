@@ -2,7 +2,9 @@
 // each container's metadata from its runtime's own state: runc's state.json
 // under the runtime state roots of Docker, containerd and podman, the OCI
 // bundle's config.json annotations, and Docker's container store for names
-// and labels. It only reads; it never writes to cgroupfs or runtime state.
+// and labels; and it finds a container's writable layer (WritableLayer:
+// the overlay upperdir of its root mount, else the bundle's rootfs). It only
+// reads; it never writes to cgroupfs or runtime state.
 //
 // A container whose metadata cannot be read is still reported, with the
 // reason in MetaErr, so that it can be classified by its cgroup path alone.

@@ -1,4 +1,4 @@
-package enforcer
+package discover
 
 import (
 	"encoding/json"
@@ -13,17 +13,19 @@ import (
 	"github.com/quell-dev/quell/limits/projquota"
 )
 
-// errNoLayer means neither the container's root mount nor its bundle tells
+// ErrNoLayer means neither the container's root mount nor its bundle tells
 // where its writable layer is.
-var errNoLayer = errors.New("writable layer not found")
+var ErrNoLayer = errors.New("writable layer not found")
 
-// writableLayer finds the directory that holds what container writes to
+// WritableLayer finds the directory that holds what container writes to
 // its root: the upperdir of the overlay mounted at "/" in its mount
 // namespace (read from procRoot/<pid>/mountinfo), else the OCI bundle's
 // rootfs (config.json root.path, relative to the bundle; "rootfs" when
 // config.json has none). An overlay root without an upperdir (read-only) has
-// no writable layer.
-func writableLayer(procRoot string, pid int, bundle string) (string, error) {
+// no writable layer. When neither tells, the error wraps ErrNoLayer and says
+// why each was no use; a mountinfo that cannot be parsed is an error naming
+// the file.
+func WritableLayer(procRoot string, pid int, bundle string) (string, error) {
 	var why []string
 	if pid > 0 {
 		p := filepath.Join(procRoot, strconv.Itoa(pid), "mountinfo")
@@ -37,7 +39,7 @@ func writableLayer(procRoot string, pid int, bundle string) (string, error) {
 			case upper != "":
 				return upper, nil
 			case overlay:
-				return "", fmt.Errorf("root of %s is an overlay without upperdir: %w", p, errNoLayer)
+				return "", fmt.Errorf("root of %s is an overlay without upperdir: %w", p, ErrNoLayer)
 			}
 			why = append(why, "root in "+p+" is not an overlay")
 		} else {
@@ -53,7 +55,7 @@ func writableLayer(procRoot string, pid int, bundle string) (string, error) {
 	} else {
 		why = append(why, "no OCI bundle known")
 	}
-	return "", fmt.Errorf("%w: %s", errNoLayer, strings.Join(why, "; "))
+	return "", fmt.Errorf("%w: %s", ErrNoLayer, strings.Join(why, "; "))
 }
 
 // parseRootUpperdir reads a mountinfo file and returns the upperdir of the
