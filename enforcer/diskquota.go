@@ -34,8 +34,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/quell-dev/quell/enforcer/discover"
 	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits/projquota"
@@ -98,13 +96,7 @@ func (h *hostQuotas) alloc() (*projquota.Allocator, error) {
 
 func (h *hostQuotas) Check(path string) error { return h.q.Check(path) }
 
-func (h *hostQuotas) Device(path string) (uint64, error) {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return 0, fmt.Errorf("stat %s: %w", path, err)
-	}
-	return st.Dev, nil
-}
+func (h *hostQuotas) Device(path string) (uint64, error) { return projquota.Device(path) }
 
 func (h *hostQuotas) Assign(dir string, id uint32, l projquota.ProjectLimit) error {
 	return h.q.Assign(dir, id, l)

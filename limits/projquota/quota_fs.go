@@ -38,6 +38,18 @@ func kind(path string) (fsKind, error) {
 	return 0, fmt.Errorf("%s (fs magic %#x): %w", path, st.Type, ErrQuotaUnsupported)
 }
 
+// Device returns the device number (st_dev) of the filesystem holding
+// path, following symlinks. A project quota covers one filesystem, so
+// directories can share a project only when their devices are equal. A
+// failed stat is an error naming path.
+func Device(path string) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return 0, fmt.Errorf("stat %s: %w", path, err)
+	}
+	return st.Dev, nil
+}
+
 // ctl runs one quotactl command against the filesystem of path.
 func (q *Quotas) ctl(path string, cmd, id uint32, addr unsafe.Pointer) error {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)

@@ -225,3 +225,23 @@ func TestProjectIDOnUnsupportedFS(t *testing.T) {
 		t.Fatal("missing dir accepted")
 	}
 }
+
+func TestDeviceSameFilesystem(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Device(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := Device(sub); err != nil || b != a {
+		t.Fatalf("Device(%s) = %d, %v; want %d, the device of its parent", sub, b, err, a)
+	}
+	missing := filepath.Join(dir, "nope")
+	if _, err := Device(missing); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("Device of a missing path = %v, want an error naming it", err)
+	}
+}
