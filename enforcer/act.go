@@ -305,35 +305,16 @@ func (e *Enforcer) overlayPenalty(p *plan) {
 	if p.why == nil {
 		p.why = map[string]string{}
 	}
-	if pen.CPUQuota > 0 && (p.res.CPUQuota == nil || *p.res.CPUQuota == limits.Max || pen.CPUQuota < *p.res.CPUQuota) {
-		q := pen.CPUQuota
-		p.res.CPUQuota, p.res.CPUPeriod = &q, 100000
-		p.why["cpu.max"] = why
+	// cpu.max caps the culprit's share but lets it burst at the start of
+	// every period; the lowest weight (throttleLimits) also makes the
+	// scheduler run its neighbours first whenever they are runnable, which
+	// is what a latency-sensitive victim needs.
+	layer := throttleLimits(pen, e.det.caps[p.t.c.ID])
+	res := p.res.Tighten(layer)
+	for _, f := range decidedBy(p.res, layer, res) {
+		p.why[f] = why
 	}
-	if pen.CPUQuota > 0 {
-		// cpu.max caps the culprit's share but lets it burst at the start of
-		// every period; the lowest weight also makes the scheduler run its
-		// neighbours first whenever they are runnable, which is what a
-		// latency-sensitive victim needs.
-		w := throttleWeight
-		p.res.CPUWeight = &w
-		p.why["cpu.weight"] = why
-	}
-	if pen.MemoryHigh > 0 && (p.res.MemoryHigh == nil || *p.res.MemoryHigh == limits.Max || pen.MemoryHigh < *p.res.MemoryHigh) {
-		h := pen.MemoryHigh
-		p.res.MemoryHigh = &h
-		p.why["memory.high"] = why
-	}
-	c := e.det.caps[p.t.c.ID]
-	if c.PidsMax > 0 && (p.res.PidsMax == nil || *p.res.PidsMax < 0 || c.PidsMax < *p.res.PidsMax) {
-		n := c.PidsMax
-		p.res.PidsMax = &n
-		p.why["pids.max"] = why
-	}
-	if len(c.IOMax) > 0 {
-		p.res.IOMax = mergeIOMax(p.res.IOMax, c.IOMax)
-		p.why["io.max"] = why
-	}
+	p.res = res
 }
 
 // reconcileOne re-plans and applies one container now (a penalty changed),

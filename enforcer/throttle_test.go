@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quell-dev/quell/enforcer/state"
 	"github.com/quell-dev/quell/limits"
 )
 
@@ -112,11 +113,12 @@ func TestThrottleRankIOSetsIOMaxFromThePerDeviceRate(t *testing.T) {
 	}
 }
 
-func TestMergeIOMaxKeepsTheTighterRate(t *testing.T) {
+func TestTighterThrottleKeepsTheTighterIORate(t *testing.T) {
 	t.Parallel()
 	base := []limits.IOMax{{Major: 8, Minor: 0, RBPS: 5_000_000, WBPS: 1_000_000}}
 	pen := []limits.IOMax{{Major: 8, Minor: 0, WBPS: 2_000_000, WIOPS: 50}, {Major: 254, Minor: 0, WBPS: 7}}
-	got := mergeIOMax(base, pen)
+	_, c := tighterThrottle(state.Penalty{}, throttleCaps{IOMax: base}, state.Penalty{}, throttleCaps{IOMax: pen})
+	got := c.IOMax
 	want := []limits.IOMax{{Major: 8, Minor: 0, RBPS: 5_000_000, WBPS: 1_000_000, WIOPS: 50}, {Major: 254, Minor: 0, WBPS: 7}}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("merge = %+v, want %+v", got, want)
