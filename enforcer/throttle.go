@@ -55,7 +55,7 @@ func (e *Enforcer) throttleValues(pol *policies.Policy, a detect.Action, who str
 	if t == nil {
 		return p, c
 	}
-	p.CPUQuota = limits.CPUQuotaFor(maxf(t.usage.CPUs, 0.01)*a.Factor, 100000)
+	p.CPUQuota = limits.CPUQuotaFor(maxf(t.usage.CPUs, 0.01)*a.Factor, limits.DefaultCPUPeriod)
 	switch rankOf(pol, a.Rule) {
 	case detect.RankMemory:
 		if t.usage.MemoryBytes > 0 {
@@ -73,7 +73,7 @@ func (e *Enforcer) throttleValues(pol *policies.Policy, a detect.Action, who str
 
 // throttleString is the "after" of a throttle event.
 func throttleString(p state.Penalty, c throttleCaps) string {
-	parts := []string{fmt.Sprintf("cpu.max %d 100000", p.CPUQuota)}
+	parts := []string{fmt.Sprintf("cpu.max %d %d", p.CPUQuota, limits.DefaultCPUPeriod)}
 	if p.MemoryHigh > 0 {
 		parts = append(parts, fmt.Sprintf("memory.high %d", p.MemoryHigh))
 	}
