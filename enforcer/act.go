@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -185,15 +185,9 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 	if t != nil {
 		ev.Tenant = t.c.Tenant
 	}
-	for k, v := range a.Evidence {
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			ev.Signals[k] = f
-		} else {
-			if ev.Evidence == nil {
-				ev.Evidence = map[string]string{}
-			}
-			ev.Evidence[k] = v
-		}
+	maps.Copy(ev.Signals, a.Signals)
+	if len(a.Evidence) > 0 {
+		ev.Evidence = maps.Clone(a.Evidence)
 	}
 	var p state.Penalty
 	var caps throttleCaps
