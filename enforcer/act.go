@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -186,15 +186,9 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 	if t != nil {
 		ev.Tenant = t.c.Tenant
 	}
-	for k, v := range a.Evidence {
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			ev.Signals[k] = f
-		} else {
-			if ev.Evidence == nil {
-				ev.Evidence = map[string]string{}
-			}
-			ev.Evidence[k] = v
-		}
+	maps.Copy(ev.Signals, a.Signals)
+	if len(a.Evidence) > 0 {
+		ev.Evidence = maps.Clone(a.Evidence)
 	}
 	var p state.Penalty
 	var caps throttleCaps
@@ -306,35 +300,16 @@ func (e *Enforcer) overlayPenalty(p *plan) {
 	if p.why == nil {
 		p.why = map[string]string{}
 	}
-	if pen.CPUQuota > 0 && (p.res.CPUQuota == nil || *p.res.CPUQuota == limits.Max || pen.CPUQuota < *p.res.CPUQuota) {
-		q := pen.CPUQuota
-		p.res.CPUQuota, p.res.CPUPeriod = &q, 100000
-		p.why["cpu.max"] = why
+	// cpu.max caps the culprit's share but lets it burst at the start of
+	// every period; the lowest weight (throttleLimits) also makes the
+	// scheduler run its neighbours first whenever they are runnable, which
+	// is what a latency-sensitive victim needs.
+	layer := throttleLimits(pen, e.det.caps[p.t.c.ID])
+	res := p.res.Tighten(layer)
+	for _, f := range decidedBy(p.res, layer, res) {
+		p.why[f] = why
 	}
-	if pen.CPUQuota > 0 {
-		// cpu.max caps the culprit's share but lets it burst at the start of
-		// every period; the lowest weight also makes the scheduler run its
-		// neighbours first whenever they are runnable, which is what a
-		// latency-sensitive victim needs.
-		w := throttleWeight
-		p.res.CPUWeight = &w
-		p.why["cpu.weight"] = why
-	}
-	if pen.MemoryHigh > 0 && (p.res.MemoryHigh == nil || *p.res.MemoryHigh == limits.Max || pen.MemoryHigh < *p.res.MemoryHigh) {
-		h := pen.MemoryHigh
-		p.res.MemoryHigh = &h
-		p.why["memory.high"] = why
-	}
-	c := e.det.caps[p.t.c.ID]
-	if c.PidsMax > 0 && (p.res.PidsMax == nil || *p.res.PidsMax < 0 || c.PidsMax < *p.res.PidsMax) {
-		n := c.PidsMax
-		p.res.PidsMax = &n
-		p.why["pids.max"] = why
-	}
-	if len(c.IOMax) > 0 {
-		p.res.IOMax = mergeIOMax(p.res.IOMax, c.IOMax)
-		p.why["io.max"] = why
-	}
+	p.res = res
 }
 
 // reconcileOne re-plans and applies one container now (a penalty changed),

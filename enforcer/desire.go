@@ -147,8 +147,8 @@ func (e *Enforcer) desireTenant(ten *policies.Tenant, ms []*tracked) []plan {
 	if l.CPUs != nil {
 		cpu := desire.Stable(desire.SplitCPU(*l.CPUs, dm), dm, *l.CPUs)
 		for i := range shares {
-			q := limits.CPUQuotaFor(cpu[i], desire.DefaultPeriod)
-			shares[i].CPUQuota, shares[i].CPUPeriod = &q, desire.DefaultPeriod
+			q := limits.CPUQuotaFor(cpu[i], limits.DefaultCPUPeriod)
+			shares[i].CPUQuota, shares[i].CPUPeriod = &q, limits.DefaultCPUPeriod
 			quotas[i] = cpu[i]
 		}
 		whyShare["cpu.max"] = fmt.Sprintf("%s limits.cpus = %g split among %d members by demand", split, *l.CPUs, n)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/quell-dev/quell/enforcer/detect"
 	"github.com/quell-dev/quell/enforcer/state"
@@ -87,7 +85,7 @@ func (e *Enforcer) restoreUnit(ctx context.Context, cg string, back []limits.Wri
 	if e.units == nil {
 		return
 	}
-	res, err := resourcesOf(back)
+	res, err := limits.ParseWrites(back)
 	if err != nil {
 		e.log.Warn("restore: originals not expressible as systemd properties; cgroupfs only", "cgroup", cg, "err", err)
 		return
@@ -99,107 +97,4 @@ func (e *Enforcer) restoreUnit(ctx context.Context, cg string, back []limits.Wri
 
 func isGone(err error) bool {
 	return errors.Is(err, limits.ErrGone) || errors.Is(err, fs.ErrNotExist)
-}
-
-// resourcesOf turns cgroupfs values (originals as read from the kernel)
-// back into Resources, for the files quell writes.
-func resourcesOf(ws []limits.Write) (limits.Resources, error) {
-	var r limits.Resources
-	num := func(v string) (int64, error) {
-		if v == "max" {
-			return limits.Max, nil
-		}
-		return strconv.ParseInt(v, 10, 64)
-	}
-	for _, w := range ws {
-		v := strings.TrimSpace(w.Value)
-		var err error
-		switch w.File {
-		case "cpu.max":
-			f := strings.Fields(v)
-			if len(f) != 2 {
-				return r, fmt.Errorf("cpu.max %q: want QUOTA PERIOD", v)
-			}
-			var q int64
-			if q, err = num(f[0]); err == nil {
-				r.CPUQuota = &q
-				r.CPUPeriod, err = strconv.ParseUint(f[1], 10, 64)
-			}
-		case "cpu.weight", "io.weight":
-			x, perr := strconv.ParseUint(strings.TrimPrefix(v, "default "), 10, 64)
-			err = perr
-			if w.File == "cpu.weight" {
-				r.CPUWeight = &x
-			} else {
-				r.IOWeight = &x
-			}
-		case "cpuset.cpus":
-			r.CpusetCPUs = &v
-		case "cpuset.mems":
-			r.CpusetMems = &v
-		case "memory.max", "memory.high", "memory.low", "memory.swap.max", "pids.max":
-			var x int64
-			x, err = num(v)
-			switch w.File {
-			case "memory.max":
-				r.MemoryMax = &x
-			case "memory.high":
-				r.MemoryHigh = &x
-			case "memory.low":
-				r.MemoryLow = &x
-			case "memory.swap.max":
-				r.SwapMax = &x
-			default:
-				r.PidsMax = &x
-			}
-		case "io.max":
-			var d limits.IOMax
-			d, err = parseIOMaxLine(v)
-			r.IOMax = append(r.IOMax, d)
-		default:
-			return r, fmt.Errorf("%s: no systemd property for it", w.File)
-		}
-		if err != nil {
-			return r, fmt.Errorf("%s %q: %w", w.File, v, err)
-		}
-	}
-	return r, nil
-}
-
-// parseIOMaxLine parses "MAJ:MIN rbps=N wbps=max ..." ("max" = 0 = none).
-func parseIOMaxLine(s string) (limits.IOMax, error) {
-	var d limits.IOMax
-	f := strings.Fields(s)
-	if len(f) == 0 {
-		return d, errors.New("empty io.max line")
-	}
-	if _, err := fmt.Sscanf(f[0], "%d:%d", &d.Major, &d.Minor); err != nil {
-		return d, fmt.Errorf("device %q: %w", f[0], err)
-	}
-	for _, kv := range f[1:] {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return d, fmt.Errorf("field %q: want key=value", kv)
-		}
-		var n uint64
-		if v != "max" {
-			var err error
-			if n, err = strconv.ParseUint(v, 10, 64); err != nil {
-				return d, fmt.Errorf("field %q: %w", kv, err)
-			}
-		}
-		switch k {
-		case "rbps":
-			d.RBPS = n
-		case "wbps":
-			d.WBPS = n
-		case "riops":
-			d.RIOPS = n
-		case "wiops":
-			d.WIOPS = n
-		default:
-			return d, fmt.Errorf("field %q: unknown key", kv)
-		}
-	}
-	return d, nil
 }

@@ -95,12 +95,12 @@ func TestRestoreAllRefusedInDryRun(t *testing.T) {
 	}
 }
 
-func TestResourcesOf(t *testing.T) {
+func TestOriginalsParseBackToResources(t *testing.T) {
 	t.Parallel()
 	i := func(v int64) *int64 { return &v }
 	u := func(v uint64) *uint64 { return &v }
 	s := func(v string) *string { return &v }
-	got, err := resourcesOf([]limits.Write{{File: "cpu.max", Value: "max 100000"}, {File: "cpu.weight", Value: "100"}, {File: "io.weight", Value: "default 100"},
+	got, err := limits.ParseWrites([]limits.Write{{File: "cpu.max", Value: "max 100000"}, {File: "cpu.weight", Value: "100"}, {File: "io.weight", Value: "default 100"},
 		{File: "cpuset.cpus", Value: ""}, {File: "memory.max", Value: "max"}, {File: "memory.high", Value: "1048576"}, {File: "memory.low", Value: "0"},
 		{File: "memory.swap.max", Value: "max"}, {File: "pids.max", Value: "max"}, {File: "io.max", Value: "254:0 rbps=max wbps=5242880 riops=max wiops=10"}})
 	must(t, err)
@@ -108,12 +108,12 @@ func TestResourcesOf(t *testing.T) {
 		MemoryMax: i(limits.Max), MemoryHigh: i(1 << 20), MemoryLow: i(0), SwapMax: i(limits.Max), PidsMax: i(limits.Max),
 		IOMax: []limits.IOMax{{Major: 254, Minor: 0, WBPS: 5242880, WIOPS: 10}}}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("resourcesOf = %+v\nwant %+v", got, want)
+		t.Errorf("ParseWrites = %+v\nwant %+v", got, want)
 	}
 	for _, bad := range [][]limits.Write{{{File: "cpu.max", Value: "max"}}, {{File: "pids.max", Value: "lots"}}, {{File: "io.max", Value: "254:0 rbps"}},
 		{{File: "io.max", Value: "x rbps=1"}}, {{File: "cgroup.freeze", Value: "1"}}, {{File: "io.max", Value: "254:0 foo=1"}}} {
-		if _, err := resourcesOf(bad); err == nil {
-			t.Errorf("resourcesOf(%v) succeeded; want an error", bad)
+		if _, err := limits.ParseWrites(bad); err == nil {
+			t.Errorf("ParseWrites(%v) succeeded; want an error", bad)
 		}
 	}
 }

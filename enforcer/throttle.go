@@ -2,7 +2,6 @@ package enforcer
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -56,7 +55,7 @@ func (e *Enforcer) throttleValues(pol *policies.Policy, a detect.Action, who str
 	if t == nil {
 		return p, c
 	}
-	p.CPUQuota = limits.CPUQuotaFor(maxf(t.usage.CPUs, 0.01)*a.Factor, 100000)
+	p.CPUQuota = limits.CPUQuotaFor(maxf(t.usage.CPUs, 0.01)*a.Factor, limits.DefaultCPUPeriod)
 	switch rankOf(pol, a.Rule) {
 	case detect.RankMemory:
 		if t.usage.MemoryBytes > 0 {
@@ -74,7 +73,7 @@ func (e *Enforcer) throttleValues(pol *policies.Policy, a detect.Action, who str
 
 // throttleString is the "after" of a throttle event.
 func throttleString(p state.Penalty, c throttleCaps) string {
-	parts := []string{fmt.Sprintf("cpu.max %d 100000", p.CPUQuota)}
+	parts := []string{fmt.Sprintf("cpu.max %d %d", p.CPUQuota, limits.DefaultCPUPeriod)}
 	if p.MemoryHigh > 0 {
 		parts = append(parts, fmt.Sprintf("memory.high %d", p.MemoryHigh))
 	}
@@ -85,35 +84,6 @@ func throttleString(p state.Penalty, c throttleCaps) string {
 		parts = append(parts, "io.max "+d.String())
 	}
 	return strings.Join(parts, ", ")
-}
-
-// mergeIOMax returns base tightened by pen, device by device: for each
-// rate the lower wins, 0 meaning "max". base is not modified.
-func mergeIOMax(base, pen []limits.IOMax) []limits.IOMax {
-	out := slices.Clone(base)
-	for _, d := range pen {
-		i := slices.IndexFunc(out, func(b limits.IOMax) bool { return b.Major == d.Major && b.Minor == d.Minor })
-		if i < 0 {
-			out = append(out, d)
-			continue
-		}
-		b := &out[i]
-		b.RBPS, b.WBPS = minRate(b.RBPS, d.RBPS), minRate(b.WBPS, d.WBPS)
-		b.RIOPS, b.WIOPS = minRate(b.RIOPS, d.RIOPS), minRate(b.WIOPS, d.WIOPS)
-	}
-	return out
-}
-
-// minRate is the tighter of two io.max rates, 0 meaning unlimited.
-func minRate(a, b uint64) uint64 {
-	switch {
-	case a == 0:
-		return b
-	case b == 0:
-		return a
-	default:
-		return min(a, b)
-	}
 }
 
 // ioRates keeps, per cgroup, the last io.stat sample the loop read and the
@@ -203,26 +173,39 @@ func scaled(rate, factor float64, floor uint64) uint64 {
 // taken from the other), so a second rule neither compounds the first's
 // factor on already throttled usage nor drops what the first one set.
 func tighterThrottle(old state.Penalty, oc throttleCaps, nw state.Penalty, nc throttleCaps) (state.Penalty, throttleCaps) {
-	tight := func(a, b int64) int64 {
-		switch {
-		case a <= 0:
-			return b
-		case b <= 0:
-			return a
-		}
-		return min(a, b)
-	}
 	// The new quota was computed from usage the first throttle already
 	// held down (factor × factor): keep the first one's.
 	if old.CPUQuota > 0 {
 		nw.CPUQuota = old.CPUQuota
 	}
-	nw.MemoryHigh = tight(old.MemoryHigh, nw.MemoryHigh)
-	nc.PidsMax = tight(oc.PidsMax, nc.PidsMax)
-	if len(nc.IOMax) == 0 {
-		nc.IOMax = oc.IOMax
-	} else if len(oc.IOMax) > 0 {
-		nc.IOMax = mergeIOMax(oc.IOMax, nc.IOMax)
-	}
+	t := throttleLimits(old, oc).Tighten(throttleLimits(nw, nc))
+	nw.MemoryHigh, nc.PidsMax, nc.IOMax = orZero(t.MemoryHigh), orZero(t.PidsMax), t.IOMax
 	return nw, nc
+}
+
+// throttleLimits is what a throttle imposes on its container's limits (a 0
+// in the penalty sets nothing): with a quota, cpu.max at it and cpu.weight
+// throttleWeight; memory.high, pids.max and io.max.
+func throttleLimits(p state.Penalty, c throttleCaps) limits.Resources {
+	r := limits.Resources{IOMax: c.IOMax}
+	if p.CPUQuota > 0 {
+		q, w := p.CPUQuota, throttleWeight
+		r.CPUQuota, r.CPUPeriod, r.CPUWeight = &q, limits.DefaultCPUPeriod, &w
+	}
+	if p.MemoryHigh > 0 {
+		h := p.MemoryHigh
+		r.MemoryHigh = &h
+	}
+	if c.PidsMax > 0 {
+		n := c.PidsMax
+		r.PidsMax = &n
+	}
+	return r
+}
+
+func orZero(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }

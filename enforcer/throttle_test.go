@@ -2,10 +2,12 @@ package enforcer
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/quell-dev/quell/enforcer/state"
 	"github.com/quell-dev/quell/limits"
 )
 
@@ -112,11 +114,12 @@ func TestThrottleRankIOSetsIOMaxFromThePerDeviceRate(t *testing.T) {
 	}
 }
 
-func TestMergeIOMaxKeepsTheTighterRate(t *testing.T) {
+func TestTighterThrottleKeepsTheTighterIORate(t *testing.T) {
 	t.Parallel()
 	base := []limits.IOMax{{Major: 8, Minor: 0, RBPS: 5_000_000, WBPS: 1_000_000}}
 	pen := []limits.IOMax{{Major: 8, Minor: 0, WBPS: 2_000_000, WIOPS: 50}, {Major: 254, Minor: 0, WBPS: 7}}
-	got := mergeIOMax(base, pen)
+	_, c := tighterThrottle(state.Penalty{}, throttleCaps{IOMax: base}, state.Penalty{}, throttleCaps{IOMax: pen})
+	got := c.IOMax
 	want := []limits.IOMax{{Major: 8, Minor: 0, RBPS: 5_000_000, WBPS: 1_000_000, WIOPS: 50}, {Major: 254, Minor: 0, WBPS: 7}}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("merge = %+v, want %+v", got, want)
@@ -264,4 +267,51 @@ func TestRuleForHoldsAcrossPassesAtALongInterval(t *testing.T) {
 		clock.Add(5 * time.Second)
 	}
 	t.Fatalf("never throttled in 25 s of passes 5 s apart with the signal above the threshold")
+}
+
+// The throttle event carries the figures behind the decision as numbers and
+// the other facts as text, as `quell events -o json` shows them.
+func TestThrottleEventSignalsAndEvidence(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		rank string
+		want string
+	}{
+		{"cpu", `{"signals":{"release":20,"score":1.23,"tenant_guarantee":0,"tenant_use":1.23,"threshold":20,"use":1.23,"value":63.22},` +
+			`"evidence":{"class":"best-effort","held_for":"1s","rank":"cpu","signal":"host.cpu.some.avg10","tenant":"batch"}}`},
+		{"memory", `{"signals":{"release":20,"score":1073741827,"tenant_guarantee":0,"tenant_use":1073741827,"threshold":20,"use":1073741827,"value":63.22},` +
+			`"evidence":{"class":"best-effort","held_for":"1s","rank":"memory","signal":"host.cpu.some.avg10","tenant":"batch"}}`},
+	} {
+		t.Run(tc.rank, func(t *testing.T) {
+			t.Parallel()
+			h := newFakeHost(t)
+			h.file("policy.d/10.toml", strings.NewReplacer("RES", "cpu", "RANK", tc.rank).Replace(rankPolicy))
+			cg := h.container(idA, "batch-hog", 0)
+			h.file("cgroup/"+cg+"/memory.current", "1073741827\n")
+			clock := newClock()
+			e := h.enforcerFS(clock)
+			h.cpuPressure(63.219)
+			usage := 0
+			throttleOnce(t, h, e, clock, cg, "cpu.max", func() {
+				usage += 1234567
+				h.cpuUsage(cg, usage)
+			})
+			evs, _ := e.events.since(0, 0)
+			for _, ev := range evs {
+				if ev.Kind != "throttle" {
+					continue
+				}
+				b, err := json.Marshal(struct {
+					S map[string]float64 `json:"signals"`
+					E map[string]string  `json:"evidence"`
+				}{ev.Signals, ev.Evidence})
+				must(t, err)
+				if string(b) != tc.want {
+					t.Fatalf("throttle event\n got %s\nwant %s", b, tc.want)
+				}
+				return
+			}
+			t.Fatalf("no throttle event in %+v", evs)
+		})
+	}
 }

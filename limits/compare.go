@@ -53,42 +53,43 @@ func cut2(s string) (a, b string) {
 	return f[0], f[1]
 }
 
-// ioLimits holds the four io.max rates; 0 means max.
-type ioLimits struct{ rbps, wbps, riops, wiops uint64 }
-
-// parseIOMaxLine parses "MAJ:MIN key=value..." (keys in any order, absent
-// keys and "max" meaning unlimited) into the device and its limits.
-func parseIOMaxLine(s string) (dev string, l ioLimits, err error) {
+// parseIOMaxLine parses one io.max line, "MAJ:MIN key=value..." (the keys
+// rbps, wbps, riops and wiops in any order, an absent key or "max" meaning
+// unlimited, i.e. 0), into the device as written and its limits. Anything
+// else, an unknown key included (the kernel has no other), is ErrSyntax.
+func parseIOMaxLine(s string) (dev string, d IOMax, err error) {
 	f := strings.Fields(s)
 	if len(f) == 0 {
-		return "", l, errSyntax("io.max", s)
+		return "", d, errSyntax("io.max", s)
 	}
-	if _, _, err := parseDev(f[0]); err != nil {
-		return "", l, err
+	if d.Major, d.Minor, err = parseDev(f[0]); err != nil {
+		return "", IOMax{}, err
 	}
 	for _, kv := range f[1:] {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			return "", l, errSyntax("io.max", s)
+			return "", IOMax{}, errSyntax("io.max", s)
 		}
 		var n uint64
 		if v != "max" {
 			if n, err = strconv.ParseUint(v, 10, 64); err != nil {
-				return "", l, errSyntax("io.max", s)
+				return "", IOMax{}, errSyntax("io.max", s)
 			}
 		}
 		switch k {
 		case "rbps":
-			l.rbps = n
+			d.RBPS = n
 		case "wbps":
-			l.wbps = n
+			d.WBPS = n
 		case "riops":
-			l.riops = n
+			d.RIOPS = n
 		case "wiops":
-			l.wiops = n
+			d.WIOPS = n
+		default:
+			return "", IOMax{}, errSyntax("io.max", s)
 		}
 	}
-	return f[0], l, nil
+	return f[0], d, nil
 }
 
 // parseDev parses "MAJ:MIN".

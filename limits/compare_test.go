@@ -31,6 +31,7 @@ func TestEquivalent(t *testing.T) {
 		{"io.max", "8:0 rbps=max wbps=5 riops=max wiops=max", "8:0 wbps=6", false, false},
 		{"io.max", "8:0 rbps=max wbps=max riops=max wiops=max", "8:0", true, false},
 		{"io.max", "bogus", "8:0", false, false},
+		{"io.max", "8:0 rbps=max wbps=5 riops=max wiops=max", "8:0 wbps=5 foo=1", false, false},
 		{"io.weight", "default 100", "default  100", true, false},
 		{"pids.max", "max", "max", true, false},
 		{"pids.max", "10", "max", false, false},

@@ -28,7 +28,7 @@ const Max int64 = -1
 // alone"; Max (-1) means write "max".
 type Resources struct {
 	CPUQuota   *int64  // cpu.max quota in µs per CPUPeriod; Max = unlimited
-	CPUPeriod  uint64  // cpu.max period in µs; 0 = 100000
+	CPUPeriod  uint64  // cpu.max period in µs; 0 = DefaultCPUPeriod
 	CPUWeight  *uint64 // cpu.weight
 	CpusetCPUs *string // cpuset.cpus
 	CpusetMems *string // cpuset.mems

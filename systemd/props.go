@@ -20,8 +20,6 @@ const Infinity uint64 = math.MaxUint64
 // integer, i.e. 10 ms per second.
 const cpuQuotaStep = 10000
 
-const defaultCPUPeriod = 100000
-
 // ErrNotRepresentable means a value is valid in cgroupfs but systemd refuses
 // it as a unit property (MemoryMax=0, TasksMax=0, a weight out of 1..10000).
 // The caller decides whether to write that cgroup through cgroupfs instead.
@@ -41,7 +39,7 @@ type IOLimit struct {
 // The values and D-Bus types are:
 //   - CPUQuota (µs per CPUPeriod) → CPUQuotaPerSecUSec (t), rounded up to
 //     10 ms per second so that daemon-reload keeps it, plus
-//     CPUQuotaPeriodUSec (t, CPUPeriod or 100000); limits.Max → Infinity.
+//     CPUQuotaPeriodUSec (t, CPUPeriod or limits.DefaultCPUPeriod); limits.Max → Infinity.
 //     systemd then writes cpu.max as quota_per_sec*period/1e6 (EffectiveCPUQuota).
 //   - CPUWeight, IOWeight → t (1..10000).
 //   - CpusetCPUs, CpusetMems → AllowedCPUs, AllowedMemoryNodes (ay bitmask,
@@ -64,7 +62,7 @@ func Properties(r limits.Resources, devicePath func(major, minor uint32) (string
 	if r.CPUQuota != nil {
 		period := r.CPUPeriod
 		if period == 0 {
-			period = defaultCPUPeriod
+			period = limits.DefaultCPUPeriod
 		}
 		perSec, err := cpuQuotaPerSec(*r.CPUQuota, period)
 		if err != nil {
@@ -134,7 +132,7 @@ func Properties(r limits.Resources, devicePath func(major, minor uint32) (string
 // with this, not with quota. limits.Max returns limits.Max.
 func EffectiveCPUQuota(quota int64, period uint64) int64 {
 	if period == 0 {
-		period = defaultCPUPeriod
+		period = limits.DefaultCPUPeriod
 	}
 	perSec, err := cpuQuotaPerSec(quota, period)
 	if err != nil || perSec == Infinity {

@@ -7,9 +7,6 @@ import (
 	"github.com/quell-dev/quell/policies"
 )
 
-// DefaultPeriod is the cpu.max period quell writes, in µs.
-const DefaultPeriod = 100000
-
 // DevNum resolves a block device path to its major:minor numbers.
 type DevNum func(path string) (major, minor uint32, err error)
 
@@ -20,8 +17,8 @@ type DevNum func(path string) (major, minor uint32, err error)
 func Resources(l policies.Limits, dev DevNum) (limits.Resources, error) {
 	var r limits.Resources
 	if l.CPUs != nil {
-		q := limits.CPUQuotaFor(*l.CPUs, DefaultPeriod)
-		r.CPUQuota, r.CPUPeriod = &q, DefaultPeriod
+		q := limits.CPUQuotaFor(*l.CPUs, limits.DefaultCPUPeriod)
+		r.CPUQuota, r.CPUPeriod = &q, limits.DefaultCPUPeriod
 	}
 	r.CPUWeight = l.CPUWeight
 	r.CpusetCPUs = l.Cpuset

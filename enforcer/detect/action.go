@@ -16,15 +16,19 @@ const (
 // Action is one decision for the act step. When DryRun is set it must only
 // be recorded, never executed.
 type Action struct {
-	Kind     Kind              `json:"kind"`
-	Target   Ref               `json:"target"`
-	Rule     string            `json:"rule,omitempty"`     // the rule that decided, or
-	Detector string            `json:"detector,omitempty"` // the detector that decided
-	Step     int               `json:"step"`               // ladder index (0-based); 0 for detectors
-	Factor   float64           `json:"factor,omitempty"`   // Throttle only
-	Deadline time.Time         `json:"deadline,omitzero"`  // Throttle/Freeze: when it is lifted
-	Reason   string            `json:"reason"`             // one human sentence
-	Evidence map[string]string `json:"evidence,omitempty"` // the figures behind Reason
+	Kind     Kind               `json:"kind"`
+	Target   Ref                `json:"target"`
+	Rule     string             `json:"rule,omitempty"`     // the rule that decided, or
+	Detector string             `json:"detector,omitempty"` // the detector that decided
+	Step     int                `json:"step"`               // ladder index (0-based); 0 for detectors
+	Factor   float64            `json:"factor,omitempty"`   // Throttle only
+	Deadline time.Time          `json:"deadline,omitzero"`  // Throttle/Freeze: when it is lifted
+	Reason   string             `json:"reason"`             // one human sentence
+	Signals  map[string]float64 `json:"signals,omitempty"`  // the figures behind Reason, rounded as Reason shows them
+	// Evidence are the facts behind Reason that are not figures: names
+	// (rank, class, tenant, signal, process, pattern), an endpoint or a
+	// CIDR, and durations spelled as Reason spells them (held_for, window).
+	Evidence map[string]string `json:"evidence,omitempty"`
 	DryRun   bool              `json:"dry_run,omitempty"`
 }
 

@@ -125,10 +125,10 @@ func (e *Engine) evalDetector(s *Snapshot, de *detEval, out []Action) []Action {
 		if de.d.Action == string(Evict) && (e.recentlyEvicted(now, u.ID, e.cfg.DryRun) || (!e.cfg.DryRun && !e.budget.allow(now))) {
 			continue // being evicted, or no budget left: try again next snapshot
 		}
-		reason, ev := de.describe(u, f)
+		reason, sig, ev := de.describe(u, f)
 		d := decision{
 			kind: Kind(de.d.Action), unit: u, factor: de.d.Factor, dur: de.d.For,
-			detector: de.d.Name, reason: reason, evidence: ev, dryRun: e.cfg.DryRun,
+			detector: de.d.Name, reason: reason, signals: sig, evidence: ev, dryRun: e.cfg.DryRun,
 		}
 		if d.factor <= 0 || d.factor >= 1 {
 			d.factor = e.cfg.DefaultFactor

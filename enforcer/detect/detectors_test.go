@@ -52,8 +52,8 @@ func TestFlatCPU(t *testing.T) {
 						t.Fatalf("second action at %d: %+v", i, a)
 					}
 					got = i
-					if a.Evidence["mean_cpus"] == "" || !strings.Contains(a.Reason, "standard deviation") {
-						t.Fatalf("evidence %v reason %q", a.Evidence, a.Reason)
+					if a.Signals["mean_cpus"] <= 0 || a.Evidence["window"] == "" || !strings.Contains(a.Reason, "standard deviation") {
+						t.Fatalf("signals %v evidence %v reason %q", a.Signals, a.Evidence, a.Reason)
 					}
 				}
 			}
@@ -111,7 +111,7 @@ func TestEndpoint(t *testing.T) {
 	ap := netip.MustParseAddrPort
 	tests := []struct {
 		eps  []netip.AddrPort
-		want string // evidence key that matched, "" none
+		want string // signal or evidence key that matched, "" none
 	}{
 		{[]netip.AddrPort{ap("93.184.216.34:443"), ap("203.0.113.9:3333")}, "port"},
 		{[]netip.AddrPort{ap("198.51.100.77:443")}, "cidr"},
@@ -127,7 +127,7 @@ func TestEndpoint(t *testing.T) {
 		switch {
 		case tt.want == "" && len(acts) != 0:
 			t.Errorf("%v: actions %+v", tt.eps, acts)
-		case tt.want != "" && (len(acts) != 1 || acts[0].Evidence[tt.want] == ""):
+		case tt.want != "" && (len(acts) != 1 || acts[0].Evidence[tt.want] == "" && acts[0].Signals[tt.want] == 0 || acts[0].Evidence["endpoint"] == ""):
 			t.Errorf("%v: actions %+v, want evidence %q", tt.eps, acts, tt.want)
 		}
 	}

@@ -50,27 +50,27 @@ func (de *detEval) match(u *Unit, now time.Time, cfg Config) (found, bool) {
 	return found{}, false
 }
 
-// describe returns the reason and evidence of a match.
-func (de *detEval) describe(u *Unit, f found) (string, map[string]string) {
+// describe returns the reason, signals and evidence of a match.
+func (de *detEval) describe(u *Unit, f found) (string, map[string]float64, map[string]string) {
 	who := fmt.Sprintf("%s (%s, tenant %s)", u.label(), u.Class, u.Tenant)
 	switch de.d.Kind {
 	case KindFlatCPU:
 		return fmt.Sprintf("%s used %s CPUs on average with a standard deviation of %s over %s (min_cpus %s, max_stddev %s)",
 				who, fmtVal(f.mean), fmtVal(f.sd), de.d.Window, fmtVal(de.d.MinCPUs), fmtVal(f.maxSD)),
-			map[string]string{
-				"mean_cpus": fmtVal(f.mean), "stddev": fmtVal(f.sd), "min_sample": fmtVal(f.lo),
-				"samples": fmtVal(f.n), "window": de.d.Window.String(),
-			}
+			map[string]float64{
+				"mean_cpus": figure(f.mean), "stddev": figure(f.sd), "min_sample": figure(f.lo), "samples": figure(f.n),
+			},
+			map[string]string{"window": de.d.Window.String()}
 	case KindProcessName:
 		return fmt.Sprintf("%s runs process %q, matching %q of detector %s", who, f.process, f.pattern, de.d.Name),
-			map[string]string{"process": f.process, "pattern": f.pattern}
+			nil, map[string]string{"process": f.process, "pattern": f.pattern}
 	default:
 		if f.port {
 			return fmt.Sprintf("%s connects to %s, a denied port of detector %s", who, f.endpoint, de.d.Name),
-				map[string]string{"endpoint": f.endpoint.String(), "port": fmt.Sprint(f.endpoint.Port())}
+				map[string]float64{"port": float64(f.endpoint.Port())}, map[string]string{"endpoint": f.endpoint.String()}
 		}
 		return fmt.Sprintf("%s connects to %s, inside denied %s of detector %s", who, f.endpoint, f.prefix, de.d.Name),
-			map[string]string{"endpoint": f.endpoint.String(), "cidr": f.prefix.String()}
+			nil, map[string]string{"endpoint": f.endpoint.String(), "cidr": f.prefix.String()}
 	}
 }
 

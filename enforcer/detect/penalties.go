@@ -17,6 +17,7 @@ type decision struct {
 	detector string
 	step     int
 	reason   string
+	signals  map[string]float64
 	evidence map[string]string
 	dryRun   bool
 }
@@ -33,7 +34,7 @@ type decision struct {
 func (e *Engine) impose(now time.Time, d decision) (act *Action, ok bool) {
 	a := &Action{
 		Kind: d.kind, Target: d.unit.ref(), Rule: d.rule, Detector: d.detector,
-		Step: d.step, Reason: d.reason, Evidence: d.evidence, DryRun: d.dryRun,
+		Step: d.step, Reason: d.reason, Signals: d.signals, Evidence: d.evidence, DryRun: d.dryRun,
 	}
 	if d.kind == Evict {
 		if !d.dryRun {

@@ -186,7 +186,7 @@ func (e *Engine) evalScope(s *Snapshot, re *ruleEval, scopeName string, sc *rule
 				reason := fmt.Sprintf("%s still %s %s %s %s after step %d (%s) of rule %s; escalating on %s",
 					e.signalDesc(r, scopeName), fmtVal(v), re.th.op(), fmtVal(re.th.limit), sc.held.Round(time.Millisecond),
 					sc.step+1, r.Ladder[sc.step].Action, r.Name, u.label())
-				return e.step(s, re, sc, next, u, reason, nil, dry, out)
+				return e.step(s, re, sc, next, u, reason, nil, nil, dry, out)
 			}
 			if next == len(r.Ladder) { // ladder exhausted: next culprit, after the signal holds again
 				sc.step, sc.culprit, sc.culpritName = -1, "", ""
@@ -216,31 +216,34 @@ func (e *Engine) evalScope(s *Snapshot, re *ruleEval, scopeName string, sc *rule
 	reason := fmt.Sprintf("%s was %s %s %s for %s; %s (%s, tenant %s) used %s, the most among eligible units",
 		e.signalDesc(r, scopeName), fmtVal(v), re.th.op(), fmtVal(re.th.limit), sc.held.Round(time.Millisecond),
 		c.u.label(), c.u.Class, c.u.Tenant, formatUsage(c.use, rk))
-	ev := map[string]string{
-		"rank": rk, "use": fmtVal(c.use), "score": fmtVal(c.score),
-		"class": string(c.u.Class), "tenant": c.u.Tenant,
-		"tenant_guarantee": fmtVal(usageOf(s.Tenants[c.u.Tenant].Guarantee, rk)),
-		"tenant_use":       fmtVal(usageOf(e.tenantUse[c.u.Tenant], rk)),
+	sig := map[string]float64{
+		"use": figure(c.use), "score": figure(c.score),
+		"tenant_guarantee": figure(usageOf(s.Tenants[c.u.Tenant].Guarantee, rk)),
+		"tenant_use":       figure(usageOf(e.tenantUse[c.u.Tenant], rk)),
 	}
-	return e.step(s, re, sc, 0, c.u, reason, ev, dry, out)
+	ev := map[string]string{"rank": rk, "class": string(c.u.Class), "tenant": c.u.Tenant}
+	return e.step(s, re, sc, 0, c.u, reason, sig, ev, dry, out)
 }
 
 // step applies ladder step i of re to u. An eviction refused by the budget
 // leaves the scope where it was, to retry on the next snapshot.
-func (e *Engine) step(s *Snapshot, re *ruleEval, sc *ruleScope, i int, u *Unit, reason string, ev map[string]string, dry bool, out []Action) []Action {
+func (e *Engine) step(s *Snapshot, re *ruleEval, sc *ruleScope, i int, u *Unit, reason string, sig map[string]float64, ev map[string]string, dry bool, out []Action) []Action {
 	now := s.Time
 	st := re.r.Ladder[i]
+	if sig == nil {
+		sig = map[string]float64{}
+	}
 	if ev == nil {
 		ev = map[string]string{}
 	}
+	sig["value"] = figure(sc.value)
+	sig["threshold"] = figure(re.th.limit)
+	sig["release"] = figure(re.th.release)
 	ev["signal"] = re.r.When.Signal
-	ev["value"] = fmtVal(sc.value)
-	ev["threshold"] = fmtVal(re.th.limit)
-	ev["release"] = fmtVal(re.th.release)
 	ev["held_for"] = sc.held.Round(time.Millisecond).String()
 	d := decision{
 		kind: Kind(st.Action), unit: u, factor: st.Factor, dur: st.For,
-		rule: re.r.Name, step: i, reason: reason, evidence: ev, dryRun: dry,
+		rule: re.r.Name, step: i, reason: reason, signals: sig, evidence: ev, dryRun: dry,
 	}
 	if d.factor <= 0 || d.factor >= 1 {
 		d.factor = e.cfg.DefaultFactor
@@ -286,13 +289,22 @@ func (e *Engine) signalDesc(r *policies.Rule, scope string) string {
 	return r.When.Signal + " of tenant " + scope
 }
 
-// fmtVal formats a figure for reasons and evidence: large values (bytes)
-// as integers, others with at most two decimals.
+// fmtVal formats a figure for reasons: large values (bytes) as integers,
+// others with at most two decimals.
 func fmtVal(v float64) string {
 	if v >= 1e5 || v <= -1e5 {
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
 	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+}
+
+// figure is v rounded as fmtVal shows it, for Action.Signals: the numbers
+// there are the ones the reason quotes. (strconv rounds a tie to even.)
+func figure(v float64) float64 {
+	if v >= 1e5 || v <= -1e5 {
+		return math.RoundToEven(v)
+	}
+	return math.Round(v*100) / 100
 }
 
 func cmpOr(a, b string) string {

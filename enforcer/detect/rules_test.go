@@ -2,6 +2,8 @@ package detect
 
 import (
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,8 +68,11 @@ func TestReasonAndEvidence(t *testing.T) {
 	if a.Rule != "cpu-contention" || a.Step != 0 || !a.Deadline.Equal(t0.Add(65*time.Second)) || a.DryRun {
 		t.Fatalf("action = %+v", a)
 	}
-	if a.Evidence["value"] != "63.2" || a.Evidence["use"] != "1.9" || a.Evidence["held_for"] != "5s" {
-		t.Fatalf("evidence = %v", a.Evidence)
+	if a.Signals["value"] != 63.2 || a.Signals["use"] != 1.9 || a.Evidence["held_for"] != "5s" {
+		t.Fatalf("signals = %v, evidence = %v", a.Signals, a.Evidence)
+	}
+	if a.Evidence["signal"] != "host.cpu.some.avg10" || a.Evidence["tenant"] != "ci" || len(a.Signals)+len(a.Evidence) != 12 {
+		t.Fatalf("signals = %v, evidence = %v", a.Signals, a.Evidence)
 	}
 }
 
@@ -417,4 +422,25 @@ func TestNoBystanderBlamedForALaggingSignalAfterAnEviction(t *testing.T) {
 		got = append(got, w.run(90, 12)...)
 		sameList(t, "actions", got, []string{"1s throttle bomb", "5s unthrottle bomb", "5s evict bomb", "15s throttle next"})
 	})
+}
+
+// A signal is the number the reason quotes: before Action.Signals, the act
+// step parsed Evidence's fmtVal text back, and events must not change.
+func TestFigureIsWhatFmtValShows(t *testing.T) {
+	t.Parallel()
+	vs := []float64{0, 1.9, 63.219, 63.225, -0.004, 0.005, 0.015, 1.005, 99999.994, 99999.996, 1e5, 100000.5, 100001.5,
+		-100000.5, 123456789.5, 1 << 53, 1<<53 + 2, 1e300, -1e300, math.Inf(1), math.Inf(-1), math.NaN()}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		vs = append(vs, (r.Float64()-0.5)*math.Pow(10, float64(r.IntN(14))), float64(r.IntN(1e7))+0.5, float64(r.IntN(1e7))/200)
+	}
+	for _, v := range vs {
+		want, err := strconv.ParseFloat(fmtVal(v), 64)
+		if err != nil {
+			t.Fatalf("fmtVal(%v) = %q: %v", v, fmtVal(v), err)
+		}
+		if got := figure(v); math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+			t.Fatalf("figure(%v) = %v, fmtVal shows %q", v, got, fmtVal(v))
+		}
+	}
 }
