@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/quell-dev/quell/test/labkit"
 )
 
 // protectionPolicy: the victim's tenant is guaranteed (never a target),
@@ -52,12 +54,12 @@ func protectionCase(resource string, smoke bool) Case {
 		},
 		Run: func(ctx context.Context, env Env, smoke bool) ([]Result, error) {
 			win := pick(smoke, 2*time.Second, 8*time.Second)
-			v, err := newCgroup(env, "system.slice/docker-"+hexID("fee1")+".scope")
+			v, err := newCgroup(env, "system.slice/docker-"+labkit.HexID("fee1")+".scope")
 			if err != nil {
 				return nil, err
 			}
 			defer v.remove()
-			a, err := newCgroup(env, "system.slice/docker-"+hexID("bad0")+".scope")
+			a, err := newCgroup(env, "system.slice/docker-"+labkit.HexID("bad0")+".scope")
 			if err != nil {
 				return nil, err
 			}
@@ -161,9 +163,9 @@ func protectionCase(resource string, smoke bool) Case {
 				return nil, err
 			}
 			defer q.stop()
-			orig := readTrim(filepath.Join(a.dir, sc.file))
+			orig := labkit.ReadFile(filepath.Join(a.dir, sc.file))
 			onset := time.Now()
-			acted := waitFor(60*time.Second, 100*time.Millisecond, func() bool { return readTrim(filepath.Join(a.dir, sc.file)) != orig })
+			acted := waitFor(60*time.Second, 100*time.Millisecond, func() bool { return labkit.ReadFile(filepath.Join(a.dir, sc.file)) != orig })
 			if acted {
 				took := time.Since(onset).Seconds()
 				time.Sleep(2 * time.Second)
@@ -179,7 +181,7 @@ func protectionCase(resource string, smoke bool) Case {
 				}
 				rs = append(rs, Result{Control: resource + " antagonist", Case: resource + ": quell rule",
 					Err: fmt.Sprintf("quelld never acted on the antagonist within 60s (%d of %d antagonists alive; its memory.events: %s): %s",
-						alive, len(ants), strings.Join(strings.Fields(readTrim(filepath.Join(a.dir, "memory.events"))), " "), tailOf(readTrim(q.log), 3))})
+						alive, len(ants), strings.Join(strings.Fields(labkit.ReadFile(filepath.Join(a.dir, "memory.events"))), " "), labkit.Tail(labkit.ReadFile(q.log), 3))})
 			}
 			return rs, nil
 		}}

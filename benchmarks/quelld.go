@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/quell-dev/quell/enforcer/api"
 	"github.com/quell-dev/quell/enforcer/view"
+	"github.com/quell-dev/quell/test/labkit"
 )
 
 // quelldRun is a quelld started by a case with its own policy, state dir
@@ -68,7 +68,7 @@ func startQuelld(env Env, policy, config string) (*quelldRun, error) {
 		}
 	}
 	q.stop()
-	return nil, fmt.Errorf("quelld did not open its socket in 30s: %s", tailOf(readTrim(q.log), 5))
+	return nil, fmt.Errorf("quelld did not open its socket in 30s: %s", labkit.Tail(labkit.ReadFile(q.log), 5))
 }
 
 func (q *quelldRun) writePolicy(policy string) error {
@@ -121,24 +121,6 @@ func (q *quelldRun) cpuTime(procRoot string) (time.Duration, uint64, error) {
 		}
 	}
 	return time.Duration(ut+st) * 10 * time.Millisecond, rss, nil
-}
-
-// hexID is a random 64-hex container ID starting with prefix.
-func hexID(prefix string) string {
-	const digits = "0123456789abcdef"
-	b := []byte(prefix)
-	for len(b) < 64 {
-		b = append(b, digits[rand.Intn(16)])
-	}
-	return string(b)
-}
-
-func tailOf(s string, n int) string {
-	l := strings.Split(s, "\n")
-	if len(l) > n {
-		l = l[len(l)-n:]
-	}
-	return strings.Join(l, "\n")
 }
 
 // waitFor polls cond every step until it holds or within passes.

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"math/rand"
 	"os"
 	"sort"
 	"strconv"
@@ -159,16 +158,6 @@ func cpuOver(t *testing.T, d time.Duration, dirs ...string) (total float64, each
 		total += each[i]
 	}
 	return total, each
-}
-
-// hexID is a random 64-hex container ID with a fixed prefix (for globs).
-func hexID(prefix string) string {
-	const digits = "0123456789abcdef"
-	b := []byte(prefix)
-	for len(b) < 64 {
-		b = append(b, digits[rand.Intn(16)])
-	}
-	return string(b)
 }
 
 func busyArgs(n int) []string {

@@ -52,8 +52,8 @@ func TestQuelldMemoryHogThrottledThenEvicted(t *testing.T) {
 	// tests left running would otherwise be blamed on this one's containers.
 	waitQuiet(t, 40*time.Second)
 	q := startQuelld(t, memNoisyPolicy)
-	vdir := labkit.NewCgroup(t, "system.slice/docker-"+hexID("fee1")+".scope")
-	hdir := labkit.NewCgroup(t, "system.slice/docker-"+hexID("bad1")+".scope")
+	vdir := labkit.NewCgroup(t, "system.slice/docker-"+labkit.HexID("fee1")+".scope")
+	hdir := labkit.NewCgroup(t, "system.slice/docker-"+labkit.HexID("bad1")+".scope")
 	hogID := idOfCgroup(hdir)
 	victim := startChild(t, vdir, "memvictim")
 	waitFile(t, filepath.Join(vdir, "memory.max"), strconv.Itoa(256<<20), 10*time.Second)

@@ -53,7 +53,7 @@ cooldown = "30s"
 func TestQuelldCatchesCPUNoisyNeighbour(t *testing.T) {
 	labkit.Require(t)
 	q := startQuelld(t, noisyE2EPolicy)
-	vdir := labkit.NewCgroup(t, "system.slice/docker-"+hexID("fee1")+".scope")
+	vdir := labkit.NewCgroup(t, "system.slice/docker-"+labkit.HexID("fee1")+".scope")
 	vout := &syncWriter{}
 	vcmd := exec.Command(os.Args[0])
 	vcmd.Env = append(os.Environ(), e2eModeEnv+"=victim")

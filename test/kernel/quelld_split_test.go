@@ -95,7 +95,7 @@ func TestQuelldSplitMemoryNeverOOMsUnderTheTenantLimit(t *testing.T) {
 	q := startQuelld(t, splitMemPolicy)
 	var dirs []string
 	for i := 0; i < 3; i++ {
-		dirs = append(dirs, labkit.NewCgroup(t, "system.slice/docker-"+hexID("5b0b")+".scope"))
+		dirs = append(dirs, labkit.NewCgroup(t, "system.slice/docker-"+labkit.HexID("5b0b")+".scope"))
 	}
 	// Each member must have its share before it allocates.
 	for _, d := range dirs {
@@ -168,7 +168,7 @@ func TestQuelldTenantSliceLimitsByTheKernel(t *testing.T) {
 	waitFile(t, filepath.Join(slice, "cpu.max"), "150000 100000", 10*time.Second)
 	var dirs []string
 	for i := 0; i < 3; i++ {
-		d := labkit.NewCgroup(t, "quell.slice/quell-ci.slice/docker-"+hexID("c1")+".scope")
+		d := labkit.NewCgroup(t, "quell.slice/quell-ci.slice/docker-"+labkit.HexID("c1")+".scope")
 		labkit.StartBusyLoop(t, d)
 		dirs = append(dirs, d)
 	}
