@@ -1,6 +1,7 @@
 package benchmarks
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -36,7 +37,7 @@ func (c *cgroup) remove() {
 }
 
 func (c *cgroup) apply(r limits.Resources) error {
-	_, err := c.fs.Apply(bg, c.rel, r.Writes())
+	_, err := c.fs.Apply(context.Background(), c.rel, r.Writes())
 	return err
 }
 

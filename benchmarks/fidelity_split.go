@@ -33,7 +33,7 @@ func splitCase(smoke bool) Case {
 					return nil, err
 				}
 				defer c.remove()
-				if _, err := startIn(env, c.dir, "busy", "", false); err != nil {
+				if _, err := labkit.StartChild(env.Self, c.dir, "busy", "", false); err != nil {
 					return nil, err
 				}
 				cgs = append(cgs, c)

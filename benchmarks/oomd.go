@@ -163,7 +163,7 @@ cooldown = "300s"
 func startAntagonist(env Env, unit string) (time.Time, error) {
 	onset := time.Now()
 	cmd := exec.Command("systemd-run", "--scope", "--unit", unit, "--slice", oomSlice, "-p", "MemoryHigh=48M", "-p", "MemorySwapMax=64M", env.Self)
-	cmd.Env = append(os.Environ(), childEnv+"=churn", childArg+"=160", "GOMAXPROCS=1")
+	cmd.Env = append(os.Environ(), labkit.ChildEnv("churn", "160")...)
 	if err := cmd.Start(); err != nil {
 		return onset, fmt.Errorf("systemd-run: %w", err)
 	}

@@ -63,7 +63,7 @@ func reactionCase(kind string, smoke bool) Case {
 }
 
 func reactionResult(name string, ts []float64, method string) Result {
-	p50, p99 := percentile(ts, 50), percentile(ts, 99)
+	p50, p99 := labkit.Percentile(ts, 50), labkit.Percentile(ts, 99)
 	ex := map[string]float64{"p50_s": round(p50, 2), "p99_s": round(p99, 2), "trials": float64(len(ts))}
 	for i, t := range ts {
 		ex["trial"+strconv.Itoa(i+1)+"_s"] = round(t, 2)
@@ -86,7 +86,7 @@ func reactOnce(env Env, policy, config string, idle time.Duration) (time.Duratio
 	orig := labkit.ReadFile(filepath.Join(a.dir, "cpu.max"))
 	onset := time.Now()
 	for i := 0; i < 3; i++ {
-		if _, err := startIn(env, a.dir, "busy", "", false); err != nil {
+		if _, err := labkit.StartChild(env.Self, a.dir, "busy", "", false); err != nil {
 			return 0, err
 		}
 	}
