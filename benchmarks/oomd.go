@@ -146,7 +146,7 @@ cooldown = "300s"
 				})
 				took := time.Since(onset).Seconds()
 				_, _ = sh("systemctl stop " + unit)
-				log := labkit.ReadFile(q.log)
+				log := labkit.ReadFile(q.Log)
 				q.stop()
 				if !acted {
 					return nil, fmt.Errorf("quelld did not act within 3 min: %s", labkit.Tail(log, 3))

@@ -105,7 +105,7 @@ func overheadCase(n int, smoke bool) Case {
 			}
 			perCg := (c1 - c0).Seconds() / scans / float64(made) * 1e6
 			// Policy change: every cgroup's cap changes.
-			if err := q.writePolicy(fmt.Sprintf(overheadPolicy, 2000)); err != nil {
+			if err := q.SetPolicy(fmt.Sprintf(overheadPolicy, 2000)); err != nil {
 				return nil, err
 			}
 			h0 := time.Now()

@@ -181,7 +181,7 @@ func protectionCase(resource string, smoke bool) Case {
 				}
 				rs = append(rs, Result{Control: resource + " antagonist", Case: resource + ": quell rule",
 					Err: fmt.Sprintf("quelld never acted on the antagonist within 60s (%d of %d antagonists alive; its memory.events: %s): %s",
-						alive, len(ants), strings.Join(strings.Fields(labkit.ReadFile(filepath.Join(a.dir, "memory.events"))), " "), labkit.Tail(labkit.ReadFile(q.log), 3))})
+						alive, len(ants), strings.Join(strings.Fields(labkit.ReadFile(filepath.Join(a.dir, "memory.events"))), " "), labkit.Tail(labkit.ReadFile(q.Log), 3))})
 			}
 			return rs, nil
 		}}

@@ -91,7 +91,7 @@ func reactOnce(env Env, policy, config string, idle time.Duration) (time.Duratio
 		}
 	}
 	if !waitFor(90*time.Second, 20*time.Millisecond, func() bool { return labkit.ReadFile(filepath.Join(a.dir, "cpu.max")) != orig }) {
-		return 0, fmt.Errorf("no action within 90s: %s", labkit.Tail(labkit.ReadFile(q.log), 3))
+		return 0, fmt.Errorf("no action within 90s: %s", labkit.Tail(labkit.ReadFile(q.Log), 3))
 	}
 	return time.Since(onset), nil
 }
