@@ -1,8 +1,9 @@
 # quell: build, unit tests, real-kernel tests in the lab VM, demo.
 #   make build                      static binaries for the lab into bin/ (quelld with -tags lab)
 #   make release                    static release quelld and quell into bin/release/ (no test hook)
-#   make unit                       go test -race ./...
-#   make test                       unit, then the real-kernel tests in the lab (installs prerequisites)
+#   make check                      gofmt, go vet (with and without -tags lab), go mod tidy: fails on any finding
+#   make unit                       go test -race ./... (and quelld's lab-tagged test hook)
+#   make test                       check, unit, then the real-kernel tests in the lab (installs prerequisites)
 #   make lab CMD='...' [MODE=systemd]   run one command in a lab guest, exit with its status
 #   make demo                       quelld on sample tenants in the lab, a noisy neighbour caught
 #   make install | uninstall        install the release quelld, quell and the unit on this host (root)
@@ -28,7 +29,7 @@ define gobuild
 	$(STATIC) $(GO) build -o $(1).tmp $(2) && mv -f $(1).tmp $(1)
 endef
 
-.PHONY: all build release unit test lab demo bench prereqs clean install uninstall
+.PHONY: all build release check unit test lab demo bench prereqs clean install uninstall
 
 all: build
 
@@ -63,10 +64,22 @@ FORCE:
 prereqs: $(LAB)
 	$(LAB) prereqs
 
+# check is what CI refuses to let through; each failure says how to fix it.
+check:
+	@echo "check: gofmt -l, go vet ./..., go vet -tags lab ./..., go mod tidy -diff"
+	@out=$$(gofmt -l .) || exit 1; if [ -n "$$out" ]; then \
+		echo "$$out"; echo "check: these files are not gofmt-ed; run: gofmt -w ."; exit 1; fi
+	@$(GO) vet ./... || { echo "check: go vet ./... failed; fix what it reports above"; exit 1; }
+	@$(GO) vet -tags lab ./... || { \
+		echo "check: go vet -tags lab ./... failed (the lab's tests and quelld's test hook); fix what it reports above"; exit 1; }
+	@out=$$($(GO) mod tidy -diff 2>&1) || { echo "$$out"; \
+		echo "check: go.mod/go.sum are not tidy (the diff above); run: go mod tidy"; exit 1; }
+
 unit:
 	$(GO) test -race ./...
+	$(GO) test -race -tags lab ./cmd/quelld
 
-test: prereqs build unit
+test: check prereqs build unit
 	$(LAB) test $(LABARGS)
 
 lab: prereqs build
