@@ -1,10 +1,12 @@
 # quell: build, unit tests, real-kernel tests in the lab VM, demo.
-#   make build                      static binaries into bin/
-#   make unit                       go test -race ./...
-#   make test                       unit, then the real-kernel tests in the lab (installs prerequisites)
+#   make build                      static binaries for the lab into bin/ (quelld with -tags lab)
+#   make release                    static release quelld and quell into bin/release/ (no test hook)
+#   make check                      gofmt, go vet (with and without -tags lab), go mod tidy: fails on any finding
+#   make unit                       go test -race ./... (and quelld's lab-tagged test hook)
+#   make test                       check, unit, then the real-kernel tests in the lab (installs prerequisites)
 #   make lab CMD='...' [MODE=systemd]   run one command in a lab guest, exit with its status
 #   make demo                       quelld on sample tenants in the lab, a noisy neighbour caught
-#   make install | uninstall        install quelld, quell and the unit on this host (root)
+#   make install | uninstall        install the release quelld, quell and the unit on this host (root)
 #   make prereqs | bench | clean
 export PATH := /usr/local/go/bin:$(PATH)
 
@@ -15,6 +17,10 @@ MODE    ?= fast
 CMD     ?= cat /sys/fs/cgroup/cgroup.controllers
 LABARGS ?=
 STATIC  := CGO_ENABLED=0
+# The lab runs quelld built with the lab tag, which adds its test hook
+# (cmd/quelld/testhook.go, QUELL_TEST_HANG_AFTER); install and release
+# build without it.
+LABTAGS := -tags lab
 export CMD MODE
 
 # Build to a temporary name and rename, so a binary in use (a running lab)
@@ -23,7 +29,7 @@ define gobuild
 	$(STATIC) $(GO) build -o $(1).tmp $(2) && mv -f $(1).tmp $(1)
 endef
 
-.PHONY: all build unit test lab demo bench prereqs clean install uninstall
+.PHONY: all build release check unit test lab demo bench prereqs clean install uninstall
 
 all: build
 
@@ -32,8 +38,8 @@ build:
 	$(call gobuild,$(LAB),./test/lab)
 	@set -e; for c in quelld quell; do \
 		if ls cmd/$$c/*.go >/dev/null 2>&1; then \
-			echo "$(STATIC) $(GO) build -o $(BIN)/$$c ./cmd/$$c"; \
-			$(STATIC) $(GO) build -o $(BIN)/$$c.tmp ./cmd/$$c && mv -f $(BIN)/$$c.tmp $(BIN)/$$c; \
+			echo "$(STATIC) $(GO) build $(LABTAGS) -o $(BIN)/$$c ./cmd/$$c"; \
+			$(STATIC) $(GO) build $(LABTAGS) -o $(BIN)/$$c.tmp ./cmd/$$c && mv -f $(BIN)/$$c.tmp $(BIN)/$$c; \
 		fi; \
 	done
 	$(STATIC) $(GO) test -c -tags lab -o $(BIN)/kernel.test.tmp ./test/kernel && mv -f $(BIN)/kernel.test.tmp $(BIN)/kernel.test
@@ -42,6 +48,11 @@ build:
 		echo "$(STATIC) $(GO) test -c -tags lab -o $(BIN)/systemd.test ./test/systemd"; \
 		$(STATIC) $(GO) test -c -tags lab -o $(BIN)/systemd.test.tmp ./test/systemd && mv -f $(BIN)/systemd.test.tmp $(BIN)/systemd.test; \
 	fi
+
+release:
+	@mkdir -p $(BIN)/release
+	$(call gobuild,$(BIN)/release/quelld,./cmd/quelld)
+	$(call gobuild,$(BIN)/release/quell,./cmd/quell)
 
 $(LAB): FORCE
 	@mkdir -p $(BIN)
@@ -53,10 +64,22 @@ FORCE:
 prereqs: $(LAB)
 	$(LAB) prereqs
 
+# check is what CI refuses to let through; each failure says how to fix it.
+check:
+	@echo "check: gofmt -l, go vet ./..., go vet -tags lab ./..., go mod tidy -diff"
+	@out=$$(gofmt -l .) || exit 1; if [ -n "$$out" ]; then \
+		echo "$$out"; echo "check: these files are not gofmt-ed; run: gofmt -w ."; exit 1; fi
+	@$(GO) vet ./... || { echo "check: go vet ./... failed; fix what it reports above"; exit 1; }
+	@$(GO) vet -tags lab ./... || { \
+		echo "check: go vet -tags lab ./... failed (the lab's tests and quelld's test hook); fix what it reports above"; exit 1; }
+	@out=$$($(GO) mod tidy -diff 2>&1) || { echo "$$out"; \
+		echo "check: go.mod/go.sum are not tidy (the diff above); run: go mod tidy"; exit 1; }
+
 unit:
 	$(GO) test -race ./...
+	$(GO) test -race -tags lab ./cmd/quelld
 
-test: prereqs build unit
+test: check prereqs build unit
 	$(LAB) test $(LABARGS)
 
 lab: prereqs build
@@ -87,9 +110,9 @@ PREFIX ?= /usr/local
 
 # install puts quelld, quell and the unit on this host. The example policy
 # is installed as *.example so nothing is enforced before you write yours.
-install: build
-	install -D -m 0755 $(BIN)/quelld $(DESTDIR)$(PREFIX)/bin/quelld
-	install -D -m 0755 $(BIN)/quell  $(DESTDIR)$(PREFIX)/bin/quell
+install: release
+	install -D -m 0755 $(BIN)/release/quelld $(DESTDIR)$(PREFIX)/bin/quelld
+	install -D -m 0755 $(BIN)/release/quell  $(DESTDIR)$(PREFIX)/bin/quell
 	install -D -m 0644 systemd/quelld.service $(DESTDIR)/etc/systemd/system/quelld.service
 	install -D -m 0644 systemd/quell.conf $(DESTDIR)/usr/lib/sysusers.d/quell.conf
 	install -d -m 0755 $(DESTDIR)/etc/quell/policy.d

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/test/labkit"
 )
 
 const methodCPU = "cpu.stat usage_usec delta / wall window (kernel counter)"
@@ -25,7 +26,7 @@ func cpuMaxCase(cpus float64, smoke bool) Case {
 			}
 			loops := int(cpus) + 1
 			for i := 0; i < loops; i++ {
-				if _, err := startIn(env, c.dir, "busy", "", false); err != nil {
+				if _, err := labkit.StartChild(env.Self, c.dir, "busy", "", false); err != nil {
 					return nil, err
 				}
 			}
@@ -61,7 +62,7 @@ func cpuWeightCase() Case {
 					return nil, err
 				}
 				for i := 0; i < 2; i++ {
-					if _, err := startIn(env, c.dir, "busy", "", false); err != nil {
+					if _, err := labkit.StartChild(env.Self, c.dir, "busy", "", false); err != nil {
 						return nil, err
 					}
 				}

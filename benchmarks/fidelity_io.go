@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/test/labkit"
 )
 
 // ioMaxCase: O_DIRECT transfers on the scratch ext4 disk under one io.max
@@ -67,11 +68,11 @@ func ioMaxCase(key string, smoke bool) Case {
 				return nil, err
 			}
 			before, _ := c.ioDev(ma, mi)
-			p, err := startIn(env, c.dir, "dio", fmt.Sprintf("%c %d %s %d", key[0], bs, path, mib), false)
+			p, err := labkit.StartChild(env.Self, c.dir, "dio", fmt.Sprintf("%c %d %s %d", key[0], bs, path, mib), false)
 			if err != nil {
 				return nil, err
 			}
-			l, err := p.line(3 * time.Minute)
+			l, err := p.Line(3 * time.Minute)
 			if err != nil {
 				return nil, err
 			}
@@ -111,11 +112,11 @@ func (c *cgroup) ioDev(ma, mi uint32) (limits.IODevice, error) {
 
 // runHelper runs a helper to completion inside dir.
 func runHelper(env Env, dir, mode, arg string) error {
-	p, err := startIn(env, dir, mode, arg, false)
+	p, err := labkit.StartChild(env.Self, dir, mode, arg, false)
 	if err != nil {
 		return err
 	}
-	for range p.lines {
+	for range p.Lines {
 	}
-	return <-p.done
+	return p.Wait()
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/test/labkit"
 )
 
 // memoryMaxCase: a 256 MiB allocation under memory.max 64 MiB, no swap:
@@ -25,11 +26,11 @@ func memoryMaxCase(smoke bool) Case {
 			if err := c.apply(limits.Resources{MemoryMax: i64(limit), SwapMax: i64(0)}); err != nil {
 				return nil, err
 			}
-			p, err := startIn(env, c.dir, "alloc", "256", false)
+			p, err := labkit.StartChild(env.Self, c.dir, "alloc", "256", false)
 			if err != nil {
 				return nil, err
 			}
-			if l, err := p.line(2 * time.Minute); err == nil {
+			if l, err := p.Line(2 * time.Minute); err == nil {
 				return nil, fmt.Errorf("allocated 256 MiB under memory.max 64 MiB (%q)", l)
 			}
 			s, _ := c.stats()
@@ -62,7 +63,7 @@ func swapMaxCase() Case {
 			if err := c.apply(limits.Resources{MemoryMax: i64(32 << 20), SwapMax: i64(swapMiB << 20)}); err != nil {
 				return nil, err
 			}
-			p, err := startIn(env, c.dir, "alloc", "72", false)
+			p, err := labkit.StartChild(env.Self, c.dir, "alloc", "72", false)
 			if err != nil {
 				return nil, err
 			}
@@ -70,7 +71,7 @@ func swapMaxCase() Case {
 			deadline := time.Now().Add(3 * time.Minute)
 			for done := false; !done && time.Now().Before(deadline); {
 				select {
-				case _, ok := <-p.lines:
+				case _, ok := <-p.Lines:
 					done = true
 					_ = ok
 				case <-time.After(20 * time.Millisecond):
@@ -96,11 +97,11 @@ func pidsMaxCase() Case {
 			if err := c.apply(limits.Resources{PidsMax: i64(24)}); err != nil {
 				return nil, err
 			}
-			p, err := startIn(env, c.dir, "forkloop", "", false)
+			p, err := labkit.StartChild(env.Self, c.dir, "forkloop", "", false)
 			if err != nil {
 				return nil, err
 			}
-			l, err := p.line(time.Minute)
+			l, err := p.Line(time.Minute)
 			if err != nil {
 				return nil, err
 			}
@@ -108,7 +109,10 @@ func pidsMaxCase() Case {
 			if s.PidsCurrent == nil {
 				return nil, errors.New("pids.current absent")
 			}
-			forks, _ := strconv.Atoi(strings.TrimPrefix(l, "done "))
+			var forks int
+			if f := strings.Fields(l); len(f) > 1 && f[0] == "done" {
+				forks, _ = strconv.Atoi(f[1])
+			}
 			return []Result{Result{Control: "pids.max", Case: "pids.max 24", Set: 24, Achieved: float64(*s.PidsCurrent), Unit: "pids",
 				Extra:  map[string]float64{"forks_before_refusal": float64(forks)},
 				Method: "fork loop until EAGAIN; pids.current"}.WithError()}, nil

@@ -18,7 +18,7 @@ func netCase(rates []uint64, smoke bool) Case {
 			if err != nil {
 				return nil, err
 			}
-			defer b.close()
+			defer b.Close()
 			sh, err := tc.NewShaper("")
 			if err != nil {
 				return nil, err
@@ -30,7 +30,7 @@ func netCase(rates []uint64, smoke bool) Case {
 			// cannot be proven here, and the row says so.
 			base := map[bool]float64{}
 			for _, egress := range []bool{true, false} {
-				r, _, err := b.measure(egress, pick(smoke, 2*time.Second, 4*time.Second))
+				r, _, err := measureNet(b, egress, pick(smoke, 2*time.Second, 4*time.Second))
 				if err != nil {
 					return nil, err
 				}
@@ -39,12 +39,12 @@ func netCase(rates []uint64, smoke bool) Case {
 			var rs []Result
 			for _, mbit := range rates {
 				set := mbit * 1_000_000
-				if _, err := sh.Apply(ctx, "bench", b.hostVeth, tc.NetSpec{Tenant: "bench", EgressBits: set, IngressBits: set}); err != nil {
+				if _, err := sh.Apply(ctx, "bench", b.HostVeth, tc.NetSpec{Tenant: "bench", EgressBits: set, IngressBits: set}); err != nil {
 					return rs, err
 				}
 				for _, egress := range []bool{true, false} {
 					dir := map[bool]string{true: "egress", false: "ingress"}[egress]
-					rate, first, err := b.measure(egress, win)
+					rate, first, err := measureNet(b, egress, win)
 					if err != nil {
 						return rs, err
 					}

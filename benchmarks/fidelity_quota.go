@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/quell-dev/quell/limits/projquota"
+	"github.com/quell-dev/quell/test/labkit"
 )
 
 // quotaCase: an 8 MiB / 100-inode project quota on the scratch XFS disk;
@@ -40,7 +38,10 @@ func quotaCase() Case {
 				return nil, err
 			}
 			var werr error
-			_ = withoutSysResource(func() error { werr = fill(filepath.Join(dir, "big"), 4*limit); return nil })
+			_ = labkit.WithoutSysResource(func() error { _, werr = labkit.FillUntil(filepath.Join(dir, "big"), 4*limit); return nil })
+			if werr == nil {
+				werr = errors.New("not refused")
+			}
 			u, err := q.ProjectUsage(env.XFS, id)
 			if err != nil {
 				return nil, err
@@ -50,17 +51,7 @@ func quotaCase() Case {
 				Method: "64 KiB appends until refused (no CAP_SYS_RESOURCE); project usage via quotactl"}.WithError()}
 			os.Remove(filepath.Join(dir, "big"))
 			made := 0
-			_ = withoutSysResource(func() error {
-				for i := 0; i < 2*inodes; i++ {
-					f, err := os.Create(filepath.Join(dir, fmt.Sprintf("f%d", i)))
-					if err != nil {
-						return err
-					}
-					f.Close()
-					made++
-				}
-				return nil
-			})
+			_ = labkit.WithoutSysResource(func() error { made, _ = labkit.CreateFiles(dir, 2*inodes); return nil })
 			u, err = q.ProjectUsage(env.XFS, id)
 			if err != nil {
 				return rs, err
@@ -70,45 +61,4 @@ func quotaCase() Case {
 				Method: "create files until refused; project inode usage via quotactl (includes the dir)"}.WithError())
 			return rs, nil
 		}}
-}
-
-func fill(path string, max int64) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	buf := make([]byte, 64<<10)
-	for n := int64(0); n < max; n += int64(len(buf)) {
-		if _, err := f.Write(buf); err != nil {
-			return err
-		}
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	return errors.New("not refused")
-}
-
-// withoutSysResource runs f on a thread without CAP_SYS_RESOURCE (which
-// lets the generic quota code ignore hard limits; containers lack it).
-// The thread is never returned to the runtime.
-func withoutSysResource(f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-		var data [2]unix.CapUserData
-		if err := unix.Capget(&hdr, &data[0]); err != nil {
-			errc <- err
-			return
-		}
-		data[0].Effective &^= 1 << unix.CAP_SYS_RESOURCE
-		if err := unix.Capset(&hdr, &data[0]); err != nil {
-			errc <- err
-			return
-		}
-		errc <- f()
-	}()
-	return <-errc
 }

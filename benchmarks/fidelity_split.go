@@ -3,6 +3,8 @@ package benchmarks
 import (
 	"context"
 	"time"
+
+	"github.com/quell-dev/quell/test/labkit"
 )
 
 const splitPolicy = `
@@ -26,12 +28,12 @@ func splitCase(smoke bool) Case {
 			defer q.stop()
 			var cgs []*cgroup
 			for i := 0; i < 3; i++ {
-				c, err := newCgroup(env, "system.slice/docker-"+hexID("5b1")+".scope")
+				c, err := newCgroup(env, "system.slice/docker-"+labkit.HexID("5b1")+".scope")
 				if err != nil {
 					return nil, err
 				}
 				defer c.remove()
-				if _, err := startIn(env, c.dir, "busy", "", false); err != nil {
+				if _, err := labkit.StartChild(env.Self, c.dir, "busy", "", false); err != nil {
 					return nil, err
 				}
 				cgs = append(cgs, c)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/quell-dev/quell/test/labkit"
 )
 
 // The memory antagonist, identical for systemd-oomd and quelld: a
@@ -63,18 +65,18 @@ func oomdCase(tuned bool, smoke bool) Case {
 				if err := waitCalm(env, "memory", 2, 90*time.Second); err != nil {
 					return nil, err
 				}
-				unit := "docker-" + hexID("bad0") + ".scope"
+				unit := "docker-" + labkit.HexID("bad0") + ".scope"
 				dir := filepath.Join(env.CgroupRoot, oomSlice, unit)
 				onset, err := startAntagonist(env, unit)
 				if err != nil {
 					return nil, err
 				}
 				ev := filepath.Join(dir, "cgroup.events")
-				if !waitFor(30*time.Second, 20*time.Millisecond, func() bool { return strings.Contains(readTrim(ev), "populated 1") }) {
+				if !waitFor(30*time.Second, 20*time.Millisecond, func() bool { return strings.Contains(labkit.ReadFile(ev), "populated 1") }) {
 					return nil, fmt.Errorf("antagonist scope %s never ran", unit)
 				}
 				gone := waitFor(3*time.Minute, 50*time.Millisecond, func() bool {
-					return !strings.Contains(readTrim(ev), "populated 1")
+					return !strings.Contains(labkit.ReadFile(ev), "populated 1")
 				})
 				took := time.Since(onset).Seconds()
 				_, _ = sh("systemctl stop " + unit + " 2>/dev/null; systemctl reset-failed " + unit + " 2>/dev/null")
@@ -127,7 +129,7 @@ cooldown = "300s"
 				if err != nil {
 					return nil, err
 				}
-				unit := "docker-" + hexID("bad0") + ".scope"
+				unit := "docker-" + labkit.HexID("bad0") + ".scope"
 				dir := filepath.Join(env.CgroupRoot, oomSlice, unit)
 				onset, err := startAntagonist(env, unit)
 				if err != nil {
@@ -136,7 +138,7 @@ cooldown = "300s"
 				}
 				orig := ""
 				acted := waitFor(3*time.Minute, 20*time.Millisecond, func() bool {
-					v := readTrim(filepath.Join(dir, "memory.high"))
+					v := labkit.ReadFile(filepath.Join(dir, "memory.high"))
 					if orig == "" {
 						orig = v
 					}
@@ -144,10 +146,10 @@ cooldown = "300s"
 				})
 				took := time.Since(onset).Seconds()
 				_, _ = sh("systemctl stop " + unit)
-				log := readTrim(q.log)
+				log := labkit.ReadFile(q.Log)
 				q.stop()
 				if !acted {
-					return nil, fmt.Errorf("quelld did not act within 3 min: %s", tailOf(log, 3))
+					return nil, fmt.Errorf("quelld did not act within 3 min: %s", labkit.Tail(log, 3))
 				}
 				ts = append(ts, took)
 			}
@@ -161,7 +163,7 @@ cooldown = "300s"
 func startAntagonist(env Env, unit string) (time.Time, error) {
 	onset := time.Now()
 	cmd := exec.Command("systemd-run", "--scope", "--unit", unit, "--slice", oomSlice, "-p", "MemoryHigh=48M", "-p", "MemorySwapMax=64M", env.Self)
-	cmd.Env = append(os.Environ(), childEnv+"=churn", childArg+"=160", "GOMAXPROCS=1")
+	cmd.Env = append(os.Environ(), labkit.ChildEnv("churn", "160")...)
 	if err := cmd.Start(); err != nil {
 		return onset, fmt.Errorf("systemd-run: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/quell-dev/quell/test/labkit"
 )
 
 const overheadPolicy = `
@@ -29,10 +31,10 @@ func overheadCase(n int, smoke bool) Case {
 			if err := os.MkdirAll(parent, 0o755); err != nil {
 				return nil, err
 			}
-			if err := enableControllers(env.CgroupRoot); err != nil {
+			if err := labkit.EnableControllers(env.CgroupRoot); err != nil {
 				return nil, err
 			}
-			if err := enableControllers(parent); err != nil {
+			if err := labkit.EnableControllers(parent); err != nil {
 				return nil, err
 			}
 			var dirs []string
@@ -44,7 +46,7 @@ func overheadCase(n int, smoke bool) Case {
 			made := 0
 			var mkErr error
 			for i := 0; i < n; i++ {
-				d := filepath.Join(parent, "docker-"+hexID(fmt.Sprintf("0c%06x", i))+".scope")
+				d := filepath.Join(parent, "docker-"+labkit.HexID(fmt.Sprintf("0c%06x", i))+".scope")
 				if err := os.Mkdir(d, 0o755); err != nil {
 					mkErr = err
 					break
@@ -63,7 +65,7 @@ func overheadCase(n int, smoke bool) Case {
 			defer q.stop()
 			allAt := func(want string) bool {
 				for i := len(dirs) - 1; i >= 0; i-- {
-					if readTrim(filepath.Join(dirs[i], "pids.max")) != want {
+					if labkit.ReadFile(filepath.Join(dirs[i], "pids.max")) != want {
 						return false
 					}
 				}
@@ -103,7 +105,7 @@ func overheadCase(n int, smoke bool) Case {
 			}
 			perCg := (c1 - c0).Seconds() / scans / float64(made) * 1e6
 			// Policy change: every cgroup's cap changes.
-			if err := q.writePolicy(fmt.Sprintf(overheadPolicy, 2000)); err != nil {
+			if err := q.SetPolicy(fmt.Sprintf(overheadPolicy, 2000)); err != nil {
 				return nil, err
 			}
 			h0 := time.Now()

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/quell-dev/quell/test/labkit"
 )
 
 // protectionPolicy: the victim's tenant is guaranteed (never a target),
@@ -52,12 +54,12 @@ func protectionCase(resource string, smoke bool) Case {
 		},
 		Run: func(ctx context.Context, env Env, smoke bool) ([]Result, error) {
 			win := pick(smoke, 2*time.Second, 8*time.Second)
-			v, err := newCgroup(env, "system.slice/docker-"+hexID("fee1")+".scope")
+			v, err := newCgroup(env, "system.slice/docker-"+labkit.HexID("fee1")+".scope")
 			if err != nil {
 				return nil, err
 			}
 			defer v.remove()
-			a, err := newCgroup(env, "system.slice/docker-"+hexID("bad0")+".scope")
+			a, err := newCgroup(env, "system.slice/docker-"+labkit.HexID("bad0")+".scope")
 			if err != nil {
 				return nil, err
 			}
@@ -77,23 +79,23 @@ func protectionCase(resource string, smoke bool) Case {
 			if err != nil {
 				return nil, err
 			}
-			vp, err := startIn(env, v.dir, "victim", sc.victimArg, true)
+			vp, err := labkit.StartChild(env.Self, v.dir, "victim", sc.victimArg, true)
 			if err != nil {
 				return nil, err
 			}
-			defer vp.kill()
+			defer vp.Kill()
 			// Warm up: the first seconds fault the binary in over 9p and
 			// translate it (TCG); they are not the victim's steady state.
 			time.Sleep(pick(smoke, 3*time.Second, 5*time.Second))
 			var ws []window
-			var ants []*proc
+			var ants []*labkit.Child
 			// Under emulation the victim's p99 drifts between windows minutes
 			// apart, so each scenario is interleaved with the victim alone
 			// (the antagonists stopped with SIGSTOP): 2 rounds of half a
 			// window each way. The "alone" row pools every alone window.
 			signalAll := func(sig syscall.Signal) {
 				for _, p := range ants {
-					_ = p.cmd.Process.Signal(sig)
+					_ = p.Cmd.Process.Signal(sig)
 				}
 			}
 			measure := func(name, how string) {
@@ -128,7 +130,7 @@ func protectionCase(resource string, smoke bool) Case {
 				return nil, err
 			}
 			for i := 0; i < sc.antN; i++ {
-				p, err := startIn(env, a.dir, sc.antMode, sc.antArg, false)
+				p, err := labkit.StartChild(env.Self, a.dir, sc.antMode, sc.antArg, false)
 				if err != nil {
 					return nil, err
 				}
@@ -136,7 +138,7 @@ func protectionCase(resource string, smoke bool) Case {
 			}
 			defer func() {
 				for _, p := range ants {
-					p.kill()
+					p.Kill()
 				}
 			}()
 			time.Sleep(time.Second)
@@ -161,25 +163,25 @@ func protectionCase(resource string, smoke bool) Case {
 				return nil, err
 			}
 			defer q.stop()
-			orig := readTrim(filepath.Join(a.dir, sc.file))
+			orig := labkit.ReadFile(filepath.Join(a.dir, sc.file))
 			onset := time.Now()
-			acted := waitFor(60*time.Second, 100*time.Millisecond, func() bool { return readTrim(filepath.Join(a.dir, sc.file)) != orig })
+			acted := waitFor(60*time.Second, 100*time.Millisecond, func() bool { return labkit.ReadFile(filepath.Join(a.dir, sc.file)) != orig })
 			if acted {
 				took := time.Since(onset).Seconds()
 				time.Sleep(2 * time.Second)
 				measure("quell rule", fmt.Sprintf("quelld rule host.%s.some.avg1>20%% for 1s → throttle ×0.25 (acted %.1fs after quelld started)", resource, took))
 			}
-			rs := protectionResults(resource, sc, vp.out.String(), ws)
+			rs := protectionResults(resource, sc, vp.Out.String(), ws)
 			if !acted {
 				alive := 0
 				for _, p := range ants {
-					if p.cmd.Process.Signal(syscall.Signal(0)) == nil {
+					if p.Cmd.Process.Signal(syscall.Signal(0)) == nil {
 						alive++
 					}
 				}
 				rs = append(rs, Result{Control: resource + " antagonist", Case: resource + ": quell rule",
 					Err: fmt.Sprintf("quelld never acted on the antagonist within 60s (%d of %d antagonists alive; its memory.events: %s): %s",
-						alive, len(ants), strings.Join(strings.Fields(readTrim(filepath.Join(a.dir, "memory.events"))), " "), tailOf(readTrim(q.log), 3))})
+						alive, len(ants), strings.Join(strings.Fields(labkit.ReadFile(filepath.Join(a.dir, "memory.events"))), " "), labkit.Tail(labkit.ReadFile(q.Log), 3))})
 			}
 			return rs, nil
 		}}
@@ -201,18 +203,18 @@ func protectionResults(resource string, sc scenario, out string, ws []window) []
 		if _, ok := pooled[w.name]; !ok {
 			order = append(order, w.name)
 		}
-		pooled[w.name] = append(pooled[w.name], latencies(out, w.from, w.to)...)
+		pooled[w.name] = append(pooled[w.name], labkit.Latencies(out, w.from, w.to)...)
 		span[w.name] += w.to.Sub(w.from)
 		how[w.name] = w.how
 	}
 	var rs []Result
-	base := percentile(pooled["alone"], 99) / 1000
+	base := labkit.Percentile(pooled["alone"], 99) / 1000
 	for _, name := range order {
 		ls := pooled[name]
 		if len(ls) == 0 {
 			continue
 		}
-		p50, p99 := percentile(ls, 50)/1000, percentile(ls, 99)/1000
+		p50, p99 := labkit.Percentile(ls, 50)/1000, labkit.Percentile(ls, 99)/1000
 		thr := float64(len(ls)) / span[name].Seconds() / 200
 		rs = append(rs, Result{Control: resource + " antagonist", Case: resource + ": " + name, Set: round(base, 2), Achieved: round(p99, 2), Unit: "ms p99",
 			Extra: map[string]float64{"p50_ms": round(p50, 2), "p99_ms": round(p99, 2), "p99_vs_alone": round(p99/base, 2), "throughput_ratio": round(thr, 3), "samples": float64(len(ls))},
@@ -220,19 +222,4 @@ func protectionResults(resource string, sc scenario, out string, ws []window) []
 				"; throughput = requests done / 200 per s. Wall-clock under emulation: compare rows, not absolutes"})
 	}
 	return rs
-}
-
-func latencies(out string, from, to time.Time) []float64 {
-	var ls []float64
-	for _, line := range strings.Split(out, "\n") {
-		var at int64
-		var l float64
-		if n, _ := fmt.Sscanf(line, "%d %g", &at, &l); n != 2 {
-			continue
-		}
-		if ts := time.UnixMicro(at); ts.After(from) && ts.Before(to) {
-			ls = append(ls, l)
-		}
-	}
-	return ls
 }

@@ -3,10 +3,7 @@ package benchmarks
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,92 +12,57 @@ import (
 
 	"github.com/quell-dev/quell/enforcer/api"
 	"github.com/quell-dev/quell/enforcer/view"
+	"github.com/quell-dev/quell/test/labkit"
 )
 
 // quelldRun is a quelld started by a case with its own policy, state dir
-// and socket, stopped with SIGTERM.
-type quelldRun struct {
-	cmd *exec.Cmd
-	dir string
-	log string
-}
+// and socket in a temporary dir (labkit.Quelld), stopped with SIGTERM.
+type quelldRun struct{ *labkit.Quelld }
 
 // startQuelld writes policy and a daemon config (extra TOML lines) into a
-// fresh dir and starts env.Quelld, waiting until its socket exists.
+// fresh dir and starts env.Quelld, waiting (30 s at most) until its socket
+// exists.
+func startQuelld(env Env, policy, config string) (*quelldRun, error) {
+	dir, err := os.MkdirTemp("", "quell-bench-quelld-")
+	if err != nil {
+		return nil, err
+	}
+	q := labkit.NewQuelld(dir)
+	q.Bin, q.Config = env.Quelld, config
+	if err := q.SetPolicy(policy); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := q.Launch(30 * time.Second); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return &quelldRun{q}, nil
+}
+
 // loop returns quelld's loop status from its API.
 func (q *quelldRun) loop() (view.LoopStatus, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	v, err := api.NewClient(filepath.Join(q.dir, "quelld.sock")).View(ctx)
+	v, err := api.NewClient(q.Socket).View(ctx)
 	if err != nil {
 		return view.LoopStatus{}, err
 	}
 	return v.Loop, nil
 }
 
-func startQuelld(env Env, policy, config string) (*quelldRun, error) {
-	dir, err := os.MkdirTemp("", "quell-bench-quelld-")
-	if err != nil {
-		return nil, err
-	}
-	q := &quelldRun{dir: dir, log: filepath.Join(dir, "quelld.log")}
-	if err := q.writePolicy(policy); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "quelld.toml"), []byte(config), 0o644); err != nil {
-		return nil, err
-	}
-	log, err := os.Create(q.log)
-	if err != nil {
-		return nil, err
-	}
-	defer log.Close()
-	sock := filepath.Join(dir, "quelld.sock")
-	q.cmd = exec.Command(env.Quelld, "--config", filepath.Join(dir, "quelld.toml"), "--policy", filepath.Join(dir, "policy.d"),
-		"--state-dir", filepath.Join(dir, "state"), "--socket", sock, "--metrics", "off")
-	q.cmd.Stdout, q.cmd.Stderr = log, log
-	if err := q.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start quelld: %w", err)
-	}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, err := os.Stat(sock); err == nil {
-			return q, nil
-		}
-	}
-	q.stop()
-	return nil, fmt.Errorf("quelld did not open its socket in 30s: %s", tailOf(readTrim(q.log), 5))
-}
+func (q *quelldRun) hup() error { return q.Signal(syscall.SIGHUP) }
 
-func (q *quelldRun) writePolicy(policy string) error {
-	if err := os.MkdirAll(filepath.Join(q.dir, "policy.d"), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(q.dir, "policy.d", "10-bench.toml"), []byte(policy), 0o644)
-}
-
-func (q *quelldRun) hup() error { return q.cmd.Process.Signal(syscall.SIGHUP) }
-
+// stop stops quelld (killing it after 20 s) and removes its dir.
 func (q *quelldRun) stop() {
-	if q.cmd == nil || q.cmd.Process == nil {
-		return
-	}
-	_ = q.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = q.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		_ = q.cmd.Process.Kill()
-		<-done
-	}
-	os.RemoveAll(q.dir)
-	q.cmd = nil
+	_ = q.Terminate(20 * time.Second)
+	os.RemoveAll(q.Dir)
 }
 
 // cpuTime is quelld's user+system CPU time so far (/proc/PID/stat, ticks
 // of 1/100 s) and its VmRSS in bytes.
 func (q *quelldRun) cpuTime(procRoot string) (time.Duration, uint64, error) {
-	pid := strconv.Itoa(q.cmd.Process.Pid)
+	pid := strconv.Itoa(q.Pid())
 	b, err := os.ReadFile(filepath.Join(procRoot, pid, "stat"))
 	if err != nil {
 		return 0, 0, err
@@ -121,24 +83,6 @@ func (q *quelldRun) cpuTime(procRoot string) (time.Duration, uint64, error) {
 		}
 	}
 	return time.Duration(ut+st) * 10 * time.Millisecond, rss, nil
-}
-
-// hexID is a random 64-hex container ID starting with prefix.
-func hexID(prefix string) string {
-	const digits = "0123456789abcdef"
-	b := []byte(prefix)
-	for len(b) < 64 {
-		b = append(b, digits[rand.Intn(16)])
-	}
-	return string(b)
-}
-
-func tailOf(s string, n int) string {
-	l := strings.Split(s, "\n")
-	if len(l) > n {
-		l = l[len(l)-n:]
-	}
-	return strings.Join(l, "\n")
 }
 
 // waitFor polls cond every step until it holds or within passes.

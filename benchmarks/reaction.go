@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quell-dev/quell/test/labkit"
 )
 
 // reactionPolicy: a rule on a host PSI signal (quelld's loop is woken by
@@ -61,7 +63,7 @@ func reactionCase(kind string, smoke bool) Case {
 }
 
 func reactionResult(name string, ts []float64, method string) Result {
-	p50, p99 := percentile(ts, 50), percentile(ts, 99)
+	p50, p99 := labkit.Percentile(ts, 50), labkit.Percentile(ts, 99)
 	ex := map[string]float64{"p50_s": round(p50, 2), "p99_s": round(p99, 2), "trials": float64(len(ts))}
 	for i, t := range ts {
 		ex["trial"+strconv.Itoa(i+1)+"_s"] = round(t, 2)
@@ -75,21 +77,21 @@ func reactOnce(env Env, policy, config string, idle time.Duration) (time.Duratio
 		return 0, err
 	}
 	defer q.stop()
-	a, err := newCgroup(env, "system.slice/docker-"+hexID("bad0")+".scope")
+	a, err := newCgroup(env, "system.slice/docker-"+labkit.HexID("bad0")+".scope")
 	if err != nil {
 		return 0, err
 	}
 	defer a.remove()
 	time.Sleep(idle) // let quelld see and classify it while idle
-	orig := readTrim(filepath.Join(a.dir, "cpu.max"))
+	orig := labkit.ReadFile(filepath.Join(a.dir, "cpu.max"))
 	onset := time.Now()
 	for i := 0; i < 3; i++ {
-		if _, err := startIn(env, a.dir, "busy", "", false); err != nil {
+		if _, err := labkit.StartChild(env.Self, a.dir, "busy", "", false); err != nil {
 			return 0, err
 		}
 	}
-	if !waitFor(90*time.Second, 20*time.Millisecond, func() bool { return readTrim(filepath.Join(a.dir, "cpu.max")) != orig }) {
-		return 0, fmt.Errorf("no action within 90s: %s", tailOf(readTrim(q.log), 3))
+	if !waitFor(90*time.Second, 20*time.Millisecond, func() bool { return labkit.ReadFile(filepath.Join(a.dir, "cpu.max")) != orig }) {
+		return 0, fmt.Errorf("no action within 90s: %s", labkit.Tail(labkit.ReadFile(q.Log), 3))
 	}
 	return time.Since(onset), nil
 }

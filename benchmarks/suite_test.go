@@ -122,17 +122,3 @@ func TestLogBarChartKeepsSmallBarsVisible(t *testing.T) {
 		t.Errorf("axis does not say it is a log scale: %s", svg)
 	}
 }
-
-func TestParseVictimRefusesWhatItCannotDo(t *testing.T) {
-	for arg, want := range map[string]victimSpec{"cpu": {}, "io /mnt/slow/f": {ioPath: "/mnt/slow/f"}, "mem 494": {memMiB: 494}} {
-		got, err := parseVictim(arg)
-		if err != nil || got != want {
-			t.Errorf("parseVictim(%q) = %+v, %v; want %+v", arg, got, err, want)
-		}
-	}
-	for _, arg := range []string{"", "mem", "mem x", "mem 0", "mem -5", "io", "disk /x", "cpu extra"} {
-		if _, err := parseVictim(arg); err == nil || !strings.Contains(err.Error(), "victim") {
-			t.Errorf("parseVictim(%q): err = %v, want an error naming the victim", arg, err)
-		}
-	}
-}

@@ -3,6 +3,8 @@ package limits
 import (
 	"strconv"
 	"strings"
+
+	"github.com/quell-dev/quell/internal/cpuset"
 )
 
 // equivalent reports whether the value the kernel shows (got) satisfies
@@ -31,9 +33,9 @@ func equivalent(file, got, want string, pageSize int64) (equal, rounded bool) {
 		wq, wp := cut2(want)
 		return gq == wq && (wp == "" || gp == wp), false
 	case "cpuset.cpus", "cpuset.mems":
-		g, gerr := parseCPUList(got)
-		w, werr := parseCPUList(want)
-		return gerr == nil && werr == nil && g.equal(w), false
+		g, gerr := cpuset.Parse(got)
+		w, werr := cpuset.Parse(want)
+		return gerr == nil && werr == nil && g.Equal(w), false
 	case "io.max":
 		gd, g, gerr := parseIOMaxLine(got)
 		wd, w, werr := parseIOMaxLine(want)
@@ -104,45 +106,4 @@ func parseDev(s string) (major, minor uint32, err error) {
 		return 0, 0, errSyntax("device", s)
 	}
 	return uint32(ma), uint32(mi), nil
-}
-
-// cpuList is a set of CPU or NUMA node numbers.
-type cpuList map[uint32]struct{}
-
-func (a cpuList) equal(b cpuList) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if _, ok := b[k]; !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// parseCPUList parses the kernel's list format ("0-3,5,7-8"; "" = empty).
-func parseCPUList(s string) (cpuList, error) {
-	set := cpuList{}
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return set, nil
-	}
-	for _, part := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
-		a, err := strconv.ParseUint(lo, 10, 32)
-		if err != nil {
-			return nil, errSyntax("cpu list", s)
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.ParseUint(hi, 10, 32); err != nil || b < a || b-a > 1<<16 {
-				return nil, errSyntax("cpu list", s)
-			}
-		}
-		for i := a; i <= b; i++ {
-			set[uint32(i)] = struct{}{}
-		}
-	}
-	return set, nil
 }

@@ -42,27 +42,3 @@ func TestEquivalent(t *testing.T) {
 		}
 	}
 }
-
-func TestParseCPUList(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		in   string
-		n    int
-		fail bool
-	}{
-		{"", 0, false},
-		{"0", 1, false},
-		{"0-3,8,10-11", 7, false},
-		{" 1 ,2", 2, false},
-		{"3-1", 0, true},
-		{"a", 0, true},
-		{"1-", 0, true},
-		{"0-4294967295", 0, true},
-		{",", 0, true},
-	} {
-		got, err := parseCPUList(tc.in)
-		if (err != nil) != tc.fail || (err == nil && len(got) != tc.n) {
-			t.Errorf("parseCPUList(%q) = %v, %v", tc.in, got, err)
-		}
-	}
-}

@@ -3,6 +3,8 @@ package limits
 import (
 	"fmt"
 	"strings"
+
+	"github.com/quell-dev/quell/internal/cpuset"
 )
 
 // ParseWrites is the inverse of Resources.Writes: it turns (file, value)
@@ -75,7 +77,7 @@ func parseWrite(r *Resources, file, v string) error {
 		}
 		r.IOWeight = &n
 	case "cpuset.cpus", "cpuset.mems":
-		if _, err := parseCPUList(v); err != nil {
+		if _, err := cpuset.Parse(v); err != nil {
 			return bad()
 		}
 		if file == "cpuset.cpus" {

@@ -1,6 +1,10 @@
 package policies
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/quell-dev/quell/internal/cpuset"
+)
 
 var (
 	tenantKeys = []string{"name", "class", "match", "limits", "container"}
@@ -19,7 +23,7 @@ type limitsSrc struct {
 	net    *tbl
 	disk   *tbl
 	io     map[string]*tbl // by device
-	cpuset []cpuRange
+	cpuset cpuset.Set
 }
 
 // tenant decodes the n-th [[tenant]] of the file.
@@ -298,7 +302,7 @@ func checkCaps(agg, per Limits, a, p *limitsSrc) {
 			above(p.t, a.t, pr.key)
 		}
 	}
-	if a.cpuset != nil && p.cpuset != nil && !cpusetSubset(p.cpuset, a.cpuset) {
+	if a.cpuset != nil && p.cpuset != nil && !p.cpuset.SubsetOf(a.cpuset) {
 		p.t.failMsg("cpuset", "%scpuset (%s) has CPUs outside %scpuset (%s)", p.t.prefix, p.t.shown["cpuset"], a.t.prefix, a.t.shown["cpuset"])
 	}
 	// Zero means "not limited" for rates and disk: a container at 0 under a

@@ -2,7 +2,10 @@ package policies
 
 import (
 	"math"
+	"reflect"
 	"testing"
+
+	"github.com/quell-dev/quell/internal/cpuset"
 )
 
 func TestParseSize(t *testing.T) {
@@ -120,38 +123,29 @@ func TestParseRate(t *testing.T) {
 	}
 }
 
+// The list grammar is internal/cpuset's (tested there); a policy adds
+// that an empty value and blanks are errors, and keeps the parsed set.
 func TestParseCpuset(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		in   string
-		want []cpuRange
+		want cpuset.Set
 		err  bool
 	}{
-		{"0", []cpuRange{{0, 0}}, false},
-		{"0-3", []cpuRange{{0, 3}}, false},
-		{"0-3,8,10-11", []cpuRange{{0, 3}, {8, 8}, {10, 11}}, false},
-		{"8,0-3,4", []cpuRange{{0, 4}, {8, 8}}, false},
+		{"0-3,8,10-11", cpuset.Set{{Lo: 0, Hi: 3}, {Lo: 8, Hi: 8}, {Lo: 10, Hi: 11}}, false},
+		{"8,0-3,4", cpuset.Set{{Lo: 0, Hi: 4}, {Lo: 8, Hi: 8}}, false},
 		{"", nil, true},
-		{"3-1", nil, true},
-		{"0-", nil, true},
-		{"-3", nil, true},
-		{"0,,1", nil, true},
+		{" ", nil, true},
 		{"0, 1", nil, true},
-		{"a", nil, true},
-		{"0-3-5", nil, true},
+		{"0-3\n", nil, true},
+		{"3-1", nil, true},
+		{"0,,1", nil, true},
 		{"70000", nil, true},
-		{"99999999999999999999999", nil, true},
 	}
 	for _, tt := range tests {
 		got, err := parseCpuset(tt.in)
-		if (err != nil) != tt.err || len(got) != len(tt.want) {
+		if (err != nil) != tt.err || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("parseCpuset(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.err)
-			continue
-		}
-		for i := range got {
-			if got[i] != tt.want[i] {
-				t.Errorf("parseCpuset(%q) = %v; want %v", tt.in, got, tt.want)
-			}
 		}
 	}
 }

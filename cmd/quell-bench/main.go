@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/quell-dev/quell/benchmarks"
+	"github.com/quell-dev/quell/test/labkit"
 )
 
 const usage = `usage: quell-bench [run|lab|render|help] [flags]
@@ -48,7 +49,7 @@ the suite may fill; a case whose disk is unset reports "cannot run here"):
 Swap must be on for the swap.max and memory protection cases.`
 
 func main() {
-	benchmarks.MaybeChild()
+	labkit.MaybeChild()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:]))

@@ -123,14 +123,9 @@ func run() int {
 			OnReconcile: func(d time.Duration) { loopMetrics.ReconcileSeconds.Observe(d.Seconds()) },
 		}
 	}
-	hang, err := hangAfter(os.Getenv)
-	if err != nil {
+	if err := installTestHooks(log, &hooks); err != nil { // a no-op unless built with -tags lab
 		log.Error("test hook", "err", err)
 		return 2
-	}
-	if hang > 0 {
-		log.Warn("test hook: the loop will hang; never set this outside tests", "env", hangEnv, "after", hang)
-		hooks.OnReconcile = hangHook(time.Now(), hang, hooks.OnReconcile)
 	}
 	opts = append(opts, enforcer.WithHooks(hooks))
 	useSystemd := dc.UseSystemd == "yes" || dc.UseSystemd == "auto" && systemd.Running("/")

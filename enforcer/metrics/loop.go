@@ -2,15 +2,18 @@ package metrics
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// Loop holds the instruments the enforcer loop updates itself. Create it with
-// NewLoop before the enforcer (its hooks update them), then register it with
-// Register or hand it to NewRegistry.
+// Loop holds the instruments fed by the loop's hooks: the enforcer does not
+// import this package; cmd/quelld updates them from enforcer.Hooks (OnEvent,
+// OnReconcile). Create it with NewLoop before the enforcer, then register
+// it with Register or hand it to NewRegistry.
 type Loop struct {
 	// ActionsTotal counts actions taken, by rule (or detector) and action
-	// (limit, restore, throttle, unthrottle, freeze, thaw, evict). Dry-run
-	// decisions count too, with action suffixed "-dry-run".
+	// (limit, restore, throttle, unthrottle, freeze, thaw, evict); "policy"
+	// and "error" events are not actions. Dry-run decisions count too, with
+	// action suffixed "-dry-run".
 	ActionsTotal *prometheus.CounterVec
-	// ReconcileSeconds observes how long each reconcile pass took.
+	// ReconcileSeconds observes how long the reconcile step of each tick
+	// (comparing and writing every watched cgroup's limits) took.
 	ReconcileSeconds prometheus.Histogram
 }
 

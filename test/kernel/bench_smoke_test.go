@@ -14,8 +14,6 @@ import (
 	"github.com/quell-dev/quell/test/labkit"
 )
 
-func init() { benchmarks.MaybeChild() } // the suite re-executes this binary for its helpers
-
 // TestBenchSmoke runs the benchmark harness's smoke (one short case per
 // section) on the real kernel and checks that every case produced a figure
 // and the report renders: a broken harness shows up in make test, not

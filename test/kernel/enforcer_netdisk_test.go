@@ -231,7 +231,7 @@ name = "nd-tmpfs"
 
 	// (c) The container goes away: shaping and the project limit go too.
 	stop()
-	b.ns.Close() // the last reference besides the dead container's
+	b.NS.Close() // the last reference besides the dead container's
 	for range 3 {
 		e.Tick(ctx)
 		time.Sleep(200 * time.Millisecond)
@@ -248,11 +248,11 @@ name = "nd-tmpfs"
 			t.Errorf("IFB %s (%s) left behind", l.Attrs().Name, l.Attrs().Alias)
 		}
 	}
-	if l, err := netlink.LinkByName(b.hostVeth); err == nil { // the netns may still be being torn down
+	if l, err := netlink.LinkByName(b.HostVeth); err == nil { // the netns may still be being torn down
 		qs, _ := netlink.QdiscList(l)
 		for _, q := range qs {
 			if q.Type() == "clsact" {
-				t.Errorf("clsact left on %s", b.hostVeth)
+				t.Errorf("clsact left on %s", b.HostVeth)
 			}
 		}
 	}
@@ -282,40 +282,12 @@ func ndVethInto(t *testing.T, pid, n int) *netBox {
 	if err != nil {
 		t.Fatalf("netns of %d: %v", pid, err)
 	}
-	b := &netBox{ns: ns, hostVeth: fmt.Sprintf("qnd%d", n),
-		hostIP: fmt.Sprintf("10.77.%d.1", n), boxIP: fmt.Sprintf("10.77.%d.2", n)}
-	la := netlink.NewLinkAttrs()
-	la.Name = b.hostVeth
-	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: "eth0", PeerNamespace: netlink.NsFd(int(ns))}); err != nil {
-		t.Fatalf("veth: %v", err)
+	b, err := labkit.JoinNetBox(ns, fmt.Sprintf("qnd%d", n), fmt.Sprintf("10.77.%d.1", n), fmt.Sprintf("10.77.%d.2", n))
+	if err != nil {
+		ns.Close()
+		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if l, err := netlink.LinkByName(b.hostVeth); err == nil {
-			netlink.LinkDel(l)
-		}
-		b.ns.Close() // sets b.ns to -1: a second Close is harmless
-	})
-	must := func(err error, what string) {
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	host, err := netlink.LinkByName(b.hostVeth)
-	must(err, "host veth")
-	addr, _ := netlink.ParseAddr(b.hostIP + "/30")
-	must(netlink.AddrAdd(host, addr), "host addr")
-	must(netlink.LinkSetUp(host), "host up")
-	h, err := netlink.NewHandleAt(ns)
-	must(err, "handle in container")
-	defer h.Close()
-	eth0, err := h.LinkByName("eth0")
-	must(err, "container eth0")
-	baddr, _ := netlink.ParseAddr(b.boxIP + "/30")
-	must(h.AddrAdd(eth0, baddr), "container addr")
-	must(h.LinkSetUp(eth0), "container eth0 up")
-	if lo, err := h.LinkByName("lo"); err == nil {
-		h.LinkSetUp(lo)
-	}
+	t.Cleanup(b.Close) // a second Close (the test closes the handle early) is harmless
 	return b
 }
 

@@ -4,149 +4,36 @@
 // (pure cgroup v2 at /sys/fs/cgroup, controllers enabled in the root,
 // scratch disks and swap from the lab's env vars) and prove each limit by
 // its effect as the kernel's own counters measure it. Helper processes are
-// this test binary re-executed in a child mode (see init below), started
-// directly inside the test cgroup with clone3(CLONE_INTO_CGROUP).
+// this test binary re-executed in one of labkit's child modes (see init
+// below), started directly inside the test cgroup with
+// clone3(CLONE_INTO_CGROUP).
 //
 // Each test logs one line "FIGURE <control> …" with the achieved/set ratio.
 package kernel
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/test/labkit"
 )
 
-const (
-	limitsCgroupRoot = "/sys/fs/cgroup"
-	limitsChildEnv   = "QUELL_KTEST_LIMITS_CHILD" // child mode: busy, alloc, forkloop, dwrite, dread
-	limitsArgEnv     = "QUELL_KTEST_LIMITS_ARG"   // the mode's argument
-)
+const limitsCgroupRoot = "/sys/fs/cgroup"
 
-func init() {
-	mode := os.Getenv(limitsChildEnv)
-	if mode == "" {
-		return
-	}
-	if err := limitsChild(mode, os.Getenv(limitsArgEnv)); err != nil {
-		fmt.Fprintf(os.Stderr, "child %s: %v\n", mode, err)
-		os.Exit(3)
-	}
-	os.Exit(0)
-}
-
-// limitsChild runs one helper mode and never returns on success except
-// for the I/O modes.
-func limitsChild(mode, arg string) error {
-	switch mode {
-	case "busy":
-		for {
-		}
-	case "alloc": // arg: MiB to allocate and touch; prints "ready" then waits
-		mib, err := strconv.Atoi(arg)
-		if err != nil {
-			return err
-		}
-		data := make([]byte, mib<<20)
-		for i := 0; i < len(data); i += 4096 {
-			data[i] = byte(i/4096) | 1
-		}
-		fmt.Println("ready")
-		time.Sleep(time.Hour)
-		runtime.KeepAlive(data)
-	case "forkloop": // forks paused children until the kernel refuses; prints "done N errno"
-		runtime.LockOSThread()
-		n := 0
-		for {
-			pid, _, errno := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
-			if errno != 0 {
-				fmt.Printf("done %d %s\n", n, errno.Error())
-				for {
-					syscall.RawSyscall(syscall.SYS_PAUSE, 0, 0, 0)
-				}
-			}
-			if pid == 0 { // child: one thread, no Go runtime calls
-				for {
-					syscall.RawSyscall(syscall.SYS_PAUSE, 0, 0, 0)
-				}
-			}
-			n++
-		}
-	case "dwrite", "dread": // arg: "path MiB"; prints "bytes elapsed_ns"
-		f := strings.Fields(arg)
-		if len(f) != 2 {
-			return fmt.Errorf("bad arg %q", arg)
-		}
-		mib, err := strconv.Atoi(f[1])
-		if err != nil {
-			return err
-		}
-		return directIO(mode == "dwrite", f[0], mib)
-	}
-	return fmt.Errorf("unknown mode %q", mode)
-}
-
-// directIO writes or reads mib MiB of path with O_DIRECT in 1 MiB
-// page-aligned blocks and prints the bytes moved and the time taken.
-func directIO(write bool, path string, mib int) error {
-	flags := unix.O_RDONLY | unix.O_DIRECT
-	if write {
-		flags = unix.O_RDWR | unix.O_CREAT | unix.O_DIRECT
-	}
-	fd, err := unix.Open(path, flags|unix.O_CLOEXEC, 0o644)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
-	}
-	defer unix.Close(fd)
-	buf, err := unix.Mmap(-1, 0, 1<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
-	if err != nil {
-		return err
-	}
-	for i := range buf {
-		buf[i] = 0xa5
-	}
-	if write {
-		if err := unix.Fallocate(fd, 0, 0, int64(mib)<<20); err != nil {
-			return fmt.Errorf("fallocate %s: %w", path, err)
-		}
-	}
-	start := time.Now()
-	var total int64
-	for i := 0; i < mib; i++ {
-		var n int
-		if write {
-			n, err = unix.Pwrite(fd, buf, int64(i)<<20)
-		} else {
-			n, err = unix.Pread(fd, buf, int64(i)<<20)
-		}
-		if err != nil {
-			return fmt.Errorf("block %d of %s: %w", i, path, err)
-		}
-		total += int64(n)
-	}
-	if write {
-		if err := unix.Fsync(fd); err != nil {
-			return err
-		}
-	}
-	fmt.Printf("%d %d\n", total, time.Since(start).Nanoseconds())
-	return nil
-}
+// The helpers of these tests, and the benchmark smoke's, re-execute this
+// binary in a labkit child mode (busy, alloc, forkloop, dio, victim, …).
+func init() { labkit.MaybeChild() }
 
 // testCgroup is one throwaway cgroup /sys/fs/cgroup/qtest-<name>.
 type testCgroup struct {
@@ -216,72 +103,42 @@ func (c *testCgroup) stats() limits.Stats {
 }
 
 // child is a helper process running inside a test cgroup.
-type child struct {
-	cmd   *exec.Cmd
-	lines chan string
-	done  chan error
-}
+type child struct{ *labkit.Child }
 
-// start runs this binary in mode inside c (clone3 CLONE_INTO_CGROUP, so
-// the child never runs outside it). Its stdout lines arrive on lines.
-func (c *testCgroup) start(mode, arg string) *child {
+// start runs this binary in a labkit child mode inside c (clone3
+// CLONE_INTO_CGROUP, so the child never runs outside it). Its stdout lines
+// arrive on Lines. At cleanup the cgroup is killed and the child waited for.
+func (c *testCgroup) start(mode, arg string) child {
 	c.t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	dirfd, err := os.Open(c.dir)
+	ch, err := labkit.StartChild(exe, c.dir, mode, arg, false)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	defer dirfd.Close()
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), limitsChildEnv+"="+mode, limitsArgEnv+"="+arg, "GOMAXPROCS=1")
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(dirfd.Fd())}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		c.t.Fatalf("start child %s in %s: %v", mode, c.name, err)
-	}
-	ch := &child{cmd: cmd, lines: make(chan string, 16), done: make(chan error, 1)}
-	go func() {
-		s := bufio.NewScanner(out)
-		for s.Scan() {
-			ch.lines <- s.Text()
-		}
-		io.Copy(io.Discard, out)
-		ch.done <- cmd.Wait()
-		close(ch.lines)
-	}()
 	c.t.Cleanup(func() {
 		// cgroup.kill, not Process.Kill: forked helpers hold stdout open.
 		if err := c.fs.Kill(c.name); err != nil && !errors.Is(err, limits.ErrGone) {
-			cmd.Process.Kill()
+			ch.Kill()
 		}
 		select {
-		case <-ch.done:
+		case <-ch.Done():
 		case <-time.After(10 * time.Second):
 		}
 	})
-	return ch
+	return child{ch}
 }
 
 // line waits for the child's next stdout line.
-func (ch *child) line(t *testing.T, timeout time.Duration) string {
+func (ch child) line(t *testing.T, timeout time.Duration) string {
 	t.Helper()
-	select {
-	case l, ok := <-ch.lines:
-		if !ok {
-			t.Fatalf("child exited without output: %v", <-ch.done)
-		}
-		return l
-	case <-time.After(timeout):
-		t.Fatalf("child said nothing in %v", timeout)
+	l, err := ch.Line(timeout)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return ""
+	return l
 }
 
 // ioDevice returns io.stat's counters for one device (zero if the cgroup
@@ -356,14 +213,16 @@ func TestLimitsMemoryMaxOOM(t *testing.T) {
 	const limitMiB = 64
 	c.apply(limits.Resources{MemoryMax: i64(limitMiB << 20), SwapMax: i64(0)})
 	ch := c.start("alloc", "256")
-	var err error
 	select {
-	case err = <-ch.done:
-	case l := <-ch.lines:
-		t.Fatalf("child allocated 256 MiB under memory.max %d MiB and said %q", limitMiB, l)
+	case <-ch.Done():
+	case l, ok := <-ch.Lines:
+		if ok {
+			t.Fatalf("child allocated 256 MiB under memory.max %d MiB and said %q", limitMiB, l)
+		}
 	case <-time.After(2 * time.Minute):
 		t.Fatal("child neither killed nor done after 2 min")
 	}
+	err := ch.Wait()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Errorf("child ended with %v, want SIGKILL", err)
@@ -421,9 +280,9 @@ func swapRun(t *testing.T, name string, memMiB, swapMiB, allocMiB int64) (maxSwa
 	for {
 		done := false
 		select {
-		case l, ok := <-ch.lines:
+		case l, ok := <-ch.Lines:
 			if !ok {
-				died, done = <-ch.done, true
+				died, done = ch.Wait(), true
 				if died == nil {
 					died = errors.New("exited 0 without saying ready")
 				}
@@ -532,15 +391,16 @@ func TestLimitsIOMax(t *testing.T) {
 	t.Cleanup(func() { os.Remove(path) })
 	for _, mode := range []string{"dwrite", "dread"} {
 		before := c.ioDevice(ma, mi)
-		ch := c.start(mode, path+" "+strconv.Itoa(mib))
+		rw := map[string]string{"dwrite": "w", "dread": "r"}[mode]
+		ch := c.start("dio", fmt.Sprintf("%s %d %s %d", rw, 1<<20, path, mib))
 		f := strings.Fields(ch.line(t, 3*time.Minute))
-		if len(f) != 2 {
+		if len(f) != 3 {
 			t.Fatalf("%s: child said %q", mode, f)
 		}
-		if err := <-ch.done; err != nil {
+		if err := ch.Wait(); err != nil {
 			t.Fatalf("%s: %v", mode, err)
 		}
-		ns, _ := strconv.ParseInt(f[1], 10, 64)
+		ns, _ := strconv.ParseInt(f[2], 10, 64)
 		secs := float64(ns) / 1e9
 		after := c.ioDevice(ma, mi)
 		moved, counter := after.WBytes-before.WBytes, "wbytes"
@@ -669,14 +529,14 @@ func TestLimitsFreezeThawKill(t *testing.T) {
 	}
 	t.Logf("FIGURE freeze frozen_usage_delta_usec=%d", s1.CPU.UsageUsec-s0.CPU.UsageUsec)
 	pids, err := c.fs.Procs(c.name)
-	if err != nil || len(pids) != 1 || pids[0] != ch.cmd.Process.Pid {
-		t.Errorf("Procs = %v, %v; want [%d]", pids, err, ch.cmd.Process.Pid)
+	if err != nil || len(pids) != 1 || pids[0] != ch.Cmd.Process.Pid {
+		t.Errorf("Procs = %v, %v; want [%d]", pids, err, ch.Cmd.Process.Pid)
 	}
 	if err := c.fs.Kill(c.name); err != nil {
 		t.Fatalf("Kill: %v", err)
 	}
 	select {
-	case <-ch.done:
+	case <-ch.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("child alive 10 s after cgroup.kill")
 	}

@@ -10,177 +10,31 @@ package kernel
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"github.com/quell-dev/quell/limits/tc"
+	"github.com/quell-dev/quell/test/labkit"
 )
 
-type netBox struct {
-	ns       netns.NsHandle
-	hostVeth string
-	hostIP   string
-	boxIP    string
-}
-
-// inNetns runs f on a thread locked into ns, then returns it to the host
-// namespace (the thread is discarded if that fails).
-func inNetns(ns netns.NsHandle, f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
-			errc <- err
-			return
-		}
-		ferr := f()
-		if err := netns.Set(orig); err == nil {
-			runtime.UnlockOSThread()
-		}
-		errc <- ferr
-	}()
-	return <-errc
-}
+// netBox is a "container" network; the helpers are labkit's.
+type netBox = labkit.NetBox
 
 // newNetBox makes namespace + veth pair n: host side qv<n> 10.77.<n>.1/30,
-// box side eth0 10.77.<n>.2/30.
+// box side eth0 10.77.<n>.2/30; removed at cleanup.
 func newNetBox(t *testing.T, n int) *netBox {
 	t.Helper()
-	var ns netns.NsHandle
-	errc := make(chan error, 1)
-	go func() { // netns.New switches the calling thread: keep it out of the test's threads
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			errc <- err
-			return
-		}
-		ns, err = netns.New()
-		if err == nil {
-			err = netns.Set(orig)
-			if err == nil {
-				runtime.UnlockOSThread()
-			}
-		}
-		errc <- err
-	}()
-	if err := <-errc; err != nil {
-		t.Fatalf("new netns: %v", err)
+	b, err := labkit.NewNetBox(fmt.Sprintf("qv%d", n), fmt.Sprintf("10.77.%d.1", n), fmt.Sprintf("10.77.%d.2", n))
+	if err != nil {
+		t.Fatal(err)
 	}
-	b := &netBox{ns: ns, hostVeth: fmt.Sprintf("qv%d", n),
-		hostIP: fmt.Sprintf("10.77.%d.1", n), boxIP: fmt.Sprintf("10.77.%d.2", n)}
-	la := netlink.NewLinkAttrs()
-	la.Name = b.hostVeth
-	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: "eth0", PeerNamespace: netlink.NsFd(int(ns))}); err != nil {
-		t.Fatalf("veth: %v", err)
-	}
-	t.Cleanup(func() {
-		if l, err := netlink.LinkByName(b.hostVeth); err == nil {
-			netlink.LinkDel(l)
-		}
-		ns.Close()
-	})
-	host, _ := netlink.LinkByName(b.hostVeth)
-	addr, _ := netlink.ParseAddr(b.hostIP + "/30")
-	must := func(err error, what string) {
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	must(netlink.AddrAdd(host, addr), "host addr")
-	must(netlink.LinkSetUp(host), "host up")
-	h, err := netlink.NewHandleAt(ns)
-	must(err, "handle in box")
-	defer h.Close()
-	eth0, err := h.LinkByName("eth0")
-	must(err, "box eth0")
-	baddr, _ := netlink.ParseAddr(b.boxIP + "/30")
-	must(h.AddrAdd(eth0, baddr), "box addr")
-	must(h.LinkSetUp(eth0), "box up")
-	if lo, err := h.LinkByName("lo"); err == nil {
-		h.LinkSetUp(lo)
-	}
+	t.Cleanup(b.Close)
 	return b
-}
-
-// listen opens a TCP listener in ns (host if !inBox) and counts received
-// bytes into *count until ctx ends.
-func netSink(t *testing.T, ctx context.Context, b *netBox, inBox bool, count *atomic.Int64) string {
-	t.Helper()
-	ip := b.hostIP
-	var ln net.Listener
-	mk := func() (err error) { ln, err = net.Listen("tcp", ip+":0"); return err }
-	var err error
-	if inBox {
-		ip = b.boxIP
-		err = inNetns(b.ns, mk)
-	} else {
-		err = mk()
-	}
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	go func() { <-ctx.Done(); ln.Close() }()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 256<<10)
-				for {
-					n, err := c.Read(buf)
-					count.Add(int64(n))
-					if err != nil || ctx.Err() != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
-// netSource sends as fast as it can to addr from the box (fromBox) or the
-// host until ctx ends.
-func netSource(t *testing.T, ctx context.Context, b *netBox, fromBox bool, addr string) {
-	t.Helper()
-	var c net.Conn
-	dial := func() (err error) { c, err = net.Dial("tcp", addr); return err }
-	var err error
-	if fromBox {
-		err = inNetns(b.ns, dial)
-	} else {
-		err = dial()
-	}
-	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
-	}
-	go func() { <-ctx.Done(); c.Close() }()
-	go func() {
-		buf := make([]byte, 64<<10)
-		for ctx.Err() == nil {
-			if _, err := c.Write(buf); err != nil {
-				return
-			}
-		}
-	}()
 }
 
 // wireBytes is what crossed the boxes' host veths in the direction, frames
@@ -188,15 +42,11 @@ func netSource(t *testing.T, ctx context.Context, b *netBox, fromBox bool, addr 
 func wireBytes(t *testing.T, boxes []*netBox, fromBox bool) float64 {
 	var sum float64
 	for _, b := range boxes {
-		l, err := netlink.LinkByName(b.hostVeth)
+		n, err := b.WireBytes(fromBox)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fromBox {
-			sum += float64(l.Attrs().Statistics.RxBytes)
-		} else {
-			sum += float64(l.Attrs().Statistics.TxBytes)
-		}
+		sum += n
 	}
 	return sum
 }
@@ -216,8 +66,9 @@ func measure3(t *testing.T, boxes []*netBox, fromBox bool, d time.Duration) (rat
 	defer cancel()
 	var count atomic.Int64
 	for _, b := range boxes {
-		addr := netSink(t, ctx, b, !fromBox, &count)
-		netSource(t, ctx, b, fromBox, addr)
+		if err := b.Stream(ctx, fromBox, &count); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w0 := wireBytes(t, boxes, fromBox)
 	start := time.Now()
@@ -239,12 +90,12 @@ func dirName(fromBox bool) string {
 
 func TestNetworkOfFindsHostVeth(t *testing.T) {
 	b := newNetBox(t, 1)
-	info, err := tc.NetworkOfNS(fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), int(b.ns)))
+	info, err := tc.NetworkOfNS(fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), int(b.NS)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Interface != "eth0" || info.HostVeth != b.hostVeth {
-		t.Fatalf("NetworkOf = %+v, want eth0 ↔ %s", info, b.hostVeth)
+	if info.Interface != "eth0" || info.HostVeth != b.HostVeth {
+		t.Fatalf("NetworkOf = %+v, want eth0 ↔ %s", info, b.HostVeth)
 	}
 }
 
@@ -265,10 +116,10 @@ func TestNetShapesEachDirection(t *testing.T) {
 	for _, mbit := range []uint64{10, 50, 200} {
 		set := mbit * 1_000_000
 		spec := tc.NetSpec{Tenant: "t1", EgressBits: set, IngressBits: set}
-		if _, err := sh.Apply(ctx, "c2", b.hostVeth, spec); err != nil {
+		if _, err := sh.Apply(ctx, "c2", b.HostVeth, spec); err != nil {
 			t.Fatalf("apply %d Mbit: %v", mbit, err)
 		}
-		if changed, err := sh.Apply(ctx, "c2", b.hostVeth, spec); err != nil || changed {
+		if changed, err := sh.Apply(ctx, "c2", b.HostVeth, spec); err != nil || changed {
 			t.Errorf("re-apply %d Mbit: changed=%v err=%v, want no change", mbit, changed, err)
 		}
 		for _, fromBox := range []bool{true, false} {
@@ -292,7 +143,7 @@ func TestNetShapesEachDirection(t *testing.T) {
 	if _, err := sh.Remove(ctx, "c2"); err != nil {
 		t.Fatal(err)
 	}
-	assertNoShaping(t, b.hostVeth, "t1")
+	assertNoShaping(t, b.HostVeth, "t1")
 }
 
 func TestNetTenantAggregate(t *testing.T) {
@@ -306,7 +157,7 @@ func TestNetTenantAggregate(t *testing.T) {
 	const set = 100_000_000
 	spec := tc.NetSpec{Tenant: "t2", TenantEgressBits: set, TenantIngressBits: set}
 	for id, b := range map[string]*netBox{"c3": b1, "c4": b2} {
-		if _, err := sh.Apply(ctx, id, b.hostVeth, spec); err != nil {
+		if _, err := sh.Apply(ctx, id, b.HostVeth, spec); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -323,8 +174,8 @@ func TestNetTenantAggregate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	assertNoShaping(t, b1.hostVeth, "t2")
-	assertNoShaping(t, b2.hostVeth, "t2")
+	assertNoShaping(t, b1.HostVeth, "t2")
+	assertNoShaping(t, b2.HostVeth, "t2")
 }
 
 // assertNoShaping checks that no quell IFB is left and veth has no qdisc

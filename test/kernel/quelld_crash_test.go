@@ -62,7 +62,7 @@ func TestQuelldCrashWhileApplyingPolicy(t *testing.T) {
 	}
 	var cgs []cg
 	for i := 0; i < n; i++ {
-		rel := "system.slice/docker-" + hexID("c4a5") + ".scope"
+		rel := "system.slice/docker-" + labkit.HexID("c4a5") + ".scope"
 		dir := labkit.NewCgroup(t, rel)
 		orig := map[string]string{"cpu.max": "max 100000", "cpu.weight": fmt.Sprint(50 + i),
 			"memory.max": fmt.Sprint((200 + i) << 20), "memory.high": "max", "pids.max": fmt.Sprint(1000 + i)}
@@ -181,7 +181,7 @@ func TestQuelldCrashMidThrottle(t *testing.T) {
 
 func crashMidThrottle(t *testing.T, policy string) {
 	labkit.Require(t)
-	dir := labkit.NewCgroup(t, "system.slice/docker-"+hexID("7407")+".scope")
+	dir := labkit.NewCgroup(t, "system.slice/docker-"+labkit.HexID("7407")+".scope")
 	labkit.StartBusyLoop(t, dir)
 	q := startQuelld(t, policy)
 	cpuMax := filepath.Join(dir, "cpu.max")

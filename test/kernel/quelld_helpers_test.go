@@ -3,13 +3,8 @@
 package kernel
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"math/rand"
-	"os"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,42 +12,6 @@ import (
 	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/test/labkit"
 )
-
-// e2eModeEnv selects a child mode of this test binary for the quelld tests.
-const e2eModeEnv = "QUELL_KTEST_E2E_MODE"
-
-func init() {
-	switch os.Getenv(e2eModeEnv) {
-	case "":
-		return
-	case "victim":
-		victim()
-		os.Exit(0)
-	}
-}
-
-// victim is a latency-sensitive service: a request arrives every 5 ms and
-// takes a fixed amount of CPU work; it prints each request's latency
-// (arrival to completion, µs) on a line, until killed.
-func victim() {
-	w := bufio.NewWriter(os.Stdout)
-	defer w.Flush()
-	next := time.Now()
-	x := uint64(1)
-	for i := 0; ; i++ {
-		next = next.Add(5 * time.Millisecond)
-		if d := time.Until(next); d > 0 {
-			time.Sleep(d)
-		}
-		for j := 0; j < 20000; j++ { // ~100-300 µs of work under TCG
-			x = x*6364136223846793005 + 1442695040888963407
-		}
-		fmt.Fprintf(w, "%d %d\n", time.Now().UnixMicro(), time.Since(next).Microseconds())
-		if i%50 == 0 {
-			w.Flush()
-		}
-	}
-}
 
 // quelld is a running quelld under test (labkit.Quelld with the test's
 // failure handling).
@@ -161,50 +120,9 @@ func cpuOver(t *testing.T, d time.Duration, dirs ...string) (total float64, each
 	return total, each
 }
 
-// hexID is a random 64-hex container ID with a fixed prefix (for globs).
-func hexID(prefix string) string {
-	const digits = "0123456789abcdef"
-	b := []byte(prefix)
-	for len(b) < 64 {
-		b = append(b, digits[rand.Intn(16)])
-	}
-	return string(b)
-}
-
 func busyArgs(n int) []string {
 	if n == 1 {
 		return []string{"sh", "-c", "while :; do :; done"}
 	}
 	return []string{"sh", "-c", fmt.Sprintf("for i in $(seq %d); do (while :; do :; done) & done; wait", n)}
-}
-
-// latencies reads "unixµs latencyµs" lines of a victim between from and to.
-func latencies(out string, from, to time.Time) []float64 {
-	var ls []float64
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) != 2 {
-			continue
-		}
-		at, err1 := strconv.ParseInt(f[0], 10, 64)
-		l, err2 := strconv.ParseFloat(f[1], 64)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		ts := time.UnixMicro(at)
-		if ts.After(from) && ts.Before(to) {
-			ls = append(ls, l)
-		}
-	}
-	return ls
-}
-
-func percentile(xs []float64, p float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	i := int(p / 100 * float64(len(s)-1))
-	return s[i]
 }

@@ -43,7 +43,7 @@ func TestQuelldThrottlesIOStorm(t *testing.T) {
 		t.Fatal("QUELL_LAB_XFS not set: no scratch disk")
 	}
 	q := startQuelld(t, ioStormPolicy)
-	dir := labkit.NewCgroup(t, "system.slice/docker-"+hexID("bad2")+".scope")
+	dir := labkit.NewCgroup(t, "system.slice/docker-"+labkit.HexID("bad2")+".scope")
 	id := idOfCgroup(dir)
 	file := filepath.Join(mnt, "storm-"+id[:8])
 	t.Cleanup(func() { _ = os.Remove(file) })

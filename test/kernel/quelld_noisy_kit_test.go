@@ -121,7 +121,7 @@ func ioStorm() {
 // noisyChild is this test binary running a noisy mode inside a cgroup.
 type noisyChild struct {
 	cmd  *exec.Cmd
-	out  *syncWriter
+	out  *labkit.SyncBuffer
 	done chan struct{}
 	err  error
 }
@@ -135,7 +135,7 @@ func startChild(t *testing.T, dir, mode string, env ...string) *noisyChild {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	c := &noisyChild{out: &syncWriter{}, done: make(chan struct{})}
+	c := &noisyChild{out: &labkit.SyncBuffer{}, done: make(chan struct{})}
 	c.cmd = exec.Command(os.Args[0])
 	c.cmd.Env = append(append(os.Environ(), noisyModeEnv+"="+mode), env...)
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out

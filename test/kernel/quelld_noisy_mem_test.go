@@ -52,8 +52,8 @@ func TestQuelldMemoryHogThrottledThenEvicted(t *testing.T) {
 	// tests left running would otherwise be blamed on this one's containers.
 	waitQuiet(t, 40*time.Second)
 	q := startQuelld(t, memNoisyPolicy)
-	vdir := labkit.NewCgroup(t, "system.slice/docker-"+hexID("fee1")+".scope")
-	hdir := labkit.NewCgroup(t, "system.slice/docker-"+hexID("bad1")+".scope")
+	vdir := labkit.NewCgroup(t, "system.slice/docker-"+labkit.HexID("fee1")+".scope")
+	hdir := labkit.NewCgroup(t, "system.slice/docker-"+labkit.HexID("bad1")+".scope")
 	hogID := idOfCgroup(hdir)
 	victim := startChild(t, vdir, "memvictim")
 	waitFile(t, filepath.Join(vdir, "memory.max"), strconv.Itoa(256<<20), 10*time.Second)
@@ -158,9 +158,9 @@ func TestQuelldMemoryHogThrottledThenEvicted(t *testing.T) {
 		t.Errorf("victim memory.events oom_kill = %d, want 0", k)
 	}
 	out := victim.out.String()
-	solo, hit := latencies(out, soloFrom, soloTo), latencies(out, onset, evicted)
+	solo, hit := labkit.Latencies(out, soloFrom, soloTo), labkit.Latencies(out, onset, evicted)
 	t.Logf("FIGURE e2e noisy-mem victim 64MiB sweep p99 solo=%.0fµs (n=%d) under the hog until eviction=%.0fµs (n=%d) max=%.0fµs; oom_kill=%d",
-		percentile(solo, 99), len(solo), percentile(hit, 99), len(hit), percentile(hit, 100), memEvent(vdir, "oom_kill"))
+		labkit.Percentile(solo, 99), len(solo), labkit.Percentile(hit, 99), len(hit), labkit.Percentile(hit, 100), memEvent(vdir, "oom_kill"))
 	if strings.Contains(out, "mmap:") {
 		t.Errorf("victim: %s", out)
 	}

@@ -3,14 +3,11 @@
 package kernel
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -53,21 +50,13 @@ cooldown = "30s"
 func TestQuelldCatchesCPUNoisyNeighbour(t *testing.T) {
 	labkit.Require(t)
 	q := startQuelld(t, noisyE2EPolicy)
-	vdir := labkit.NewCgroup(t, "system.slice/docker-"+hexID("fee1")+".scope")
-	vout := &syncWriter{}
-	vcmd := exec.Command(os.Args[0])
-	vcmd.Env = append(os.Environ(), e2eModeEnv+"=victim")
-	vcmd.Stdout = vout
-	f, err := os.Open(vdir)
+	vdir := labkit.NewCgroup(t, "system.slice/docker-"+labkit.HexID("fee1")+".scope")
+	victim, err := labkit.StartChild(os.Args[0], vdir, "victim", "cpu", true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vcmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(f.Fd())}
-	if err := vcmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	t.Cleanup(func() { _ = vcmd.Process.Kill(); _ = vcmd.Wait() })
+	t.Cleanup(func() { victim.Kill(); _ = victim.Wait() })
+	vout := victim.Out
 
 	// The baseline needs a quiet host: earlier tests (a memory hog, swap)
 	// can leave the guest busy for a while.
@@ -115,17 +104,17 @@ func TestQuelldCatchesCPUNoisyNeighbour(t *testing.T) {
 	}
 
 	snap := vout.String()
-	soloBefore := latencies(snap, soloFrom, soloTo)
+	soloBefore := labkit.Latencies(snap, soloFrom, soloTo)
 	solo := append([]float64(nil), soloBefore...)
 	for _, w := range aloneWins {
-		solo = append(solo, latencies(snap, w[0], w[1])...)
+		solo = append(solo, labkit.Latencies(snap, w[0], w[1])...)
 	}
 	var held []float64
 	for _, w := range heldWins {
-		held = append(held, latencies(snap, w[0], w[1])...)
+		held = append(held, labkit.Latencies(snap, w[0], w[1])...)
 	}
-	contended := latencies(snap, onset.Add(time.Second), acted)
-	p99s, p99c, p99q := percentile(solo, 99), percentile(contended, 99), percentile(held, 99)
+	contended := labkit.Latencies(snap, onset.Add(time.Second), acted)
+	p99s, p99c, p99q := labkit.Percentile(solo, 99), labkit.Percentile(contended, 99), labkit.Percentile(held, 99)
 	var reason string
 	for _, ev := range q.events() {
 		if ev.Kind == "throttle" && ev.Target == a.ID {
@@ -147,9 +136,9 @@ func TestQuelldCatchesCPUNoisyNeighbour(t *testing.T) {
 		t.Errorf("throttled %v after the antagonist started; want ≤ 1 s + the 1 s window (+ 2 s of emulation slack)", r)
 	}
 	t.Logf("FIGURE e2e noisy-cpu victim p99 solo=%.0fµs (n=%d; before onset alone %.0fµs) contended=%.0fµs (n=%d) with-quell=%.0fµs (n=%d) ratio=%.2f",
-		p99s, len(solo), percentile(soloBefore, 99), p99c, len(contended), p99q, len(held), p99q/p99s)
+		p99s, len(solo), labkit.Percentile(soloBefore, 99), p99c, len(contended), p99q, len(held), p99q/p99s)
 	t.Logf("FIGURE e2e noisy-cpu victim p50 solo=%.0fµs contended=%.0fµs with-quell=%.0fµs",
-		percentile(solo, 50), percentile(contended, 50), percentile(held, 50))
+		labkit.Percentile(solo, 50), labkit.Percentile(contended, 50), labkit.Percentile(held, 50))
 	if len(soloBefore) < 500 || len(held) < 1000 {
 		t.Fatalf("too few victim samples (solo %d, with quell %d)", len(soloBefore), len(held))
 	}
@@ -174,24 +163,6 @@ func signalCgroup(t *testing.T, dir string, sig syscall.Signal) {
 			t.Fatalf("kill -%v %d: %v", sig, pid, err)
 		}
 	}
-}
-
-// syncWriter lets the test read what the victim wrote so far.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }
 
 // waitQuiet waits until host CPU, memory and io pressure (some avg10) are

@@ -3,61 +3,32 @@
 package kernel
 
 import (
-	"bufio"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/quell-dev/quell/test/labkit"
 )
 
-// startChildIn starts this test binary in a child mode directly inside the
+// startChildIn starts this test binary in a labkit child mode directly in the
 // cgroup dir and waits (30 s at most) for it to print "ready" when wait is
-// set. It is killed at cleanup. It returns the process and whether it said
+// set. It is killed at cleanup. It returns whether it said
 // ready (false: it died first, e.g. OOM-killed).
-func startChildIn(t *testing.T, dir string, wait bool, env ...string) (*exec.Cmd, bool) {
+func startChildIn(t *testing.T, dir string, wait bool, mode, arg string) bool {
 	t.Helper()
-	f, err := os.Open(dir)
+	ch, err := labkit.StartChild(os.Args[0], dir, mode, arg, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(f.Fd())}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	t.Cleanup(func() { ch.Kill(); _ = ch.Wait() })
 	if !wait {
-		return cmd, false
+		return false
 	}
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if sc.Text() == "ready" {
-				ready <- true
-				return
-			}
-		}
-		ready <- false
-	}()
-	select {
-	case ok := <-ready:
-		return cmd, ok
-	case <-time.After(30 * time.Second):
-		return cmd, false
-	}
+	l, err := ch.Line(30 * time.Second)
+	return err == nil && l == "ready"
 }
 
 func splitMemEvent(t *testing.T, dir, key string) int {
@@ -95,7 +66,7 @@ func TestQuelldSplitMemoryNeverOOMsUnderTheTenantLimit(t *testing.T) {
 	q := startQuelld(t, splitMemPolicy)
 	var dirs []string
 	for i := 0; i < 3; i++ {
-		dirs = append(dirs, labkit.NewCgroup(t, "system.slice/docker-"+hexID("5b0b")+".scope"))
+		dirs = append(dirs, labkit.NewCgroup(t, "system.slice/docker-"+labkit.HexID("5b0b")+".scope"))
 	}
 	// Each member must have its share before it allocates.
 	for _, d := range dirs {
@@ -103,9 +74,9 @@ func TestQuelldSplitMemoryNeverOOMsUnderTheTenantLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	startChildIn(t, dirs[0], false, "QUELL_KTEST_LIMITS_CHILD=busy") // keeps each cgroup populated
+	startChildIn(t, dirs[0], false, "busy", "") // keeps each cgroup populated
 	for _, d := range dirs[1:] {
-		startChildIn(t, d, false, "QUELL_KTEST_LIMITS_CHILD=busy")
+		startChildIn(t, d, false, "busy", "")
 	}
 	time.Sleep(3 * time.Second)
 	for _, d := range dirs {
@@ -114,11 +85,11 @@ func TestQuelldSplitMemoryNeverOOMsUnderTheTenantLimit(t *testing.T) {
 		}
 	}
 	// 150 MiB then 80 MiB: 230 of 256 MiB, under the tenant limit.
-	if _, ok := startChildIn(t, dirs[0], true, "QUELL_KTEST_LIMITS_CHILD=alloc", "QUELL_KTEST_LIMITS_ARG=150"); !ok {
+	if ok := startChildIn(t, dirs[0], true, "alloc", "150"); !ok {
 		t.Fatalf("150 MiB in the first member did not fit (oom_kill %d)", splitMemEvent(t, dirs[0], "oom_kill"))
 	}
 	time.Sleep(2500 * time.Millisecond) // one interval for the split to follow
-	if _, ok := startChildIn(t, dirs[1], true, "QUELL_KTEST_LIMITS_CHILD=alloc", "QUELL_KTEST_LIMITS_ARG=80"); !ok {
+	if ok := startChildIn(t, dirs[1], true, "alloc", "80"); !ok {
 		t.Fatalf("80 MiB in the second member did not fit while the tenant held 150 of 256 MiB (oom_kill %d)", splitMemEvent(t, dirs[1], "oom_kill"))
 	}
 	time.Sleep(2500 * time.Millisecond)
@@ -131,7 +102,7 @@ func TestQuelldSplitMemoryNeverOOMsUnderTheTenantLimit(t *testing.T) {
 	}
 	t.Logf("FIGURE e2e split-memory tenant=256MiB members=[150,80]MiB total=%.1fMiB no-oom", float64(total)/(1<<20))
 	// 60 MiB more would take the tenant to ~290 MiB: that member is held.
-	_, ok := startChildIn(t, dirs[2], true, "QUELL_KTEST_LIMITS_CHILD=alloc", "QUELL_KTEST_LIMITS_ARG=60")
+	ok := startChildIn(t, dirs[2], true, "alloc", "60")
 	time.Sleep(500 * time.Millisecond)
 	total = memCurrent(dirs[0]) + memCurrent(dirs[1]) + memCurrent(dirs[2])
 	t.Logf("FIGURE e2e split-memory over-limit member ready=%v oom_kill=%d tenant total=%.1fMiB (limit 256)", ok,
@@ -168,7 +139,7 @@ func TestQuelldTenantSliceLimitsByTheKernel(t *testing.T) {
 	waitFile(t, filepath.Join(slice, "cpu.max"), "150000 100000", 10*time.Second)
 	var dirs []string
 	for i := 0; i < 3; i++ {
-		d := labkit.NewCgroup(t, "quell.slice/quell-ci.slice/docker-"+hexID("c1")+".scope")
+		d := labkit.NewCgroup(t, "quell.slice/quell-ci.slice/docker-"+labkit.HexID("c1")+".scope")
 		labkit.StartBusyLoop(t, d)
 		dirs = append(dirs, d)
 	}

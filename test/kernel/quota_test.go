@@ -10,12 +10,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/quell-dev/quell/limits/projquota"
+	"github.com/quell-dev/quell/test/labkit"
 )
 
 func quotaMount(t *testing.T, env string) string {
@@ -25,54 +25,6 @@ func quotaMount(t *testing.T, env string) string {
 		t.Fatalf("%s is not set: the lab must mount this scratch disk", env)
 	}
 	return p
-}
-
-// fillUntil writes 64 KiB chunks to path until an error, returning bytes
-// written and the error.
-func fillUntil(path string, max int64) (int64, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return 0, err
-	}
-	buf := make([]byte, 64<<10)
-	var n int64
-	for n < max {
-		w, err := f.Write(buf)
-		n += int64(w)
-		if err != nil {
-			f.Close()
-			return n, err
-		}
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return n, err
-	}
-	return n, f.Close()
-}
-
-// withoutSysResource runs f on a thread without CAP_SYS_RESOURCE: the
-// generic quota code (ext4) lets that capability ignore hard limits, and
-// containers do not have it. Capabilities are per thread; the thread is
-// never returned to the runtime.
-func withoutSysResource(f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-		var data [2]unix.CapUserData
-		if err := unix.Capget(&hdr, &data[0]); err != nil {
-			errc <- err
-			return
-		}
-		data[0].Effective &^= 1 << unix.CAP_SYS_RESOURCE
-		if err := unix.Capset(&hdr, &data[0]); err != nil {
-			errc <- err
-			return
-		}
-		errc <- f()
-	}()
-	return <-errc
 }
 
 func TestQuotaXFS(t *testing.T)  { testQuota(t, quotaMount(t, "QUELL_LAB_XFS"), 100001) }
@@ -99,7 +51,7 @@ func testQuota(t *testing.T, mnt string, id uint32) {
 		t.Fatalf("pre-existing file project = %d, %v; want %d", got, err, id)
 	}
 	var n int64
-	err := withoutSysResource(func() (err error) { n, err = fillUntil(filepath.Join(dir, "big"), 4*limit); return err })
+	err := labkit.WithoutSysResource(func() (err error) { n, err = labkit.FillUntil(filepath.Join(dir, "big"), 4*limit); return err })
 	t.Logf("FIGURE quota %s bytes limit %d wrote %d (%.4f) err %v", filepath.Base(mnt), limit, n, float64(n)/limit, err)
 	// XFS reports an exhausted project quota as ENOSPC (a project is
 	// presented like a smaller filesystem), ext4 as EDQUOT.
@@ -123,26 +75,22 @@ func testQuota(t *testing.T, mnt string, id uint32) {
 	if err := q.SetProjectLimit(mnt, id, projquota.ProjectLimit{Bytes: 2 * limit, Inodes: 100}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fillUntil(filepath.Join(dir, "more"), 1<<20); err != nil {
+	if _, err := labkit.FillUntil(filepath.Join(dir, "more"), 1<<20); err != nil {
 		t.Fatalf("write after raising the limit: %v", err)
 	}
 	// Inode limit.
 	os.Remove(filepath.Join(dir, "big"))
 	os.Remove(filepath.Join(dir, "more"))
 	made := 0
-	err = withoutSysResource(func() error {
-		for i := 0; i < 200; i++ {
-			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("f%d", i)))
-			if err != nil {
-				if !errors.Is(err, unix.EDQUOT) && !errors.Is(err, unix.ENOSPC) {
-					return fmt.Errorf("create #%d: %v, want EDQUOT", i, err)
-				}
-				return nil
-			}
-			f.Close()
-			made++
+	err = labkit.WithoutSysResource(func() error {
+		var err error
+		switch made, err = labkit.CreateFiles(dir, 200); {
+		case err == nil:
+			return fmt.Errorf("created %d files under a 100-inode limit", made)
+		case !errors.Is(err, unix.EDQUOT) && !errors.Is(err, unix.ENOSPC):
+			return fmt.Errorf("create #%d: %v, want EDQUOT", made, err)
 		}
-		return fmt.Errorf("created %d files under a 100-inode limit", made)
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +120,7 @@ func testQuota(t *testing.T, mnt string, id uint32) {
 	if u.Limit != (projquota.ProjectLimit{}) {
 		t.Errorf("limits after Release: %+v", u.Limit)
 	}
-	if _, err := fillUntil(filepath.Join(dir, "free"), 2*limit); err != nil {
+	if _, err := labkit.FillUntil(filepath.Join(dir, "free"), 2*limit); err != nil {
 		t.Errorf("write after Release: %v", err)
 	}
 	os.RemoveAll(dir)

@@ -11,31 +11,15 @@ import (
 	"time"
 )
 
-// NewCgroup creates the cgroup rel (e.g. "lab/cpu-test") below Root(),
-// enabling every available controller in each parent's subtree_control on
-// the way, and returns its absolute path. At cleanup it kills what runs in
-// it and removes every directory it created, deepest first, including
+// NewCgroup creates the cgroup rel (e.g. "lab/cpu-test") below Root() with
+// MakeCgroup and returns its absolute path. At cleanup it kills what runs
+// in it and removes every directory it created, deepest first, including
 // child cgroups the test made below it.
 func NewCgroup(t testing.TB, rel string) string {
 	t.Helper()
-	root := Root()
-	rel = strings.Trim(rel, "/")
-	if rel == "" || strings.Contains(rel, "..") {
-		t.Fatalf("NewCgroup: bad cgroup path %q", rel)
-	}
-	var created []string
-	dir := root
-	for _, part := range strings.Split(rel, "/") {
-		if err := EnableControllers(dir); err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(dir, part)
-		err := os.Mkdir(dir, 0o755)
-		if err == nil {
-			created = append(created, dir)
-		} else if !errors.Is(err, fs.ErrExist) {
-			t.Fatalf("create cgroup %s: %v", dir, err)
-		}
+	dir, created, err := MakeCgroup(Root(), rel)
+	if err != nil {
+		t.Fatalf("NewCgroup: %v", err)
 	}
 	t.Cleanup(func() {
 		for i := len(created) - 1; i >= 0; i-- {
@@ -45,6 +29,39 @@ func NewCgroup(t testing.TB, rel string) string {
 		}
 	})
 	return dir
+}
+
+// MakeCgroup creates the cgroup rel below root, enabling every available
+// controller in each parent's subtree_control on the way, and returns its
+// absolute path and the directories it created, shallowest first (the ones
+// that existed are not listed: remove only those, with RemoveCgroup). On
+// an error it removes what it created. NewCgroup is the form for tests.
+func MakeCgroup(root, rel string) (string, []string, error) {
+	rel = strings.Trim(rel, "/")
+	if rel == "" || strings.Contains(rel, "..") {
+		return "", nil, fmt.Errorf("bad cgroup path %q", rel)
+	}
+	var created []string
+	undo := func(err error) (string, []string, error) {
+		for i := len(created) - 1; i >= 0; i-- {
+			_ = RemoveCgroup(created[i])
+		}
+		return "", nil, err
+	}
+	dir := root
+	for _, part := range strings.Split(rel, "/") {
+		if err := EnableControllers(dir); err != nil {
+			return undo(err)
+		}
+		dir = filepath.Join(dir, part)
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			created = append(created, dir)
+		} else if !errors.Is(err, fs.ErrExist) {
+			return undo(fmt.Errorf("create cgroup %s: %w", dir, err))
+		}
+	}
+	return dir, created, nil
 }
 
 // EnableControllers writes "+c" into dir/cgroup.subtree_control for every

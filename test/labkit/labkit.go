@@ -1,12 +1,16 @@
-// Package labkit helps real-kernel tests that run inside the lab VM
-// (test/lab): it checks that the test really is in the lab, makes
-// throwaway cgroups, starts busy loops, and starts real runc containers
-// placed exactly where Docker, containerd (Kubernetes) and podman place
-// theirs, with their metadata where those runtimes keep it.
+// Package labkit owns the in-guest helpers that the real-kernel tests
+// (test/kernel, test/systemd, test/demo) and the benchmark suite
+// (benchmarks, built into cmd/quell-bench) share: it checks that a test
+// really is in the lab, makes throwaway cgroups, starts busy loops, and
+// starts real runc containers placed exactly where Docker, containerd
+// (Kubernetes) and podman place theirs, with their metadata where those
+// runtimes keep it. Helpers that take a testing.TB fail the test; the
+// benchmarks, which have none, use the forms that return an error.
 //
-// Everything it creates is removed at test cleanup. It must only be used
-// inside the lab guest: it writes to /sys/fs/cgroup, /run and /var/lib,
-// which on a development host belong to the host.
+// Everything it creates is removed at test cleanup (or by the caller of an
+// error-returning form). It must only be used inside the lab guest, or on
+// a host given over to quell-bench: it writes to /sys/fs/cgroup, /run and
+// /var/lib, which on a development host belong to the host.
 package labkit
 
 import (

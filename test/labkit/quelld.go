@@ -13,83 +13,136 @@ import (
 )
 
 // Quelld is a quelld started from PATH (the lab puts the project's bin/
-// there) with its own policy dir, state dir and API socket.
+// there) with its own policy dir, state dir and API socket. Tests start
+// one with StartQuelld; callers without a testing.TB (the benchmarks) with
+// NewQuelld, SetPolicy and Launch.
 type Quelld struct {
-	t      testing.TB
-	cmd    *exec.Cmd
 	Dir    string // holds policy.d/, state/, the socket and quelld.log
 	Socket string
 	Log    string
+	Bin    string // the quelld to run: "quelld", the lab's on PATH, unless set
+	Config string // the daemon config's TOML; "" runs on the defaults
+	t      testing.TB
+	cmd    *exec.Cmd
 	args   []string
 }
 
 // StartQuelld writes policy to dir/policy.d/10-policy.toml and starts
 // quelld on it, waiting (20 s at most) for its API socket. It is stopped
 // with SIGTERM at cleanup, and its log tail is printed if the test failed.
+// WritePolicy, Start and Stop fail the test t.
 func StartQuelld(t testing.TB, dir, policy string, args ...string) *Quelld {
 	t.Helper()
-	q := &Quelld{t: t, Dir: dir, Socket: filepath.Join(dir, "quelld.sock"), Log: filepath.Join(dir, "quelld.log"), args: args}
-	q.WritePolicy(policy)
-	q.Start()
+	q := NewQuelld(dir, args...)
+	q.t = t
 	t.Cleanup(func() {
 		q.Stop()
 		if t.Failed() {
 			t.Logf("quelld log tail:\n%s", Tail(ReadFile(q.Log), 40))
 		}
 	})
+	q.WritePolicy(policy)
+	q.Start()
 	return q
 }
 
-// WritePolicy replaces the policy file (quelld reloads on its own).
-func (q *Quelld) WritePolicy(policy string) {
-	q.t.Helper()
-	if err := os.MkdirAll(filepath.Join(q.Dir, "policy.d"), 0o755); err != nil {
-		q.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(q.Dir, "policy.d", "10-policy.toml"), []byte(policy), 0o644); err != nil {
-		q.t.Fatal(err)
-	}
+// NewQuelld returns a quelld in dir with extra flags args, not started.
+func NewQuelld(dir string, args ...string) *Quelld {
+	return &Quelld{Dir: dir, Socket: filepath.Join(dir, "quelld.sock"), Log: filepath.Join(dir, "quelld.log"), Bin: "quelld", args: args}
 }
 
-// Start starts quelld (again).
-func (q *Quelld) Start() {
-	q.t.Helper()
-	log, err := os.OpenFile(q.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		q.t.Fatal(err)
+// SetPolicy replaces the policy file (a running quelld reloads on its own).
+func (q *Quelld) SetPolicy(policy string) error {
+	if err := os.MkdirAll(filepath.Join(q.Dir, "policy.d"), 0o755); err != nil {
+		return err
 	}
-	defer log.Close()
-	all := append([]string{"--config", filepath.Join(q.Dir, "none.toml"), "--policy", filepath.Join(q.Dir, "policy.d"),
-		"--state-dir", filepath.Join(q.Dir, "state"), "--socket", q.Socket, "--metrics", "off"}, q.args...)
-	q.cmd = exec.Command("quelld", all...)
-	q.cmd.Stdout, q.cmd.Stderr = log, log
-	if err := q.cmd.Start(); err != nil {
-		q.t.Fatalf("start quelld: %v", err)
-	}
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if _, err := os.Stat(q.Socket); err == nil {
-			return
+	return os.WriteFile(filepath.Join(q.Dir, "policy.d", "10-policy.toml"), []byte(policy), 0o644)
+}
+
+// Launch starts quelld (again), its output appended to Log, and waits up
+// to within for its API socket. If the socket does not come, quelld is
+// stopped and the error carries the log's last lines.
+func (q *Quelld) Launch(within time.Duration) error {
+	config := filepath.Join(q.Dir, "none.toml")
+	if q.Config != "" {
+		config = filepath.Join(q.Dir, "quelld.toml")
+		if err := os.WriteFile(config, []byte(q.Config), 0o644); err != nil {
+			return err
 		}
 	}
-	q.t.Fatalf("quelld did not open %s within 20s:\n%s", q.Socket, Tail(ReadFile(q.Log), 30))
+	log, err := os.OpenFile(q.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	all := append([]string{"--config", config, "--policy", filepath.Join(q.Dir, "policy.d"),
+		"--state-dir", filepath.Join(q.Dir, "state"), "--socket", q.Socket, "--metrics", "off"}, q.args...)
+	q.cmd = exec.Command(q.Bin, all...)
+	q.cmd.Stdout, q.cmd.Stderr = log, log
+	if err := q.cmd.Start(); err != nil {
+		q.cmd = nil
+		return fmt.Errorf("start quelld: %w", err)
+	}
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(q.Socket); err == nil {
+			return nil
+		}
+	}
+	_ = q.Terminate(5 * time.Second)
+	return fmt.Errorf("quelld did not open %s within %v:\n%s", q.Socket, within, Tail(ReadFile(q.Log), 5))
 }
 
-// Stop sends SIGTERM and waits (15 s at most, then SIGKILL and an error).
-func (q *Quelld) Stop() {
+// Terminate sends SIGTERM and waits up to within for quelld to stand down
+// and exit; after that it is killed and the error says so. It does
+// nothing when quelld is not running.
+func (q *Quelld) Terminate(within time.Duration) error {
 	if q.cmd == nil {
-		return
+		return nil
 	}
+	defer func() { q.cmd = nil }()
 	_ = q.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { _ = q.cmd.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(15 * time.Second):
+		return nil
+	case <-time.After(within):
 		_ = q.cmd.Process.Kill()
 		<-done
-		q.t.Errorf("quelld did not stop within 15s of SIGTERM")
+		return fmt.Errorf("quelld did not stop within %v of SIGTERM", within)
 	}
-	q.cmd = nil
+}
+
+// Pid is quelld's process ID, 0 when it is not running.
+func (q *Quelld) Pid() int {
+	if q.cmd == nil {
+		return 0
+	}
+	return q.cmd.Process.Pid
+}
+
+// WritePolicy is SetPolicy failing the test.
+func (q *Quelld) WritePolicy(policy string) {
+	q.t.Helper()
+	if err := q.SetPolicy(policy); err != nil {
+		q.t.Fatal(err)
+	}
+}
+
+// Start is Launch within 20 s, failing the test.
+func (q *Quelld) Start() {
+	q.t.Helper()
+	if err := q.Launch(20 * time.Second); err != nil {
+		q.t.Fatal(err)
+	}
+}
+
+// Stop is Terminate within 15 s; a quelld that had to be killed fails the
+// test.
+func (q *Quelld) Stop() {
+	if err := q.Terminate(15 * time.Second); err != nil {
+		q.t.Error(err)
+	}
 }
 
 // Quell runs the CLI against this quelld and returns its stdout; a
@@ -134,10 +187,10 @@ func Tail(s string, n int) string {
 // Status returns a field of quelld's /proc/<pid>/status ("VmLck", "VmRSS"),
 // "" when it is not running.
 func (q *Quelld) Status(field string) string {
-	if q.cmd == nil || q.cmd.Process == nil {
+	if q.cmd == nil {
 		return ""
 	}
-	for _, line := range strings.Split(ReadFile(fmt.Sprintf("/proc/%d/status", q.cmd.Process.Pid)), "\n") {
+	for _, line := range strings.Split(ReadFile(fmt.Sprintf("/proc/%d/status", q.Pid())), "\n") {
 		if k, v, ok := strings.Cut(line, ":"); ok && k == field {
 			return strings.TrimSpace(v)
 		}

@@ -142,3 +142,9 @@ func randomHex(nbytes int) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// HexID is a random 64-hex container ID that starts with prefix, so a
+// policy glob can pick it ("fee1" for docker-fee1*.scope).
+func HexID(prefix string) string {
+	return (prefix + randomHex(32))[:64]
+}

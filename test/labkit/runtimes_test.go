@@ -103,3 +103,11 @@ func TestBundleFiles(t *testing.T) {
 		t.Fatalf("docker store entry = %v", entry)
 	}
 }
+
+func TestHexID(t *testing.T) {
+	t.Parallel()
+	a, b := HexID("fee1"), HexID("fee1")
+	if len(a) != 64 || !strings.HasPrefix(a, "fee1") || strings.Trim(a, "0123456789abcdef") != "" || a == b {
+		t.Errorf("HexID(fee1) = %q, then %q; want two different 64-hex IDs starting with fee1", a, b)
+	}
+}

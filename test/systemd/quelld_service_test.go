@@ -285,7 +285,8 @@ func TestQuelldServiceReload(t *testing.T) {
 	}
 }
 
-// 3. A hung loop (test hook) stops feeding the watchdog: systemd kills
+// 3. A hung loop (the test hook of a quelld built with -tags lab, as
+// make build builds the lab's) stops feeding the watchdog: systemd kills
 // quelld (Result=watchdog) and restarts it; the limits stay.
 func TestQuelldServiceWatchdogRestartsHungLoop(t *testing.T) {
 	installQuelld(t, servicePolicy, "Environment=QUELL_TEST_HANG_AFTER=25s")
