@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/quell-dev/quell/enforcer/detect"
-	"github.com/quell-dev/quell/enforcer/state"
 	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
 	"github.com/quell-dev/quell/policies"
@@ -32,11 +31,12 @@ var _ detector = (*detect.Engine)(nil)
 
 // actor wraps the engine with what the act step keeps per penalty.
 type actor struct {
-	eng     detector
-	pol     *policies.Policy
-	overlay map[string]state.Penalty // container ID → throttle values in force
-	caps    map[string]throttleCaps  // container ID → pids/io parts of its throttle
-	io      ioRates                  // per-device io rates, for io throttles
+	eng detector
+	pol *policies.Policy
+	// throttles are the throttles in force, by container ID, with the
+	// values each imposes (overlayPenalty tightens its container's plan).
+	throttles map[string]detect.Penalty
+	io        ioRates // per-device io rates, for io throttles
 	// thaws are cgroups whose thaw failed (the engine has already dropped
 	// their penalty): retried every tick until it works or they are gone,
 	// so nothing stays frozen because one write failed.
@@ -49,7 +49,7 @@ func newDetector(cfg Config, clock Clock) *actor {
 	// rule's "for". (A fixed 3 s broke every "for" at interval = 5s.)
 	eng, _ := detect.NewEngine(detect.Config{DryRun: cfg.DryRun, EvictionBudget: cfg.MaxEvictionsPerMinute,
 		EvictionWindow: time.Minute, MaxGap: max(3*time.Second, 3*cfg.Interval), Now: clock.Now}, nil, nil)
-	return &actor{eng: eng, overlay: map[string]state.Penalty{}, caps: map[string]throttleCaps{}, io: ioRates{}, thaws: map[string]string{}}
+	return &actor{eng: eng, throttles: map[string]detect.Penalty{}, io: ioRates{}, thaws: map[string]string{}}
 }
 
 // Penalties lists the active penalties for the view.
@@ -59,12 +59,7 @@ func (a *actor) Penalties() []view.PenaltyView {
 		if p.DryRun {
 			continue
 		}
-		rule := p.Rule
-		if rule == "" {
-			rule = p.Detector
-		}
-		out = append(out, view.PenaltyView{ID: p.Target.ID, Cgroup: p.Target.Cgroup, Action: string(p.Kind),
-			Rule: rule, Factor: p.Factor, Since: p.Since, Deadline: p.Deadline, Reason: p.Reason})
+		out = append(out, penaltyView(p))
 	}
 	return out
 }
@@ -190,11 +185,10 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 	if len(a.Evidence) > 0 {
 		ev.Evidence = maps.Clone(a.Evidence)
 	}
-	var p state.Penalty
-	var caps throttleCaps
+	var p detect.Penalty
 	if a.Kind == detect.Throttle {
-		p, caps = e.throttleValues(pol, a, who, t)
-		ev.After = throttleString(p, caps)
+		p = e.throttleOf(pol, a, t)
+		ev.After = throttleString(p.Throttle)
 	}
 	if a.DryRun {
 		ev.Reason = "dry-run, nothing done: " + ev.Reason
@@ -213,17 +207,15 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 	}()
 	switch a.Kind {
 	case detect.Throttle:
-		if old, ok := e.det.overlay[a.Target.ID]; ok { // already throttled: keep the tighter of each
-			p, caps = tighterThrottle(old, e.det.caps[a.Target.ID], p, caps)
-			ev.After = throttleString(p, caps)
+		if old, ok := e.det.throttles[a.Target.ID]; ok { // already throttled: keep the tighter of each
+			p = tighterThrottle(old, p)
+			ev.After = throttleString(p.Throttle)
 		}
-		e.det.overlay[a.Target.ID] = p
-		e.det.caps[a.Target.ID] = caps
+		e.det.throttles[a.Target.ID] = p
 		e.persistPenalties()
 		err = e.reconcileOne(ctx, a.Target.Cgroup)
 	case detect.Unthrottle:
-		delete(e.det.overlay, a.Target.ID)
-		delete(e.det.caps, a.Target.ID)
+		delete(e.det.throttles, a.Target.ID)
 		e.persistPenalties()
 		err = e.reconcileOne(ctx, a.Target.Cgroup)
 	case detect.Freeze:
@@ -242,8 +234,7 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 	case detect.Evict:
 		// Its throttle ends with it (a container restarted with the same ID
 		// must not inherit it).
-		delete(e.det.overlay, a.Target.ID)
-		delete(e.det.caps, a.Target.ID)
+		delete(e.det.throttles, a.Target.ID)
 		e.preEvict(ctx, a)
 		// A frozen cgroup must be thawed for its tasks to die.
 		_ = e.fs.Thaw(ctx, a.Target.Cgroup)
@@ -292,21 +283,16 @@ func (e *Enforcer) overlayPenalty(p *plan) {
 	if p.t == nil {
 		return
 	}
-	pen, ok := e.det.overlay[p.t.c.ID]
+	pen, ok := e.det.throttles[p.t.c.ID]
 	if !ok {
 		return
 	}
-	why := fmt.Sprintf("throttled by %s (factor %g) until %s", pen.Rule, pen.Factor, pen.Deadline.Format("15:04:05"))
+	why := fmt.Sprintf("throttled by %s (factor %g) until %s", pen.By(), pen.Factor, pen.Deadline.Format("15:04:05"))
 	if p.why == nil {
 		p.why = map[string]string{}
 	}
-	// cpu.max caps the culprit's share but lets it burst at the start of
-	// every period; the lowest weight (throttleLimits) also makes the
-	// scheduler run its neighbours first whenever they are runnable, which
-	// is what a latency-sensitive victim needs.
-	layer := throttleLimits(pen, e.det.caps[p.t.c.ID])
-	res := p.res.Tighten(layer)
-	for _, f := range decidedBy(p.res, layer, res) {
+	res := p.res.Tighten(pen.Throttle)
+	for _, f := range decidedBy(p.res, pen.Throttle, res) {
 		p.why[f] = why
 	}
 	p.res = res
@@ -334,24 +320,16 @@ func (e *Enforcer) reconcileOne(ctx context.Context, cg string) error {
 }
 
 func (e *Enforcer) persistPenalties() {
-	var ps []state.Penalty
+	var ps []detect.Penalty
 	for _, p := range e.det.eng.Penalties() {
 		if p.DryRun {
 			continue
 		}
-		rule := p.Rule
-		if rule == "" {
-			rule = p.Detector
+		p.Throttle = limits.Resources{} // the values in force are the enforcer's
+		if o, ok := e.det.throttles[p.Target.ID]; ok && p.Kind == detect.Throttle {
+			p.Throttle = o.Throttle
 		}
-		sp := state.Penalty{ID: p.Target.ID, Cgroup: p.Target.Cgroup, Action: string(p.Kind), Rule: rule,
-			Step: p.Step, Factor: p.Factor, Since: p.Since, Deadline: p.Deadline, Reason: p.Reason,
-			Detector: p.Detector, RuleName: p.Rule, Name: p.Target.Name}
-		if o, ok := e.det.overlay[p.Target.ID]; ok && p.Kind == detect.Throttle {
-			sp.CPUQuota, sp.MemoryHigh = o.CPUQuota, o.MemoryHigh
-			c := e.det.caps[p.Target.ID]
-			sp.PidsMax, sp.IOMax = c.PidsMax, c.IOMax
-		}
-		ps = append(ps, sp)
+		ps = append(ps, p)
 	}
 	e.store.SetPenalties(ps)
 	if err := e.save(); err != nil {
@@ -365,16 +343,10 @@ func (e *Enforcer) persistPenalties() {
 func (e *Enforcer) restorePenalties(ctx context.Context) {
 	e.loopMu.Lock()
 	defer e.loopMu.Unlock()
-	var ps []detect.Penalty
-	for _, sp := range e.store.Penalties() {
-		ps = append(ps, detect.Penalty{Target: detect.Ref{ID: sp.ID, Name: sp.Name, Cgroup: sp.Cgroup},
-			Kind: detect.Kind(sp.Action), Factor: sp.Factor, Rule: sp.RuleName, Detector: sp.Detector,
-			Step: sp.Step, Since: sp.Since, Deadline: sp.Deadline, Reason: sp.Reason})
-		if sp.Action == string(detect.Throttle) && !e.cfg.DryRun {
-			e.det.overlay[sp.ID] = sp
-			if sp.PidsMax > 0 || len(sp.IOMax) > 0 {
-				e.det.caps[sp.ID] = throttleCaps{PidsMax: sp.PidsMax, IOMax: sp.IOMax}
-			}
+	ps := e.store.Penalties()
+	for _, p := range ps {
+		if p.Kind == detect.Throttle && !e.cfg.DryRun {
+			e.det.throttles[p.Target.ID] = p
 		}
 	}
 	if len(ps) == 0 {
@@ -385,8 +357,7 @@ func (e *Enforcer) restorePenalties(ctx context.Context) {
 	for _, a := range e.det.eng.Restore(ps) {
 		lifted[a.Target.ID+" "+string(a.Kind)] = true
 		if a.Kind == detect.Unthrottle {
-			delete(e.det.overlay, a.Target.ID)
-			delete(e.det.caps, a.Target.ID)
+			delete(e.det.throttles, a.Target.ID)
 		}
 		if a.Kind == detect.Thaw {
 			if err := e.fs.Thaw(ctx, a.Target.Cgroup); err != nil && !errors.Is(err, limits.ErrGone) && !errors.Is(err, fs.ErrNotExist) {

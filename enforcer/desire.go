@@ -53,7 +53,7 @@ func (e *Enforcer) desire(p *policies.Policy) []plan {
 		planned[p.cgroup] = true
 	}
 	for _, t := range e.known {
-		if _, ok := e.det.overlay[t.c.ID]; ok && !planned[t.c.Cgroup] {
+		if _, ok := e.det.throttles[t.c.ID]; ok && !planned[t.c.Cgroup] {
 			out = append(out, plan{cgroup: t.c.Cgroup, t: t, tenant: t.c.Tenant, mode: "caps", why: map[string]string{}})
 		}
 	}
