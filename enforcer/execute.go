@@ -131,22 +131,30 @@ func maxf(a, b float64) float64 {
 }
 
 // reconcileOne re-plans and applies one container now (a penalty changed),
-// rather than waiting for the next tick.
+// rather than waiting for the next tick: only its tenant is planned.
 func (e *Enforcer) reconcileOne(ctx context.Context, cg string) error {
 	t := e.known[cg]
 	pol := e.currentPolicy()
 	if t == nil || pol == nil {
 		return nil
 	}
-	for _, p := range e.desire(pol) {
-		if p.cgroup == cg {
-			p := p
-			return e.apply(ctx, &p)
+	for i := range pol.Tenants {
+		if ten := &pol.Tenants[i]; t.c.Tenant != "" && ten.Name == t.c.Tenant {
+			for _, p := range e.desireTenant(ten, e.membersOf(ten.Name)) {
+				if p.cgroup == cg {
+					e.overlayPenalty(&p)
+					return e.apply(ctx, &p)
+				}
+			}
 		}
 	}
-	// Not in any tenant any more: a throttle on an unmanaged container is
-	// applied straight.
+	// Not planned by its tenant (none, or one that sets no limits): a
+	// throttled container gets a plan of its own (as in desire); a throttle
+	// just lifted is applied straight.
 	p := plan{cgroup: cg, t: t, why: map[string]string{}}
+	if _, ok := e.det.throttles[t.c.ID]; ok {
+		p.tenant, p.mode = t.c.Tenant, "caps"
+	}
 	e.overlayPenalty(&p)
 	return e.apply(ctx, &p)
 }

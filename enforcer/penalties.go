@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/quell-dev/quell/enforcer/desire"
 	"github.com/quell-dev/quell/enforcer/detect"
 	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
@@ -42,7 +43,7 @@ func (e *Enforcer) overlayPenalty(p *plan) {
 		p.why = map[string]string{}
 	}
 	res := p.res.Tighten(pen.Throttle)
-	for _, f := range decidedBy(p.res, pen.Throttle, res) {
+	for _, f := range desire.DecidedBy(p.res, pen.Throttle, res) {
 		p.why[f] = why
 	}
 	p.res = res
