@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer/state"
+	"github.com/quell-dev/quell/enforcer/detect"
 	"github.com/quell-dev/quell/limits"
 )
 
@@ -182,7 +182,7 @@ func TestFailedThawIsRetriedUntilItWorks(t *testing.T) {
 	ctx := context.Background()
 	// Frozen by an earlier quelld, deadline passed: the restart thaws it.
 	must(t, freezeFS{limits.NewFS(h.cg), h.cg}.Freeze(ctx, cg))
-	e.store.SetPenalties([]state.Penalty{{ID: idA, Cgroup: cg, Action: "freeze", Rule: "cpu-contention", RuleName: "cpu-contention",
+	e.store.SetPenalties([]detect.Penalty{{Target: detect.Ref{ID: idA, Cgroup: cg}, Kind: detect.Freeze, Rule: "cpu-contention",
 		Since: clock.Now().Add(-time.Minute), Deadline: clock.Now().Add(-time.Second)}})
 	e.restorePenalties(ctx)
 	if got := h.read("cgroup/" + cg + "/cgroup.freeze"); got != "1" {

@@ -3,11 +3,11 @@ package enforcer
 import (
 	"runtime"
 	"sort"
+	"strings"
 	"time"
 
-	"strings"
-
 	"github.com/quell-dev/quell/enforcer/view"
+	"github.com/quell-dev/quell/limits"
 )
 
 func hostCPUs() int { return runtime.NumCPU() }
@@ -68,6 +68,7 @@ func (e *Enforcer) publish(start time.Time, host view.HostView, plans []plan, er
 			cv.Labels = copyMap(t.c.Labels)
 		}
 		cv.Limits = e.limitsOf(t.c.Cgroup)
+		cv.Set = setOf(cv.Limits)
 		cv.Penalty = penBy[t.c.ID]
 		if tv := tenants[t.c.Tenant]; tv != nil {
 			tv.Containers++
@@ -154,6 +155,36 @@ func (e *Enforcer) limitsOf(cg string) []view.Limit {
 			cur = strings.TrimSpace(v)
 		}
 		out = append(out, view.Limit{File: f, Value: cur, Original: orig[f], Why: why[fileOfKey(f)]})
+	}
+	return out
+}
+
+// setOf turns the values in force (limitsOf) into numbers, so that no
+// reader parses a cgroup file. Each value is parsed on its own by
+// limits.ParseWrites: one that does not parse (unreadable, garbage) leaves
+// only its own limit unset, and "max" or a non-positive value is unset too.
+func setOf(ls []view.Limit) view.ContainerLimits {
+	var out view.ContainerLimits
+	for _, l := range ls {
+		switch l.File {
+		case "cpu.max", "memory.max", "memory.swap.max", "pids.max":
+		default:
+			continue
+		}
+		r, err := limits.ParseWrites([]limits.Write{{File: l.File, Value: l.Value}})
+		if err != nil {
+			continue
+		}
+		switch {
+		case r.CPUQuota != nil && *r.CPUQuota > 0:
+			out.CPUs = float64(*r.CPUQuota) / float64(r.CPUPeriod)
+		case r.MemoryMax != nil:
+			out.MemoryBytes = max(*r.MemoryMax, 0)
+		case r.SwapMax != nil:
+			out.SwapBytes = max(*r.SwapMax, 0)
+		case r.PidsMax != nil:
+			out.Pids = max(*r.PidsMax, 0)
+		}
 	}
 	return out
 }

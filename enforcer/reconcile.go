@@ -265,11 +265,12 @@ func writesString(ws []limits.Write) string {
 
 // origKey is the key an original is kept under: the file name, except for
 // io.max, whose lines are per device ("io.max 8:0"), so each device's
-// original is kept and restored on its own.
+// original is kept and restored on its own. An io.max value that does not
+// parse (never one quell writes or the kernel prints) is keyed by the file.
 func origKey(file, value string) string {
 	if file == "io.max" {
-		if f := strings.Fields(value); len(f) > 0 {
-			return file + " " + f[0]
+		if r, err := limits.ParseWrites([]limits.Write{{File: file, Value: value}}); err == nil && len(r.IOMax) == 1 {
+			return fmt.Sprintf("io.max %d:%d", r.IOMax[0].Major, r.IOMax[0].Minor)
 		}
 	}
 	return file

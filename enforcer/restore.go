@@ -8,7 +8,6 @@ import (
 	"sort"
 
 	"github.com/quell-dev/quell/enforcer/detect"
-	"github.com/quell-dev/quell/enforcer/state"
 	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
 	"github.com/quell-dev/quell/systemd"
@@ -36,19 +35,19 @@ func (e *Enforcer) RestoreAll(ctx context.Context) error {
 	}
 	var errs []error
 	for _, p := range e.store.Penalties() {
-		if p.Action != string(detect.Freeze) {
+		if p.Kind != detect.Freeze {
 			continue // a throttle is a cpu.max/memory.high value: its original comes back below
 		}
-		err := e.fs.Thaw(ctx, p.Cgroup)
+		err := e.fs.Thaw(ctx, p.Target.Cgroup)
 		if err != nil && !isGone(err) {
-			errs = append(errs, fmt.Errorf("thaw %s: %w", p.Cgroup, err))
+			errs = append(errs, fmt.Errorf("thaw %s: %w", p.Target.Cgroup, err))
 			continue
 		}
-		e.events.add(view.Event{Time: e.clock.Now(), Kind: "thaw", Target: p.ID, Cgroup: p.Cgroup, Rule: p.Rule,
+		e.events.add(view.Event{Time: e.clock.Now(), Kind: "thaw", Target: p.Target.ID, Cgroup: p.Target.Cgroup, Rule: p.By(),
 			Reason: "quell told to restore everything: penalty lifted", After: "thawed"})
 	}
 	e.store.SetPenalties(nil)
-	e.det.overlay = map[string]state.Penalty{}
+	e.det.throttles = map[string]detect.Penalty{}
 
 	for _, cg := range e.store.Cgroups() {
 		orig := e.store.Originals(cg)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quell-dev/quell/enforcer/detect"
 	"github.com/quell-dev/quell/enforcer/state"
 	"github.com/quell-dev/quell/limits"
 )
@@ -49,7 +50,7 @@ func TestRestoreAllPutsEveryOriginalBack(t *testing.T) {
 	}
 	// A freeze in force, kept on disk, as after a kill -9 mid-penalty.
 	h.file("cgroup/"+cg+"/cgroup.freeze", "1\n")
-	e.store.SetPenalties([]state.Penalty{{ID: idA, Cgroup: cg, Action: "freeze", Rule: "r",
+	e.store.SetPenalties([]detect.Penalty{{Target: detect.Ref{ID: idA, Cgroup: cg}, Kind: detect.Freeze, Rule: "r",
 		Since: clock.Now(), Deadline: clock.Now().Add(time.Hour)}})
 	must(t, e.save())
 	must(t, os.RemoveAll(filepath.Join(h.cg, gone)))

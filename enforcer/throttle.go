@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/quell-dev/quell/enforcer/detect"
-	"github.com/quell-dev/quell/enforcer/state"
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
 	"github.com/quell-dev/quell/policies"
 )
@@ -26,8 +26,9 @@ import (
 //     bytes/s and IOPS on that device (a direction it did not use stays
 //     "max").
 //
-// The values are fixed when the throttle is imposed and kept until it ends,
-// merged with the tenant's own limits (the lower wins).
+// The values are fixed when the throttle is imposed (throttleOf, a
+// limits.Resources in detect.Penalty.Throttle) and kept until it ends; the
+// plan of its container is then plan.res.Tighten(throttle) (overlayPenalty).
 
 // throttleWeight is the cpu.weight of a throttled container (the minimum).
 const throttleWeight uint64 = 1
@@ -38,52 +39,65 @@ const (
 	minThrottleIOPS = 10
 )
 
-// throttleCaps are the pids.max and io.max parts of a throttle; they are
-// kept on disk with the penalty (state.Penalty.PidsMax/IOMax) so a restart
-// re-applies exactly the same throttle.
-type throttleCaps struct {
-	PidsMax int64          // 0 = not touched
-	IOMax   []limits.IOMax // per device; nil = not touched
-}
-
-// throttleValues computes what throttle action a imposes on t (nil when the
-// container is not tracked any more: then only the penalty is recorded).
-func (e *Enforcer) throttleValues(pol *policies.Policy, a detect.Action, who string, t *tracked) (state.Penalty, throttleCaps) {
-	p := state.Penalty{ID: a.Target.ID, Cgroup: a.Target.Cgroup, Action: "throttle", Rule: who, Step: a.Step,
-		Factor: a.Factor, Since: e.clock.Now(), Deadline: a.Deadline, Reason: a.Reason}
-	var c throttleCaps
+// throttleOf is the penalty that throttle action a puts on t: the engine's
+// penalty with the Throttle it imposes, fixed now and kept until it ends.
+// When t is nil (the container is not tracked any more) the Throttle is
+// empty: only the penalty is recorded.
+func (e *Enforcer) throttleOf(pol *policies.Policy, a detect.Action, t *tracked) detect.Penalty {
+	p := detect.Penalty{Target: a.Target, Kind: detect.Throttle, Factor: a.Factor, Rule: a.Rule, Detector: a.Detector,
+		Step: a.Step, Since: e.clock.Now(), Deadline: a.Deadline, Reason: a.Reason}
 	if t == nil {
-		return p, c
+		return p
 	}
-	p.CPUQuota = limits.CPUQuotaFor(maxf(t.usage.CPUs, 0.01)*a.Factor, limits.DefaultCPUPeriod)
+	th := &p.Throttle
+	// cpu.max caps the culprit's share but lets it burst at the start of
+	// every period; the lowest weight also makes the scheduler run its
+	// neighbours first whenever they are runnable, which is what a
+	// latency-sensitive victim needs.
+	if q := limits.CPUQuotaFor(maxf(t.usage.CPUs, 0.01)*a.Factor, limits.DefaultCPUPeriod); q > 0 {
+		w := throttleWeight
+		th.CPUQuota, th.CPUPeriod, th.CPUWeight = &q, limits.DefaultCPUPeriod, &w
+	}
 	switch rankOf(pol, a.Rule) {
 	case detect.RankMemory:
 		if t.usage.MemoryBytes > 0 {
-			p.MemoryHigh = int64(float64(t.usage.MemoryBytes) * a.Factor)
+			h := int64(float64(t.usage.MemoryBytes) * a.Factor)
+			th.MemoryHigh = &h
 		}
 	case detect.RankPids:
 		if t.usage.Pids > 0 {
-			c.PidsMax = t.usage.Pids
+			n := t.usage.Pids
+			th.PidsMax = &n
 		}
 	case detect.RankIO:
-		c.IOMax = e.det.io.caps(a.Target.Cgroup, a.Factor)
+		th.IOMax = e.det.io.caps(a.Target.Cgroup, a.Factor)
 	}
-	return p, c
+	return p
 }
 
 // throttleString is the "after" of a throttle event.
-func throttleString(p state.Penalty, c throttleCaps) string {
-	parts := []string{fmt.Sprintf("cpu.max %d %d", p.CPUQuota, limits.DefaultCPUPeriod)}
-	if p.MemoryHigh > 0 {
-		parts = append(parts, fmt.Sprintf("memory.high %d", p.MemoryHigh))
+func throttleString(th limits.Resources) string {
+	var q int64
+	if th.CPUQuota != nil {
+		q = *th.CPUQuota
 	}
-	if c.PidsMax > 0 {
-		parts = append(parts, fmt.Sprintf("pids.max %d", c.PidsMax))
+	parts := []string{fmt.Sprintf("cpu.max %d %d", q, limits.DefaultCPUPeriod)}
+	if th.MemoryHigh != nil {
+		parts = append(parts, fmt.Sprintf("memory.high %d", *th.MemoryHigh))
 	}
-	for _, d := range c.IOMax {
+	if th.PidsMax != nil {
+		parts = append(parts, fmt.Sprintf("pids.max %d", *th.PidsMax))
+	}
+	for _, d := range th.IOMax {
 		parts = append(parts, "io.max "+d.String())
 	}
 	return strings.Join(parts, ", ")
+}
+
+// penaltyView is how the API shows a penalty.
+func penaltyView(p detect.Penalty) view.PenaltyView {
+	return view.PenaltyView{ID: p.Target.ID, Cgroup: p.Target.Cgroup, Action: string(p.Kind), Rule: p.By(),
+		Factor: p.Factor, Since: p.Since, Deadline: p.Deadline, Reason: p.Reason}
 }
 
 // ioRates keeps, per cgroup, the last io.stat sample the loop read and the
@@ -172,40 +186,12 @@ func scaled(rate, factor float64, floor uint64) uint64 {
 // value is the tighter of the two (a value one of them does not set is
 // taken from the other), so a second rule neither compounds the first's
 // factor on already throttled usage nor drops what the first one set.
-func tighterThrottle(old state.Penalty, oc throttleCaps, nw state.Penalty, nc throttleCaps) (state.Penalty, throttleCaps) {
+func tighterThrottle(old, nw detect.Penalty) detect.Penalty {
 	// The new quota was computed from usage the first throttle already
 	// held down (factor × factor): keep the first one's.
-	if old.CPUQuota > 0 {
-		nw.CPUQuota = old.CPUQuota
+	if o := old.Throttle; o.CPUQuota != nil {
+		nw.Throttle.CPUQuota, nw.Throttle.CPUPeriod = o.CPUQuota, o.CPUPeriod
 	}
-	t := throttleLimits(old, oc).Tighten(throttleLimits(nw, nc))
-	nw.MemoryHigh, nc.PidsMax, nc.IOMax = orZero(t.MemoryHigh), orZero(t.PidsMax), t.IOMax
-	return nw, nc
-}
-
-// throttleLimits is what a throttle imposes on its container's limits (a 0
-// in the penalty sets nothing): with a quota, cpu.max at it and cpu.weight
-// throttleWeight; memory.high, pids.max and io.max.
-func throttleLimits(p state.Penalty, c throttleCaps) limits.Resources {
-	r := limits.Resources{IOMax: c.IOMax}
-	if p.CPUQuota > 0 {
-		q, w := p.CPUQuota, throttleWeight
-		r.CPUQuota, r.CPUPeriod, r.CPUWeight = &q, limits.DefaultCPUPeriod, &w
-	}
-	if p.MemoryHigh > 0 {
-		h := p.MemoryHigh
-		r.MemoryHigh = &h
-	}
-	if c.PidsMax > 0 {
-		n := c.PidsMax
-		r.PidsMax = &n
-	}
-	return r
-}
-
-func orZero(p *int64) int64 {
-	if p == nil {
-		return 0
-	}
-	return *p
+	nw.Throttle = old.Throttle.Tighten(nw.Throttle)
+	return nw
 }

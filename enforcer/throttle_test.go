@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer/state"
+	"github.com/quell-dev/quell/enforcer/detect"
 	"github.com/quell-dev/quell/limits"
 )
 
@@ -100,7 +100,7 @@ func TestThrottleRankIOSetsIOMaxFromThePerDeviceRate(t *testing.T) {
 		"8:0":    "8:0 rbps=100000 wbps=max riops=10 wiops=max",
 		"254:16": "254:16 rbps=max wbps=10000000 riops=max wiops=10",
 	}
-	p := e.det.caps[idA]
+	p := e.det.throttles[idA].Throttle
 	if len(p.IOMax) != 2 {
 		t.Fatalf("io throttle caps = %+v (io.max now %q), want two devices", p.IOMax, got)
 	}
@@ -118,8 +118,8 @@ func TestTighterThrottleKeepsTheTighterIORate(t *testing.T) {
 	t.Parallel()
 	base := []limits.IOMax{{Major: 8, Minor: 0, RBPS: 5_000_000, WBPS: 1_000_000}}
 	pen := []limits.IOMax{{Major: 8, Minor: 0, WBPS: 2_000_000, WIOPS: 50}, {Major: 254, Minor: 0, WBPS: 7}}
-	_, c := tighterThrottle(state.Penalty{}, throttleCaps{IOMax: base}, state.Penalty{}, throttleCaps{IOMax: pen})
-	got := c.IOMax
+	c := tighterThrottle(detect.Penalty{Throttle: limits.Resources{IOMax: base}}, detect.Penalty{Throttle: limits.Resources{IOMax: pen}})
+	got := c.Throttle.IOMax
 	want := []limits.IOMax{{Major: 8, Minor: 0, RBPS: 5_000_000, WBPS: 1_000_000, WIOPS: 50}, {Major: 254, Minor: 0, WBPS: 7}}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("merge = %+v, want %+v", got, want)

@@ -61,7 +61,7 @@ func writeContainers(w io.Writer, cs []view.ContainerView, direct, full bool) er
 	})
 	t := newTable("CONTAINER", "NAME", "TENANT", "CLASS", "RUNTIME", "CPU", "MEM", "PIDS", "PENALTY", "CGROUP").alignRight(5, 6, 7)
 	for _, c := range cs {
-		l := containerLimits(c.Limits)
+		l := c.Set
 		id, cg := shortID(c.ID), c.Cgroup
 		if full {
 			id = c.ID
@@ -73,7 +73,7 @@ func writeContainers(w io.Writer, cs []view.ContainerView, direct, full bool) er
 			pen = penaltyText(*c.Penalty)
 		}
 		t.add(id, orDash(c.Name), orDash(c.Tenant), orDash(c.Class), c.Runtime,
-			fmtCPUs(c.Usage.CPUs, l.cpus), fmtBytesPair(c.Usage.MemoryBytes, l.mem), fmtCount(c.Usage.Pids, l.pids),
+			fmtCPUs(c.Usage.CPUs, l.CPUs), fmtBytesPair(c.Usage.MemoryBytes, l.MemoryBytes), fmtCount(c.Usage.Pids, l.Pids),
 			pen, cg)
 	}
 	return t.write(w)

@@ -80,12 +80,12 @@ func sortRows(key string, rows []row) {
 
 // containerRow turns a container into a row, indented under its tenant.
 func containerRow(c view.ContainerView) row {
-	l := containerLimits(c.Limits)
+	l := c.Set
 	label := c.Name
 	if label == "" {
 		label = shortID(c.ID)
 	}
-	r := row{label: "  " + label, u: c.Usage, cpuLimit: l.cpus, memLimit: l.mem, swapLimit: l.swap, pidsLimit: l.pids}
+	r := row{label: "  " + label, u: c.Usage, cpuLimit: l.CPUs, memLimit: l.MemoryBytes, swapLimit: l.SwapBytes, pidsLimit: l.Pids}
 	if p := c.Penalty; p != nil {
 		r.lastAction = penaltyText(*p)
 	} else if len(c.Errors) > 0 {

@@ -1,7 +1,9 @@
-// Package desire owns the arithmetic of what quell wants on a cgroup: a
-// policy limit set as limits.Resources (Resources) and a tenant's total
-// divided among its containers in split mode (SplitCPU, SplitBytes,
-// SplitEven, Stable). Which tenant, cgroup and penalty get what is decided
-// by package enforcer; desire is pure: no I/O (device paths go through the
-// DevNum it is handed), no clock, no state.
+// Package desire owns pure planning: the limits quell wants on each cgroup
+// of a tenant (Tenant) — its per-container caps, its aggregate on its tenant
+// slice or divided among its containers when they live elsewhere ("split
+// mode": SplitCPU, SplitBytes, SplitEven, Stable) — and which layer (share,
+// cap, throttle) decided each file (DecidedBy). It is pure: no I/O (device
+// paths go through the DevNum it is handed), no clock, no state; the same
+// inputs always give the same limits, which is what makes `quell plan`,
+// dry-run and "writes nothing the second time" work.
 package desire

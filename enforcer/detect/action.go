@@ -1,6 +1,10 @@
 package detect
 
-import "time"
+import (
+	"time"
+
+	"github.com/quell-dev/quell/limits"
+)
 
 // Kind is what an Action does.
 type Kind string
@@ -33,7 +37,10 @@ type Action struct {
 }
 
 // Penalty is a throttle or freeze in force (or, when DryRun, one that would
-// be). The enforcer persists Engine.Penalties() so a restart can Restore them.
+// be). It is quell's one penalty type: the engine keeps its penalties in it,
+// the enforcer adds the Throttle it imposed, the state file stores it (in
+// its own spelling, see package state) and the view is made from it. The
+// enforcer persists Engine.Penalties() so a restart can Restore them.
 type Penalty struct {
 	Target   Ref       `json:"target"`
 	Kind     Kind      `json:"kind"` // Throttle or Freeze
@@ -45,6 +52,18 @@ type Penalty struct {
 	Deadline time.Time `json:"deadline"`
 	Reason   string    `json:"reason"`
 	DryRun   bool      `json:"dry_run,omitempty"`
+	// Throttle is what a throttle imposes on its container's limits, fixed
+	// when it is imposed (the engine leaves it empty; the enforcer sets it
+	// and the state file keeps it, so a restart re-applies the same).
+	Throttle limits.Resources `json:"-"`
+}
+
+// By names who decided the penalty: the rule, else the detector.
+func (p Penalty) By() string {
+	if p.Rule != "" {
+		return p.Rule
+	}
+	return p.Detector
 }
 
 // lift returns the kind that undoes a penalty kind.

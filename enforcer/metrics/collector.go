@@ -51,8 +51,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		labels := []string{ct.Tenant, shortID(ct.ID), ct.Name}
 		g(containerInfo, 1, ct.Tenant, shortID(ct.ID), ct.Name, ct.Class, ct.Runtime, ct.Cgroup)
 		collectUsage(containerUsage, ct.Usage, g, labels...)
-		cl := parseContainerLimits(ct.Limits)
-		collectLimits(containerLimit, g, cl.cpus, cl.mem, cl.swap, cl.pids, 0, 0, 0, labels...)
+		cl := ct.Set
+		collectLimits(containerLimit, g, cl.CPUs, cl.MemoryBytes, cl.SwapBytes, cl.Pids, 0, 0, 0, labels...)
 		ch <- prometheus.MustNewConstMetric(containerOOM, prometheus.CounterValue, float64(ct.Usage.OOMKills), labels...)
 		g(containerErrors, float64(len(ct.Errors)), labels...)
 	}

@@ -107,17 +107,6 @@ quell_policy_valid 0
 	}
 }
 
-func TestParseCPUMax(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]float64{
-		"250000 100000": 2.5, "50000 100000": 0.5, "max 100000": 0, "": 0, "garbage": 0, "100000 0": 0, "150000": 1.5,
-	} {
-		if got := parseCPUMax(in); got != want {
-			t.Errorf("parseCPUMax(%q) = %v, want %v", in, got, want)
-		}
-	}
-}
-
 func TestShortID(t *testing.T) {
 	t.Parallel()
 	if got := shortID(webID); got != "3f2a1b4c5d6e" {

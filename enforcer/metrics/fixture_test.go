@@ -35,7 +35,8 @@ func fixedView() *view.View {
 		Containers: []view.ContainerView{
 			{Container: view.Container{ID: webID, Cgroup: "system.slice/docker-" + webID + ".scope", Runtime: "docker", Name: "acme-web", Tenant: "acme", Class: "guaranteed"},
 				Usage:  view.Usage{CPUs: 1.25, ThrottledPct: 12.5, MemoryBytes: 512 << 20, Pids: 42, OOMKills: 2},
-				Limits: []view.Limit{{File: "cpu.max", Value: "250000 100000"}, {File: "memory.max", Value: "1073741824"}, {File: "memory.swap.max", Value: "max"}, {File: "pids.max", Value: "4096"}}},
+				Limits: []view.Limit{{File: "cpu.max", Value: "250000 100000"}, {File: "memory.max", Value: "1073741824"}, {File: "memory.swap.max", Value: "max"}, {File: "pids.max", Value: "4096"}},
+				Set:    view.ContainerLimits{CPUs: 2.5, MemoryBytes: 1 << 30, Pids: 4096}},
 			{Container: view.Container{ID: jobID, Cgroup: "system.slice/docker-" + jobID + ".scope", Runtime: "docker", Name: "ci-job", Tenant: "ci", Class: "best-effort"},
 				Usage:  view.Usage{CPUs: 3.5, ThrottledPct: 50, MemoryBytes: 1 << 30, Pids: 300, CPUPressure: 60},
 				Errors: []string{"write cpu.max: device busy"}},

@@ -18,41 +18,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/enforcer/detect"
 )
 
 // FileName is the state file inside the state dir.
 const FileName = "state.json"
 
-// Penalty is an active throttle or freeze, kept until its deadline.
-type Penalty struct {
-	ID       string    `json:"id"`     // container ID
-	Cgroup   string    `json:"cgroup"` // relative to the cgroup root
-	Tenant   string    `json:"tenant"`
-	Action   string    `json:"action"` // throttle | freeze
-	Rule     string    `json:"rule"`
-	Step     int       `json:"step"`
-	Factor   float64   `json:"factor,omitempty"`
-	Since    time.Time `json:"since"`
-	Deadline time.Time `json:"deadline"`
-	Reason   string    `json:"reason"`
-	// Who decided: RuleName or Detector (Rule holds whichever is set).
-	RuleName string `json:"rule_name,omitempty"`
-	Detector string `json:"detector,omitempty"`
-	Name     string `json:"name,omitempty"` // container name
-	// Throttle values in force (0 = not touched), kept so a restart
-	// re-applies exactly the same.
-	CPUQuota   int64          `json:"cpu_quota,omitempty"`
-	MemoryHigh int64          `json:"memory_high,omitempty"`
-	PidsMax    int64          `json:"pids_max,omitempty"`
-	IOMax      []limits.IOMax `json:"io_max,omitempty"`
-}
-
 // Data is the content of the state file.
 type Data struct {
 	Version   int                          `json:"version"`
 	Originals map[string]map[string]string `json:"originals"` // cgroup → file → value before quell
-	Penalties []Penalty                    `json:"penalties"`
+	Penalties Penalties                    `json:"penalties"`
 	Events    json.RawMessage              `json:"events,omitempty"` // owned by the recorder
 	SavedAt   time.Time                    `json:"saved_at"`
 }
@@ -164,21 +140,21 @@ func (s *Store) Forget(cgroup string) {
 }
 
 // SetPenalties replaces the active penalties.
-func (s *Store) SetPenalties(ps []Penalty) {
+func (s *Store) SetPenalties(ps []detect.Penalty) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if reflect.DeepEqual(s.d.Penalties, ps) || len(s.d.Penalties) == 0 && len(ps) == 0 {
 		return
 	}
-	s.d.Penalties = append([]Penalty(nil), ps...)
+	s.d.Penalties = append(Penalties(nil), ps...)
 	s.dirty = true
 }
 
 // Penalties returns a copy of the active penalties.
-func (s *Store) Penalties() []Penalty {
+func (s *Store) Penalties() []detect.Penalty {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Penalty(nil), s.d.Penalties...)
+	return append([]detect.Penalty(nil), s.d.Penalties...)
 }
 
 // SetEvents stores the recorder's serialised events.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quell-dev/quell/enforcer/detect"
 )
 
 func TestOriginalsSurviveReopen(t *testing.T) {
@@ -22,7 +24,7 @@ func TestOriginalsSurviveReopen(t *testing.T) {
 		t.Fatal("a second value replaced the original")
 	}
 	deadline := time.Date(2026, 11, 23, 18, 0, 0, 0, time.UTC)
-	s.SetPenalties([]Penalty{{ID: "a", Action: "freeze", Deadline: deadline}})
+	s.SetPenalties([]detect.Penalty{{Target: detect.Ref{ID: "a"}, Kind: detect.Freeze, Deadline: deadline}})
 	if err := s.Save(deadline); err != nil {
 		t.Fatal(err)
 	}

@@ -61,10 +61,22 @@ type TenantLimits struct {
 // ContainerView is one container with its usage and what quell set on it.
 type ContainerView struct {
 	Container
-	Usage   Usage        `json:"usage"`
-	Limits  []Limit      `json:"limits,omitempty"`
-	Errors  []string     `json:"errors,omitempty"` // writes the kernel refused, reads that failed
-	Penalty *PenaltyView `json:"penalty,omitempty"`
+	Usage   Usage           `json:"usage"`
+	Limits  []Limit         `json:"limits,omitempty"`
+	Set     ContainerLimits `json:"set,omitzero"`     // Limits as numbers; absent when none is set
+	Errors  []string        `json:"errors,omitempty"` // writes the kernel refused, reads that failed
+	Penalty *PenaltyView    `json:"penalty,omitempty"`
+}
+
+// ContainerLimits are the limits in force on a container, as numbers: the
+// daemon computes them from the values in Limits, so readers parse no
+// cgroup file. Zero means unset, unlimited ("max") or unreadable: a limit
+// is never made up.
+type ContainerLimits struct {
+	CPUs        float64 `json:"cpus,omitempty"`         // cpu.max quota / period
+	MemoryBytes int64   `json:"memory_bytes,omitempty"` // memory.max
+	SwapBytes   int64   `json:"swap_bytes,omitempty"`   // memory.swap.max
+	Pids        int64   `json:"pids,omitempty"`         // pids.max
 }
 
 // PenaltyView is an active throttle or freeze.

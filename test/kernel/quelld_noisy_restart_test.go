@@ -170,7 +170,7 @@ func freezeDeadline(t *testing.T, q *quelld, id string, after time.Time) time.Ti
 			return false
 		}
 		for _, p := range d.Penalties {
-			if p.ID == id && p.Action == "freeze" && p.Deadline.After(after) {
+			if p.Target.ID == id && p.Kind == "freeze" && p.Deadline.After(after) {
 				found = p.Deadline
 				return true
 			}

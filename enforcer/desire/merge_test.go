@@ -1,4 +1,4 @@
-package enforcer
+package desire
 
 import (
 	"reflect"
