@@ -28,7 +28,7 @@ type actor struct {
 	eng detector
 	pol *policies.Policy
 	// throttles are the throttles in force, by container ID, with the
-	// values each imposes (overlayPenalty tightens its container's plan).
+	// values each imposes (desire lays it over its container's plan).
 	throttles map[string]detect.Penalty
 	io        ioRates // per-device io rates, for io throttles
 	// thaws are cgroups whose thaw failed (the engine has already dropped

@@ -1,6 +1,7 @@
 package enforcer
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/quell-dev/quell/enforcer/desire"
@@ -47,11 +48,8 @@ func (e *Enforcer) desire(p *policies.Policy) []plan {
 	}
 	for _, t := range e.known {
 		if _, ok := e.det.throttles[t.c.ID]; ok && !planned[t.c.Cgroup] {
-			out = append(out, plan{cgroup: t.c.Cgroup, t: t, tenant: t.c.Tenant, mode: "caps", why: map[string]string{}})
+			out = append(out, e.planOf(desire.Alone(e.member(t), t.c.Tenant)))
 		}
-	}
-	for i := range out {
-		e.overlayPenalty(&out[i])
 	}
 	return out
 }
@@ -63,19 +61,35 @@ func (e *Enforcer) desireTenant(ten *policies.Tenant, ms []*tracked) []plan {
 	sort.Slice(ms, func(a, b int) bool { return ms[a].c.Cgroup < ms[b].c.Cgroup })
 	cs := make([]desire.Container, len(ms))
 	for i, t := range ms {
-		u := t.usage
-		cs[i] = desire.Container{Cgroup: t.c.Cgroup, ID: t.c.ID, LastQuota: t.quota, Usage: desire.Usage{CPUs: u.CPUs,
-			Memory: u.MemoryBytes, Swap: u.SwapBytes, Pids: u.Pids, Throttled: u.ThrottledPct > 0}}
+		cs[i] = e.member(t)
 	}
 	var out []plan
 	for _, p := range desire.Tenant(ten, cs, e.sliceQuota[ten.Name], limits.DeviceNumber) {
-		pl := plan{cgroup: p.Cgroup, tenant: p.Tenant, mode: p.Mode, res: p.Res, why: p.Why, err: p.Err, quota: p.Quota}
-		if p.ID != "" {
-			pl.t = e.known[p.Cgroup]
-		}
-		out = append(out, pl)
+		out = append(out, e.planOf(p))
 	}
 	return out
+}
+
+// member is t as planning sees it: its usage, its last CPU share and the
+// throttle in force on it.
+func (e *Enforcer) member(t *tracked) desire.Container {
+	u := t.usage
+	c := desire.Container{Cgroup: t.c.Cgroup, ID: t.c.ID, LastQuota: t.quota, Usage: desire.Usage{CPUs: u.CPUs,
+		Memory: u.MemoryBytes, Swap: u.SwapBytes, Pids: u.Pids, Throttled: u.ThrottledPct > 0}}
+	if pen, ok := e.det.throttles[t.c.ID]; ok {
+		c.Throttle = &desire.Throttle{Res: pen.Throttle,
+			Why: fmt.Sprintf("throttled by %s (factor %g) until %s", pen.By(), pen.Factor, pen.Deadline.Format("15:04:05"))}
+	}
+	return c
+}
+
+// planOf is p with the container it is for.
+func (e *Enforcer) planOf(p desire.Plan) plan {
+	pl := plan{cgroup: p.Cgroup, tenant: p.Tenant, mode: p.Mode, res: p.Res, why: p.Why, err: p.Err, quota: p.Quota}
+	if p.ID != "" {
+		pl.t = e.known[p.Cgroup]
+	}
+	return pl
 }
 
 // membersOf lists the tracked containers of tenant.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quell-dev/quell/enforcer/desire"
 	"github.com/quell-dev/quell/enforcer/detect"
 	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
@@ -142,7 +143,6 @@ func (e *Enforcer) reconcileOne(ctx context.Context, cg string) error {
 		if ten := &pol.Tenants[i]; t.c.Tenant != "" && ten.Name == t.c.Tenant {
 			for _, p := range e.desireTenant(ten, e.membersOf(ten.Name)) {
 				if p.cgroup == cg {
-					e.overlayPenalty(&p)
 					return e.apply(ctx, &p)
 				}
 			}
@@ -151,11 +151,7 @@ func (e *Enforcer) reconcileOne(ctx context.Context, cg string) error {
 	// Not planned by its tenant (none, or one that sets no limits): a
 	// throttled container gets a plan of its own (as in desire); a throttle
 	// just lifted is applied straight.
-	p := plan{cgroup: cg, t: t, why: map[string]string{}}
-	if _, ok := e.det.throttles[t.c.ID]; ok {
-		p.tenant, p.mode = t.c.Tenant, "caps"
-	}
-	e.overlayPenalty(&p)
+	p := e.planOf(desire.Alone(e.member(t), t.c.Tenant))
 	return e.apply(ctx, &p)
 }
 

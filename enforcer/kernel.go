@@ -17,6 +17,7 @@ type cgroupFS interface {
 	Freeze(ctx context.Context, cg string) error
 	Thaw(ctx context.Context, cg string) error
 	Kill(cg string) error
+	Procs(cg string) ([]int, error)
 	Mkdir(cg string, controllers ...string) error
 }
 

@@ -1,8 +1,8 @@
 package enforcer
 
-// penalties.go keeps the penalties in force: the throttle overlay on plans,
-// persistence, restore after a restart, release, thaw retries and standing
-// down.
+// penalties.go keeps the penalties in force: persistence, restore after a
+// restart, release, thaw retries and standing down. (Their throttles reach
+// the plans through desire: member, desire.Tenant, desire.Alone.)
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer/desire"
 	"github.com/quell-dev/quell/enforcer/detect"
 	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
@@ -27,26 +26,6 @@ func (a *actor) Penalties() []view.PenaltyView {
 		out = append(out, penaltyView(p))
 	}
 	return out
-}
-
-// overlayPenalty tightens a container's plan by its active throttle.
-func (e *Enforcer) overlayPenalty(p *plan) {
-	if p.t == nil {
-		return
-	}
-	pen, ok := e.det.throttles[p.t.c.ID]
-	if !ok {
-		return
-	}
-	why := fmt.Sprintf("throttled by %s (factor %g) until %s", pen.By(), pen.Factor, pen.Deadline.Format("15:04:05"))
-	if p.why == nil {
-		p.why = map[string]string{}
-	}
-	res := p.res.Tighten(pen.Throttle)
-	for _, f := range desire.DecidedBy(p.res, pen.Throttle, res) {
-		p.why[f] = why
-	}
-	p.res = res
 }
 
 func (e *Enforcer) persistPenalties() {

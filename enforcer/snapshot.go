@@ -6,6 +6,7 @@ package enforcer
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,14 +83,16 @@ func (e *Enforcer) snapshot(pol *policies.Policy, host view.HostView, now time.T
 	return s
 }
 
-// processNames reads comm of every task in cg (for process-name detectors).
+// processNames reads the comm and exe base name of every process in cg
+// (for process-name detectors); cgroup.procs is read through limits.FS.
 func (e *Enforcer) processNames(cg string) []string {
-	b, err := os.ReadFile(filepath.Join(e.cfg.CgroupRoot, cg, "cgroup.procs"))
+	pids, err := e.fs.Procs(cg)
 	if err != nil {
 		return nil
 	}
 	var out []string
-	for _, f := range strings.Fields(string(b)) {
+	for _, pid := range pids {
+		f := strconv.Itoa(pid)
 		if c, err := os.ReadFile(filepath.Join(e.cfg.ProcRoot, f, "comm")); err == nil {
 			out = append(out, strings.TrimSpace(string(c)))
 		}

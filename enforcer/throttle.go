@@ -28,7 +28,7 @@ import (
 //
 // The values are fixed when the throttle is imposed (throttleOf, a
 // limits.Resources in detect.Penalty.Throttle) and kept until it ends; the
-// plan of its container is then plan.res.Tighten(throttle) (overlayPenalty).
+// plan of its container is then plan.Res.Tighten(throttle) (desire: overlay).
 
 // throttleWeight is the cpu.weight of a throttled container (the minimum).
 const throttleWeight uint64 = 1

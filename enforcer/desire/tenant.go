@@ -21,7 +21,8 @@ type Container struct {
 	Cgroup    string
 	ID        string
 	Usage     Usage
-	LastQuota float64 // the CPUs the last split gave it (0 for none)
+	LastQuota float64   // the CPUs the last split gave it (0 for none)
+	Throttle  *Throttle // its penalty in force, nil for none
 }
 
 // Usage is what a member used over the last interval.
@@ -59,7 +60,26 @@ func HasAggregate(l policies.Limits) bool {
 // sliceQuota is the CPUs the slice got at the last split (0 for none). It
 // returns no plan for a container when the tenant sets no limits at all.
 // A limit that cannot be expressed is the plan's Err.
+// Each container's throttle (Container.Throttle) is laid over its plan
+// last, so a penalty tightens whatever the policy gave it.
 func Tenant(ten *policies.Tenant, ms []Container, sliceQuota float64, dev DevNum) []Plan {
+	out := plan(ten, ms, sliceQuota, dev)
+	byID := make(map[string]*Throttle, len(ms))
+	for _, c := range ms {
+		if c.Throttle != nil {
+			byID[c.ID] = c.Throttle
+		}
+	}
+	for i := range out {
+		if th := byID[out[i].ID]; th != nil && out[i].ID != "" {
+			out[i] = overlay(out[i], th)
+		}
+	}
+	return out
+}
+
+// plan is Tenant before the throttles.
+func plan(ten *policies.Tenant, ms []Container, sliceQuota float64, dev DevNum) []Plan {
 	slice := SliceFor(ten.Name)
 	var inside, outside []Container
 	for _, t := range ms {
@@ -249,45 +269,6 @@ func whyOf(r limits.Resources, specific map[string]string, fallback string) map[
 		} else {
 			m[w.File] = "tenant aggregate"
 		}
-	}
-	return m
-}
-
-// merge combines a split share with the per-container caps
-// (share.Tighten(caps): for each numeric limit the tighter wins, Max
-// counting as unlimited; for the rest the cap wins when set). why is
-// updated for the files the cap decided.
-func merge(share limits.Resources, why map[string]string, caps limits.Resources, capWhy string) (limits.Resources, map[string]string) {
-	r := share.Tighten(caps)
-	out := map[string]string{}
-	for k, v := range why {
-		out[k] = v
-	}
-	for _, f := range DecidedBy(share, caps, r) {
-		out[f] = capWhy
-	}
-	return r, out
-}
-
-// DecidedBy lists the files that layer decided when base.Tighten(layer)
-// gave got, by comparing the writes: the files layer sets whose value in
-// got is layer's, or is not base's.
-func DecidedBy(base, layer, got limits.Resources) []string {
-	b, l, g := byFile(base), byFile(layer), byFile(got)
-	var files []string
-	for f, v := range l {
-		if g[f] == v || g[f] != b[f] {
-			files = append(files, f)
-		}
-	}
-	return files
-}
-
-// byFile is r's writes by file, io.max's lines together.
-func byFile(r limits.Resources) map[string]string {
-	m := map[string]string{}
-	for _, w := range r.Writes() {
-		m[w.File] += w.Value + "\n"
 	}
 	return m
 }
