@@ -21,7 +21,7 @@ func (e *env) reader() (svc api.Service, direct bool, err error) {
 	c := api.NewClient(e.g.socket)
 	_, err = c.Version(e.ctx)
 	if err == nil {
-		return c, false, nil
+		return e.humanSafe(c), false, nil
 	}
 	if !errors.Is(err, api.ErrUnreachable) && !isForbidden(err) {
 		return nil, false, err
@@ -40,7 +40,7 @@ func (e *env) reader() (svc api.Service, direct bool, err error) {
 	if lerr != nil {
 		return nil, false, fmt.Errorf("reading cgroupfs directly failed too: %w", lerr)
 	}
-	return api.InProcess(src, 0), true, nil
+	return e.humanSafe(api.InProcess(src, 0)), true, nil
 }
 
 // writer returns a client for commands that need quelld (reload, release),
@@ -53,7 +53,7 @@ func (e *env) writer(what string) (api.Service, error) {
 		}
 		return nil, err
 	}
-	return c, nil
+	return e.humanSafe(c), nil
 }
 
 func isForbidden(err error) bool {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/quell-dev/quell/enforcer/api"
+	"github.com/quell-dev/quell/internal/safetext"
 )
 
 // Exit codes.
@@ -18,6 +19,9 @@ const (
 	ExitFailure  = 1 // failed, or a check found problems
 	ExitUsage    = 2 // the command line is wrong
 	defaultLimit = 50
+	// maxErrorLine caps each line of an error message (policy problems
+	// quote file names and values).
+	maxErrorLine = 1024
 )
 
 // DefaultPolicyDir is what `quell policy check` checks without arguments.
@@ -157,7 +161,9 @@ func runCommand(e *env, cmd *command, args []string) int {
 		fmt.Fprintf(e.stderr, "quell %s: %v\nRun 'quell %s --help' for usage.\n", cmd.name, err, cmd.name)
 		return ExitUsage
 	case err != nil:
-		fmt.Fprintf(e.stderr, "quell %s: %v\n", cmd.name, err)
+		// An error may quote what a container's creator chose (a name, an
+		// ID): its lines are escaped like the rest of human output.
+		fmt.Fprintf(e.stderr, "quell %s: %s\n", cmd.name, safetext.Lines(err.Error(), maxErrorLine))
 		return ExitFailure
 	}
 	return code

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/quell-dev/quell/internal/safetext"
 	"github.com/quell-dev/quell/policies"
 )
 
@@ -72,10 +73,10 @@ func checkPolicy(e *env, paths []string, portable bool) (int, error) {
 			return 0, err
 		}
 	} else if res.Valid {
-		fmt.Fprintf(e.stdout, "%s: ok: %s\n", strings.Join(paths, " "), res.Summary)
+		fmt.Fprintf(e.stdout, "%s: ok: %s\n", safetext.Line(strings.Join(paths, " ")), safetext.Line(res.Summary))
 	} else {
-		for _, l := range res.Errors {
-			fmt.Fprintln(e.stdout, l)
+		for _, l := range res.Errors { // they quote names and values from the files
+			fmt.Fprintln(e.stdout, safetext.Escape(l, maxErrorLine))
 		}
 		fmt.Fprintf(e.stderr, "quell policy check: %d problems; quelld would keep its last good policy\n", len(res.Errors))
 	}

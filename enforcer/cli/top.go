@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/quell-dev/quell/internal/safetext"
 )
 
 // ANSI sequences for the live view.
@@ -72,7 +74,7 @@ func runTop(e *env, o topOpts) (int, error) {
 			return 0, err
 		case err != nil:
 			// quelld restarting: keep the screen and say so.
-			fmt.Fprintf(e.stdout, "%s%s%s%s", home, "quell top: "+err.Error()+"; retrying", clearEOL, clearEOS)
+			fmt.Fprintf(e.stdout, "%s%s%s%s", home, "quell top: "+safetext.Line(err.Error())+"; retrying", clearEOL, clearEOS)
 		case e.g.json && o.once:
 			if err := e.printJSON(v); err != nil {
 				return 0, err
