@@ -2,17 +2,39 @@ package metrics
 
 import (
 	"sort"
+	"strings"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quell-dev/quell/enforcer/view"
+	"github.com/quell-dev/quell/internal/safetext"
 )
 
-// Collector exports the enforcer's latest View at each scrape. It holds no
-// state of its own: two scrapes of the same View give the same exposition.
+// Collector exports the enforcer's latest View at each scrape. Besides the
+// count of series it had to drop, it holds no state of its own: two scrapes
+// of the same View give the same exposition.
+//
+// Label values come from whoever created a container (names, IDs, cgroup
+// names): each is escaped and capped (labelValue), so it is valid UTF-8 and
+// carries no control character. A series that still cannot be built, or
+// that would repeat another's labels, is skipped and counted in
+// quell_metrics_series_dropped_total: one bad container never fails the
+// scrape.
 type Collector struct {
-	view func() *view.View
+	view    func() *view.View
+	dropped atomic.Uint64
 }
+
+// maxLabelRunes caps one label value (a 1 MiB name is no label).
+const maxLabelRunes = 128
+
+// labelValue is s as a label value: control characters, bidi overrides
+// and invalid UTF-8 escaped (safetext), at most maxLabelRunes runes.
+func labelValue(s string) string { return safetext.Escape(s, maxLabelRunes) }
+
+var seriesDropped = prometheus.NewDesc("quell_metrics_series_dropped_total",
+	"Series not exported because their labels were unusable or repeated another series' (a container's metadata), since quelld started.", nil, nil)
 
 var _ prometheus.Collector = (*Collector)(nil)
 
@@ -27,6 +49,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range allDescs() {
 		ch <- d
 	}
+	ch <- seriesDropped
 }
 
 // Collect exports the current View.
@@ -35,9 +58,32 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if v == nil {
 		return
 	}
-	g := func(d *prometheus.Desc, val float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, val, labels...)
+	defer func() {
+		ch <- prometheus.MustNewConstMetric(seriesDropped, prometheus.CounterValue, float64(c.dropped.Load()))
+	}()
+	seen := map[*prometheus.Desc]map[string]bool{}
+	emit := func(d *prometheus.Desc, kind prometheus.ValueType, val float64, labels ...string) {
+		safe := make([]string, len(labels))
+		for i, l := range labels {
+			safe[i] = labelValue(l)
+		}
+		key := strings.Join(safe, "\x00") // no label value holds a NUL once escaped
+		if seen[d][key] {
+			c.dropped.Add(1)
+			return
+		}
+		m, err := prometheus.NewConstMetric(d, kind, val, safe...)
+		if err != nil {
+			c.dropped.Add(1)
+			return
+		}
+		if seen[d] == nil {
+			seen[d] = map[string]bool{}
+		}
+		seen[d][key] = true
+		ch <- m
 	}
+	g := func(d *prometheus.Desc, val float64, labels ...string) { emit(d, prometheus.GaugeValue, val, labels...) }
 	collectStatus(v, g)
 	collectHost(v.Host, g)
 	for _, t := range v.Tenants {
@@ -53,7 +99,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		collectUsage(containerUsage, ct.Usage, g, labels...)
 		cl := ct.Set
 		collectLimits(containerLimit, g, cl.CPUs, cl.MemoryBytes, cl.SwapBytes, cl.Pids, 0, 0, 0, labels...)
-		ch <- prometheus.MustNewConstMetric(containerOOM, prometheus.CounterValue, float64(ct.Usage.OOMKills), labels...)
+		emit(containerOOM, prometheus.CounterValue, float64(ct.Usage.OOMKills), labels...)
 		g(containerErrors, float64(len(ct.Errors)), labels...)
 	}
 	counts := map[string]int{"throttle": 0, "freeze": 0}

@@ -28,10 +28,11 @@ func Serve(ctx context.Context, addr string, reg *prometheus.Registry) error {
 }
 
 // ServeListener is Serve on a listener the caller opened (tests use port 0).
-// It closes l.
+// It closes l. A collector's error drops the series concerned, never the
+// whole scrape (promhttp.ContinueOnError).
 func ServeListener(ctx context.Context, l net.Listener, reg *prometheus.Registry) error {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
