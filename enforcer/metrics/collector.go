@@ -83,7 +83,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		seen[d][key] = true
 		ch <- m
 	}
-	g := func(d *prometheus.Desc, val float64, labels ...string) { emit(d, prometheus.GaugeValue, val, labels...) }
+	g := func(d *prometheus.Desc, val float64, labels ...string) {
+		emit(d, prometheus.GaugeValue, val, labels...)
+	}
 	collectStatus(v, g)
 	collectHost(v.Host, g)
 	for _, t := range v.Tenants {
