@@ -8,11 +8,15 @@ import (
 )
 
 // Creds identify the process at the other end of a connection, as the kernel
-// reported them when it connected (SO_PEERCRED).
+// reported them when it connected (SO_PEERCRED, SO_PEERGROUPS).
 type Creds struct {
 	PID int32
 	UID uint32
 	GID uint32 // effective primary group
+	// Groups are the supplementary groups when HaveGroups (SO_PEERGROUPS);
+	// otherwise the Authorizer asks its Groups func by PID.
+	Groups     []uint32
+	HaveGroups bool
 }
 
 // Access is what a request needs.
@@ -41,13 +45,15 @@ type Authorizer struct {
 	// GroupID returns the numeric ID of Group; ok=false when the group does
 	// not exist (then only root gets in).
 	GroupID func() (gid uint32, ok bool)
-	// Groups returns the supplementary groups of a process.
+	// Groups returns the supplementary groups of a process; used only for
+	// Creds without HaveGroups (a kernel without SO_PEERGROUPS).
 	Groups func(pid int32) ([]uint32, error)
 }
 
 // NewAuthorizer returns the Authorizer quelld uses: group looked up by name in
 // the system's group database at each check (so a group created after start
-// is honoured), supplementary groups read from procRoot/<pid>/status.
+// is honoured); supplementary groups are the connection's (SO_PEERGROUPS),
+// read from procRoot/<pid>/status only when the kernel cannot tell them.
 func NewAuthorizer(group, procRoot string) *Authorizer {
 	return &Authorizer{
 		Group:   group,
@@ -99,6 +105,12 @@ func (a *Authorizer) Check(c Creds, acc Access) error {
 	}
 	if c.GID == gid {
 		return nil
+	}
+	if c.HaveGroups {
+		if slices.Contains(c.Groups, gid) {
+			return nil
+		}
+		return denied
 	}
 	if a.Groups == nil {
 		return denied

@@ -71,6 +71,10 @@ func TestAuthorizerCheck(t *testing.T) {
 		{"outsider may not write", Creds{PID: 7, UID: 1000, GID: 1000}, Write, true, false, "only root"},
 		{"no group on host", Creds{PID: 4242, UID: 1000, GID: 990}, Read, false, false, "group quell does not exist"},
 		{"unreadable groups", Creds{PID: 666, UID: 1000, GID: 1000}, Read, true, false, "cannot read the groups of pid 666"},
+		// SO_PEERGROUPS wins over /proc (pid 4242 is a member there).
+		{"member by socket groups reads", Creds{PID: 666, UID: 1000, GID: 1000, Groups: []uint32{990}, HaveGroups: true}, Read, true, true, ""},
+		{"socket groups without quell", Creds{PID: 4242, UID: 1000, GID: 1000, Groups: []uint32{27}, HaveGroups: true}, Read, true, false, "join it"},
+		{"socket says no groups", Creds{PID: 4242, UID: 1000, GID: 1000, Groups: []uint32{}, HaveGroups: true}, Read, true, false, "join it"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

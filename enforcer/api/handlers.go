@@ -76,7 +76,13 @@ func (s *Server) explain(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
+	select {
+	case s.planSem <- struct{}{}:
+	case <-r.Context().Done():
+		return
+	}
 	p, err := s.src.Plan(r.Context())
+	<-s.planSem // the answer is written without holding anything
 	if err != nil {
 		s.fail(w, r, err)
 		return

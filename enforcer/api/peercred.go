@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"syscall"
@@ -10,8 +11,12 @@ import (
 )
 
 // PeerCreds returns the credentials of the process at the other end of a Unix
-// socket connection, from SO_PEERCRED. Any other kind of connection is an
-// error.
+// socket connection, from SO_PEERCRED, with its supplementary groups from
+// SO_PEERGROUPS (both as the kernel recorded them at connect(), so a
+// process that exits and whose PID is reused cannot lend its groups).
+// When the kernel lacks SO_PEERGROUPS (before Linux 4.13: ENOPROTOOPT),
+// Groups is nil and the Authorizer falls back to /proc/PID/status. Any
+// other kind of connection is an error.
 func PeerCreds(c net.Conn) (Creds, error) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
@@ -25,18 +30,31 @@ func PeerCreds(c net.Conn) (Creds, error) {
 		return Creds{}, fmt.Errorf("peer credentials: %w", err)
 	}
 	var (
-		cred *unix.Ucred
-		gerr error
+		cred         *unix.Ucred
+		groups       []uint32
+		gerr, grpErr error
 	)
 	if err := raw.Control(func(fd uintptr) {
 		cred, gerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+		if gerr == nil {
+			groups, grpErr = peerGroups(int(fd))
+		}
 	}); err != nil {
 		return Creds{}, fmt.Errorf("peer credentials: %w", err)
 	}
 	if gerr != nil {
 		return Creds{}, fmt.Errorf("peer credentials: SO_PEERCRED: %w", gerr)
 	}
-	return Creds{PID: cred.Pid, UID: cred.Uid, GID: cred.Gid}, nil
+	cr := Creds{PID: cred.Pid, UID: cred.Uid, GID: cred.Gid}
+	switch {
+	case grpErr == nil:
+		cr.Groups, cr.HaveGroups = groups, true
+	case errors.Is(grpErr, unix.ENOPROTOOPT):
+		// an old kernel: the Authorizer reads /proc/PID/status
+	default:
+		return Creds{}, fmt.Errorf("peer credentials: SO_PEERGROUPS: %w", grpErr)
+	}
+	return cr, nil
 }
 
 type credsKey struct{}

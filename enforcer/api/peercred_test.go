@@ -62,3 +62,47 @@ func TestPeerCredsRejectsTCP(t *testing.T) {
 		t.Error("PeerCreds on TCP succeeded")
 	}
 }
+
+func TestPeerCredsGroupsFromTheSocket(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "g.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		if c, err := net.Dial("unix", path); err == nil {
+			defer c.Close()
+			c.Read(make([]byte, 1))
+		}
+	}()
+	conn, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cr, err := PeerCreds(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.Getgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cr.HaveGroups {
+		t.Fatalf("no SO_PEERGROUPS on this kernel? creds %+v", cr)
+	}
+	got := map[uint32]bool{}
+	for _, g := range cr.Groups {
+		got[g] = true
+	}
+	for _, g := range want {
+		if !got[uint32(g)] {
+			t.Errorf("SO_PEERGROUPS %v lacks our group %d (getgroups %v)", cr.Groups, g, want)
+		}
+	}
+	if len(cr.Groups) != len(want) {
+		t.Errorf("SO_PEERGROUPS %v, getgroups %v", cr.Groups, want)
+	}
+}

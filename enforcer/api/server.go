@@ -25,13 +25,32 @@ type Options struct {
 	MaxWait time.Duration
 	// Logger gets refused and failed requests; nil discards.
 	Logger *slog.Logger
+	// MaxConns caps the open connections of callers other than root (64
+	// when zero); root may have rootReserve more. MaxConnsPerUID caps one
+	// uid's (16 when zero). Connections over a cap are closed at once.
+	MaxConns, MaxConnsPerUID int
 }
+
+// Timeouts of the API's HTTP server: a caller cannot hold a connection (a
+// file descriptor, a goroutine) by sending or reading slowly. A long-poll
+// waits at most MaxWait, so writes may take that plus writeSlack.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	idleTimeout       = 30 * time.Second
+	writeSlack        = 30 * time.Second
+	maxHeaderBytes    = 16 << 10
+)
 
 // Server serves a Source over HTTP. Create it with NewServer.
 type Server struct {
 	src  Source
 	opts Options
 	mux  *http.ServeMux
+	// planSem lets one plan be computed at a time: Plan holds the loop's
+	// lock while it reads every cgroup, so callers asking in a tight loop
+	// must not queue up in front of the next tick.
+	planSem chan struct{}
 }
 
 // NewServer returns a Server for src.
@@ -51,7 +70,13 @@ func NewServer(src Source, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{src: src, opts: opts, mux: http.NewServeMux()}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = 64
+	}
+	if opts.MaxConnsPerUID <= 0 {
+		opts.MaxConnsPerUID = 16
+	}
+	s := &Server{src: src, opts: opts, mux: http.NewServeMux(), planSem: make(chan struct{}, 1)}
 	s.routes()
 	return s
 }
@@ -59,15 +84,21 @@ func NewServer(src Source, opts Options) *Server {
 // Serve answers requests on l until ctx ends, then stops accepting, lets
 // requests in flight finish (long-polls end at once: their context is ctx's
 // child) for up to 5 seconds, and returns nil. It returns an error when
-// serving fails for another reason. It closes l.
+// serving fails for another reason. It closes l. Connections are limited
+// per uid and in total (Options.MaxConns) and time out when slow (see the
+// timeout constants).
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	l = newLimitListener(l, s.opts.PeerCreds, s.opts.MaxConns, s.opts.MaxConnsPerUID, s.opts.Logger)
 	hs := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      s.opts.MaxWait + writeSlack,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			creds, err := s.opts.PeerCreds(c)
-			return withCreds(ctx, credsResult{creds: creds, err: err})
+			return withCreds(ctx, connCreds(c, s.opts.PeerCreds))
 		},
 		ErrorLog: slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
 	}
