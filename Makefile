@@ -111,6 +111,7 @@ PREFIX ?= /usr/local
 # install puts quelld, quell and the unit on this host. The example policy
 # is installed as *.example so nothing is enforced before you write yours.
 install: release
+	@$(BIN)/release/quelld --check-host || echo "install: WARNING: quelld will refuse to start on this host until the above is fixed"
 	install -D -m 0755 $(BIN)/release/quelld $(DESTDIR)$(PREFIX)/bin/quelld
 	install -D -m 0755 $(BIN)/release/quell  $(DESTDIR)$(PREFIX)/bin/quell
 	install -D -m 0644 systemd/quelld.service $(DESTDIR)/etc/systemd/system/quelld.service

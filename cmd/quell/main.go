@@ -14,6 +14,7 @@ import (
 	"github.com/quell-dev/quell/enforcer"
 	"github.com/quell-dev/quell/enforcer/api"
 	"github.com/quell-dev/quell/enforcer/cli"
+	"github.com/quell-dev/quell/limits"
 )
 
 // version is set at build time: -ldflags "-X main.version=1.2.3".
@@ -29,6 +30,11 @@ func localSource(ctx context.Context) (api.Source, error) {
 	}
 	cfg := dc.Config()
 	cfg.Logger = slog.New(slog.DiscardHandler)
+	// The same check quelld starts with, read-only: on a v1 or hybrid host
+	// there is no cgroup v2 tree to show.
+	if err := (limits.HostCgroup{}).CheckCgroup2(cfg.CgroupRoot, false); err != nil {
+		return nil, err
+	}
 	return enforcer.NewLocal(ctx, cfg, 500*time.Millisecond)
 }
 

@@ -40,6 +40,8 @@ func run() int {
 	metricsAddr := fs.String("metrics", "", "metrics `addr` (overrides metrics_addr; \"off\" disables)")
 	logJSON := fs.Bool("log-json", false, "log JSON instead of logfmt")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	cgroupRoot := fs.String("cgroup-root", "", "cgroup2 mount `dir` (overrides cgroup_root)")
+	checkHost := fs.Bool("check-host", false, "check that the cgroup root is a cgroup v2 hierarchy with the controllers quell needs, print what to fix, and exit (make install runs it)")
 	restoreAll := fs.Bool("restore-all", false, "with quelld stopped: put back every original value kept in the state dir, thaw what quell froze, drop penalties, and exit (for an uninstall)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: quelld [flags]\n\nquelld enforces the tenant policies in /etc/quell/policy.d on this host's container cgroups.\nRun it as the systemd service quelld.service. Example:\n  quelld --policy ./policies/testdata/example --dry-run\n\nFlags:\n")
@@ -79,6 +81,12 @@ func run() int {
 	}
 	if *metricsAddr != "" {
 		dc.MetricsAddr = *metricsAddr
+	}
+	if *cgroupRoot != "" {
+		dc.CgroupRoot = *cgroupRoot
+	}
+	if *checkHost {
+		return runCheckHost(dc.CgroupRoot)
 	}
 	dc.DryRun = dc.DryRun || *dryRun
 	if dc.LockMemory {
@@ -140,6 +148,13 @@ func run() int {
 	}
 	if *restoreAll {
 		return runRestoreAll(ctx, log, dc.Socket, cfg, opts)
+	}
+	// On a v1 or hybrid host the walk would take v1 hierarchies' dirs for
+	// containers and every write would fail (or "succeed" on a tmpfs).
+	// Controllers offered but not enabled are enabled, as systemd does.
+	if err := (limits.HostCgroup{}).CheckCgroup2(cfg.CgroupRoot, !cfg.DryRun); err != nil {
+		log.Error("refusing to start: " + err.Error())
+		return 1
 	}
 	e, err := enforcer.New(cfg, opts...)
 	if err != nil {
