@@ -377,6 +377,6 @@ func (e *Enforcer) initNetDisk() {
 		e.shaper = &hostShaper{procRoot: e.cfg.ProcRoot}
 	}
 	if e.quotas == nil {
-		e.quotas = newHostQuotas(e.cfg.ProcRoot, e.cfg.StateDir)
+		e.quotas = recordDirs(newHostQuotas(e.cfg.ProcRoot, e.cfg.StateDir), e.cfg.StateDir)
 	}
 }

@@ -21,9 +21,10 @@ import (
 // back). Originals of cgroups that have gone are forgotten. Originals that
 // could not be written back are kept in the state file, so RestoreAll can
 // be run again; the returned error joins every failure (nil when all is
-// restored). Network shaping and disk project quotas are not covered: the
-// state dir does not hold them (they are torn down when the container
-// leaves policy while quelld runs).
+// restored). Network shaping quell marked as its own is removed from the
+// host's links, and every directory the state dir records as tagged with a
+// project quota is put back in project 0, the projects' limits cleared and
+// their IDs freed (restore_netdisk.go).
 //
 // It is refused in dry-run and read-only mode, and must not run while a
 // quelld loop runs on the same state dir.
@@ -70,6 +71,7 @@ func (e *Enforcer) RestoreAll(ctx context.Context) error {
 		e.events.add(view.Event{Time: e.clock.Now(), Kind: "restore", Cgroup: cg, Target: idOf(cg, e.known),
 			Reason: "quell told to restore everything: originals restored", After: writesString(back)})
 	}
+	errs = append(errs, e.restoreNetDisk(ctx)...)
 	if err := e.save(); err != nil {
 		errs = append(errs, fmt.Errorf("save state: %w", err))
 	}

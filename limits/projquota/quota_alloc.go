@@ -93,6 +93,17 @@ func (a *Allocator) Lookup(key string) (uint32, bool) {
 	return id, ok
 }
 
+// Assigned returns a copy of every key's ID.
+func (a *Allocator) Assigned() map[string]uint32 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make(map[string]uint32, len(a.ids))
+	for k, id := range a.ids {
+		out[k] = id
+	}
+	return out
+}
+
 // Allocate returns key's ID, choosing and persisting a new one if it has
 // none: the lowest ID >= base that is neither assigned to another key nor
 // in use on the filesystems. Nothing is assigned if persisting fails.

@@ -194,3 +194,32 @@ func TestCodelParams(t *testing.T) {
 		t.Errorf("10 Mbit: %d/%d", tg, iv)
 	}
 }
+
+func TestIsQuellIFB(t *testing.T) {
+	t.Parallel()
+	mk := func(typ, name, alias string) netlink.Link {
+		la := netlink.NewLinkAttrs()
+		la.Name, la.Alias = name, alias
+		if typ == "ifb" {
+			return &netlink.Ifb{LinkAttrs: la}
+		}
+		return &netlink.Veth{LinkAttrs: la}
+	}
+	acme := ifbName("acme", dirEgress)
+	for _, tc := range []struct {
+		l    netlink.Link
+		want bool
+	}{
+		{mk("ifb", acme, ifbAlias("acme", dirEgress)), true},
+		{mk("ifb", ifbName("acme", dirIngress), ifbAlias("acme", dirIngress)), true},
+		{mk("ifb", acme, ""), false},                          // someone else's IFB of that name
+		{mk("ifb", acme, ifbAlias("other", dirEgress)), false}, // alias of another tenant
+		{mk("ifb", acme, ifbAlias("acme", dirIngress)), false}, // wrong direction
+		{mk("veth", acme, ifbAlias("acme", dirEgress)), false},
+		{mk("ifb", "ifb0", "quell tenant=acme dir=egress"), false},
+	} {
+		if got := isQuellIFB(tc.l); got != tc.want {
+			t.Errorf("isQuellIFB(%s %q alias %q) = %v", tc.l.Type(), tc.l.Attrs().Name, tc.l.Attrs().Alias, got)
+		}
+	}
+}
