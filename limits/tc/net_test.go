@@ -212,7 +212,7 @@ func TestIsQuellIFB(t *testing.T) {
 	}{
 		{mk("ifb", acme, ifbAlias("acme", dirEgress)), true},
 		{mk("ifb", ifbName("acme", dirIngress), ifbAlias("acme", dirIngress)), true},
-		{mk("ifb", acme, ""), false},                          // someone else's IFB of that name
+		{mk("ifb", acme, ""), false},                           // someone else's IFB of that name
 		{mk("ifb", acme, ifbAlias("other", dirEgress)), false}, // alias of another tenant
 		{mk("ifb", acme, ifbAlias("acme", dirIngress)), false}, // wrong direction
 		{mk("veth", acme, ifbAlias("acme", dirEgress)), false},
