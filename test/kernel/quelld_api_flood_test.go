@@ -45,6 +45,11 @@ name = "flood"
 	if err := os.Chown(q.socket, 0, 1000); err != nil {
 		t.Fatal(err)
 	}
+	for _, d := range []string{q.dir, filepath.Dir(q.dir)} { // t.TempDir()s are 0700
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	lim := unix.Rlimit{Cur: 3 * floodConns, Max: 3 * floodConns}
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
 		t.Fatal(err)
