@@ -13,7 +13,7 @@ func classify(p *policies.Policy, c *view.Container) {
 		c.MatchReason = "no valid policy loaded"
 		return
 	}
-	t, why := p.Match(policies.Container{Cgroup: c.Cgroup, Name: c.Name, Labels: c.Labels})
+	t, why := p.Match(policies.Container{Cgroup: c.Cgroup, Name: c.Name, Labels: c.Labels, TrustedLabels: c.TrustedLabels})
 	c.MatchReason = why
 	if t == nil {
 		return

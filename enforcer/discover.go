@@ -63,7 +63,7 @@ func (e *Enforcer) readMeta(t *tracked) {
 			e.log.Warn("read container metadata", "cgroup", f.Cgroup, "err", err)
 		}
 	}
-	c.Name, c.Labels, c.PID, c.Bundle = m.Name, m.Labels, m.PID, m.Bundle
+	c.Name, c.Labels, c.TrustedLabels, c.PID, c.Bundle = m.Name, m.Labels, m.Trusted, m.PID, m.Bundle
 	t.c = c
 }
 

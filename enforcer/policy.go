@@ -43,6 +43,10 @@ func (e *Enforcer) Reload(ctx context.Context) error {
 	}
 	e.policy = p
 	e.pstatus = view.PolicyStatus{Valid: true, Summary: p.Summary(), Files: p.Files, LoadedAt: now, Tried: now}
+	for _, w := range p.Warnings() {
+		e.pstatus.Warnings = append(e.pstatus.Warnings, w.Error())
+		e.log.Warn("policy warning", "warning", w.Error())
+	}
 	e.events.add(view.Event{Time: now, Kind: "policy", Reason: "policy loaded: " + p.Summary()})
 	e.rescan.Store(true)
 	return nil
@@ -72,5 +76,6 @@ func (e *Enforcer) policyStatus() view.PolicyStatus {
 	s := e.pstatus
 	s.Files = append([]string(nil), s.Files...)
 	s.Errors = append([]string(nil), s.Errors...)
+	s.Warnings = append([]string(nil), s.Warnings...)
 	return s
 }

@@ -8,7 +8,7 @@ import (
 
 var (
 	tenantKeys = []string{"name", "class", "match", "limits", "container"}
-	matchKeys  = []string{"cgroups", "names", "labels"}
+	matchKeys  = []string{"cgroups", "names", "labels", "trusted_labels"}
 	limitKeys  = []string{"cpus", "cpu_weight", "cpuset", "cpuset_mems", "memory", "memory_high", "memory_low",
 		"swap", "pids", "io", "io_weight", "net", "disk"}
 	ioKeys   = []string{"device", "read_bps", "write_bps", "read_iops", "write_iops"}
@@ -75,22 +75,33 @@ func (d *decoder) match(t *tbl) Match {
 		}
 		m.Names = l
 	}
-	if lt, ok := t.sub("labels"); ok {
-		m.Labels = make(map[string]string, len(lt.m))
-		for k := range lt.m {
-			if k == "" {
-				lt.fail(k, "empty label name")
-				continue
-			}
-			if v, ok := lt.str(k); ok {
-				m.Labels[k] = v
-			}
-		}
-	}
-	if len(m.Cgroups) == 0 && len(m.Names) == 0 && len(m.Labels) == 0 && len(d.errs) == before && len(t.m) == len(t.used) {
+	m.Labels = labelTable(t, "labels")
+	m.TrustedLabels = labelTable(t, "trusted_labels")
+	if len(m.Cgroups) == 0 && len(m.Names) == 0 && len(m.Labels) == 0 && len(m.TrustedLabels) == 0 &&
+		len(d.errs) == before && len(t.m) == len(t.used) {
 		d.errAt(t.path, "match", `match is empty and would take every container; to mean that, write cgroups = ["**"]`)
 	}
 	t.finish(matchKeys)
+	return m
+}
+
+// labelTable decodes a { key = "value" } table of label matches, or nil
+// when key is absent.
+func labelTable(t *tbl, key string) map[string]string {
+	lt, ok := t.sub(key)
+	if !ok {
+		return nil
+	}
+	m := make(map[string]string, len(lt.m))
+	for k := range lt.m {
+		if k == "" {
+			lt.fail(k, "empty label name")
+			continue
+		}
+		if v, ok := lt.str(k); ok {
+			m[k] = v
+		}
+	}
 	return m
 }
 

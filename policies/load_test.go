@@ -96,7 +96,10 @@ func TestExamplePolicy(t *testing.T) {
 		{Container{Cgroup: "system.slice/docker-0123abcd.scope", Name: "ci-build-17"}, "ci"},
 		{Container{Cgroup: "system.slice/docker-0123abcd.scope", Name: "runner-3"}, "ci"},
 		{Container{Cgroup: "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod12.slice/cri-containerd-ab.scope",
-			Labels: map[string]string{"io.kubernetes.pod.namespace": "batch"}}, "batch"},
+			Labels: map[string]string{"io.kubernetes.pod.namespace": "batch"}, TrustedLabels: map[string]string{"io.kubernetes.pod.namespace": "batch"}}, "batch"},
+		// The example trusts only the CRI's namespace: a pod's own claim is not enough.
+		{Container{Cgroup: "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod12.slice/cri-containerd-ab.scope",
+			Labels: map[string]string{"io.kubernetes.pod.namespace": "batch"}}, ""},
 		{Container{Cgroup: "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod12.slice/cri-containerd-ab.scope",
 			Labels: map[string]string{"io.kubernetes.pod.namespace": "default"}}, ""},
 		{Container{Cgroup: "system.slice/docker-0123abcd.scope", Name: "postgres"}, ""},

@@ -52,7 +52,7 @@ func (p *Policy) failure(i int, cg string, c Container, reason bool) (bool, stri
 	if len(p.matchers) == len(p.Tenants) {
 		tm = p.matchers[i]
 	}
-	if len(m.Cgroups) == 0 && len(m.Names) == 0 && len(m.Labels) == 0 {
+	if len(m.Cgroups) == 0 && len(m.Names) == 0 && len(m.Labels) == 0 && len(m.TrustedLabels) == 0 {
 		return false, "its match is empty, which matches nothing"
 	}
 	if len(m.Cgroups) > 0 && firstGlob(m.Cgroups, tm.cgroups, cg) < 0 {
@@ -72,24 +72,53 @@ func (p *Policy) failure(i int, cg string, c Container, reason bool) (bool, stri
 			return false, fmt.Sprintf("name %q matches none of %s", c.Name, quoteList(m.Names))
 		}
 	}
+	if ok, why := labelsHold(m.Labels, c.Labels, "label", reason); !ok {
+		return false, why
+	}
+	if ok, why := labelsHold(m.TrustedLabels, c.TrustedLabels, "trusted label", reason); !ok {
+		if k := firstMissing(m.TrustedLabels, c.TrustedLabels); why != "" && k != "" {
+			if v, ok := c.Labels[k]; ok && (m.TrustedLabels[k] == "*" || v == m.TrustedLabels[k]) {
+				why += " (the same label supplied by the container's creator does not count)"
+			}
+		}
+		return false, why
+	}
+	return true, ""
+}
+
+// labelsHold says whether every wanted label is in got with the wanted value
+// ("*": present). With reason set, a failure says which label (named what)
+// and why; otherwise it allocates nothing.
+func labelsHold(want, got map[string]string, what string, reason bool) (bool, string) {
 	if !reason {
-		for k, want := range m.Labels {
-			if got, ok := c.Labels[k]; !ok || (want != "*" && got != want) {
+		for k, w := range want {
+			if g, ok := got[k]; !ok || (w != "*" && g != w) {
 				return false, ""
 			}
 		}
 		return true, ""
 	}
-	for _, k := range sortedKeys(m.Labels) {
-		got, ok := c.Labels[k]
-		switch want := m.Labels[k]; {
+	for _, k := range sortedKeys(want) {
+		g, ok := got[k]
+		switch w := want[k]; {
 		case !ok:
-			return false, fmt.Sprintf("label %s is missing", strconv.Quote(k))
-		case want != "*" && got != want:
-			return false, fmt.Sprintf("label %s is %q, not %q", strconv.Quote(k), got, want)
+			return false, fmt.Sprintf("%s %s is missing", what, strconv.Quote(k))
+		case w != "*" && g != w:
+			return false, fmt.Sprintf("%s %s is %q, not %q", what, strconv.Quote(k), g, w)
 		}
 	}
 	return true, ""
+}
+
+// firstMissing returns the first (sorted) key of want that got lacks or
+// holds with another value.
+func firstMissing(want, got map[string]string) string {
+	for _, k := range sortedKeys(want) {
+		if g, ok := got[k]; !ok || (want[k] != "*" && g != want[k]) {
+			return k
+		}
+	}
+	return ""
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -157,6 +186,9 @@ func (p *Policy) matchReason(i int, cg string, c Container) string {
 	}
 	for _, k := range sortedKeys(t.Match.Labels) {
 		parts = append(parts, fmt.Sprintf("label %s=%q", k, c.Labels[k]))
+	}
+	for _, k := range sortedKeys(t.Match.TrustedLabels) {
+		parts = append(parts, fmt.Sprintf("trusted label %s=%q (set by the runtime)", k, c.TrustedLabels[k]))
 	}
 	s := strings.Join(parts, "; ")
 	if len(t.Match.Cgroups) == 0 {

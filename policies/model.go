@@ -44,6 +44,11 @@ type Match struct {
 	Cgroups []string          // globs on the cgroup path relative to the cgroup root, no leading "/"
 	Names   []string          // globs on the container name
 	Labels  map[string]string // exact values; a value of "*" means "key present"
+	// TrustedLabels are matched only against labels the runtime itself set
+	// (Container.TrustedLabels), never against ones the container's creator
+	// supplied: e.g. io.kubernetes.pod.namespace as containerd's CRI plugin
+	// recorded it for the pod sandbox. Same value rules as Labels.
+	TrustedLabels map[string]string
 }
 
 // Limits is a set of optional limits; nil means "not set".
@@ -140,7 +145,10 @@ type Detector struct {
 type Container struct {
 	Cgroup string            // relative to the cgroup root, no leading "/"
 	Name   string            // may be empty when metadata is unreadable
-	Labels map[string]string // labels and annotations
+	Labels map[string]string // labels and annotations, whoever set them
+	// TrustedLabels are the labels the runtime set itself (not the
+	// container's creator); only these satisfy Match.TrustedLabels.
+	TrustedLabels map[string]string
 }
 
 // Options carry the facts about the host that validation needs.

@@ -21,7 +21,9 @@ func policyCmd() *command {
 		detail: "'quell policy check' reads the files (a directory contributes its *.toml files in\n" +
 			"lexical order, as quelld reads " + DefaultPolicyDir + ") and validates them as quelld\n" +
 			"would. Exit 0 with a one-line summary when valid; exit 1 listing every problem as\n" +
-			"file:line:col. It needs neither quelld nor root.",
+			"file:line:col. It needs neither quelld nor root. Warnings (a guaranteed tenant that a\n" +
+			"container joins by name or label alone; a Kubernetes key matched under labels rather than\n" +
+			"trusted_labels) are printed but do not fail the check.",
 		examples: []string{"quell policy check", "quell policy check ./policy.d/10-acme.toml", "quell policy check --portable --json /srv/ansible/files/quell/"},
 		setFlags: func(f *flags) {
 			f.boolVar(&portable, "", "portable", "skip the checks against this host (CPU count, io devices): for checking on another machine")
@@ -45,6 +47,9 @@ type policyResult struct {
 	Paths   []string `json:"paths"`
 	Summary string   `json:"summary,omitempty"`
 	Errors  []string `json:"errors,omitempty"`
+	// Warnings are valid but unsafe among hostile tenants (see
+	// policies.Policy.Warnings); they do not change the exit status.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func checkPolicy(e *env, paths []string, portable bool) (int, error) {
@@ -56,6 +61,9 @@ func checkPolicy(e *env, paths []string, portable bool) (int, error) {
 	res := policyResult{Valid: err == nil, Paths: paths}
 	if err == nil {
 		res.Summary = pol.Summary()
+		for _, w := range pol.Warnings() {
+			res.Warnings = append(res.Warnings, w.Error())
+		}
 	} else {
 		var pe policies.Errors
 		if errors.As(err, &pe) {
@@ -73,6 +81,9 @@ func checkPolicy(e *env, paths []string, portable bool) (int, error) {
 			return 0, err
 		}
 	} else if res.Valid {
+		for _, w := range res.Warnings {
+			fmt.Fprintln(e.stdout, "warning: "+safetext.Escape(w, maxErrorLine))
+		}
 		fmt.Fprintf(e.stdout, "%s: ok: %s\n", safetext.Line(strings.Join(paths, " ")), safetext.Line(res.Summary))
 	} else {
 		for _, l := range res.Errors { // they quote names and values from the files

@@ -73,6 +73,9 @@ func writeStatus(w io.Writer, v *view.View, direct bool) error {
 	for _, e := range p.Errors {
 		fmt.Fprintf(&b, "            %s\n", e)
 	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "            warning: %s\n", w)
+	}
 	if !p.Valid {
 		b.WriteString("            fix the files (quell policy check), then: sudo quell reload\n")
 	}

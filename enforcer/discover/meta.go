@@ -28,9 +28,13 @@ var DefaultRoots = Roots{Run: "/run", Docker: "/var/lib/docker"}
 type Meta struct {
 	Name   string
 	Labels map[string]string // OCI annotations, Docker labels, and the Kubernetes keys derived from CRI annotations
-	PID    int               // init PID in the host's PID namespace
-	Bundle string
-	Source string // the state file the metadata came from
+	// Trusted are the labels the runtime set itself, which a container's
+	// creator cannot supply: the Kubernetes keys containerd's CRI plugin
+	// records from the pod sandbox. Also present in Labels.
+	Trusted map[string]string
+	PID     int // init PID in the host's PID namespace
+	Bundle  string
+	Source  string // the state file the metadata came from
 }
 
 // ErrIncomplete means part of the metadata is missing (e.g. Docker's store
@@ -57,16 +61,17 @@ func (r Roots) ReadMeta(f Found) (Meta, error) {
 		if err != nil {
 			return Meta{}, err
 		}
+		cri := strings.HasPrefix(dir, filepath.Join(r.Run, "containerd/runc")+"/")
 		if f.Runtime == "docker" {
 			if err := r.addDockerStore(f.ID, &m); errors.Is(err, fs.ErrNotExist) {
-				deriveKubernetes(&m)
+				deriveKubernetes(&m, cri)
 				return m, fmt.Errorf("docker container %s: %w: no %s yet (name and labels unknown)", f.ID, ErrIncomplete,
 					filepath.Join(r.Docker, "containers", f.ID, "config.v2.json"))
 			} else if err != nil {
 				return m, err
 			}
 		}
-		deriveKubernetes(&m)
+		deriveKubernetes(&m, cri)
 		return m, nil
 	}
 	if len(tried) == 0 {
@@ -158,33 +163,4 @@ func (r Roots) addDockerStore(id string, m *Meta) error {
 		m.Labels[k] = v
 	}
 	return nil
-}
-
-// Kubernetes keys that policies match on, derived from CRI annotations when
-// the runtime state holds only those.
-var kubeKeys = [][2]string{
-	{"io.kubernetes.pod.namespace", "io.kubernetes.cri.sandbox-namespace"},
-	{"io.kubernetes.pod.name", "io.kubernetes.cri.sandbox-name"},
-	{"io.kubernetes.container.name", "io.kubernetes.cri.container-name"},
-	{"io.kubernetes.pod.uid", "io.kubernetes.cri.sandbox-uid"},
-}
-
-func deriveKubernetes(m *Meta) {
-	for _, kk := range kubeKeys {
-		if _, ok := m.Labels[kk[0]]; !ok {
-			if v, ok := m.Labels[kk[1]]; ok {
-				m.Labels[kk[0]] = v
-			}
-		}
-	}
-	if m.Name == "" {
-		if c := m.Labels["io.kubernetes.container.name"]; c != "" {
-			m.Name = c
-			if p := m.Labels["io.kubernetes.pod.name"]; p != "" {
-				m.Name = p + "/" + c
-			}
-		} else if n := m.Labels["io.podman.annotations.name"]; n != "" {
-			m.Name = n
-		}
-	}
 }

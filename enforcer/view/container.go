@@ -9,8 +9,11 @@ type Container struct {
 	Runtime string            `json:"runtime"` // docker | containerd | cri-o | podman | nspawn | lxc | unknown
 	Name    string            `json:"name,omitempty"`
 	Labels  map[string]string `json:"labels,omitempty"`
-	PID     int               `json:"pid,omitempty"` // init PID, 0 when unknown
-	Bundle  string            `json:"bundle,omitempty"`
+	// TrustedLabels are the labels the runtime set itself (see
+	// policies' trusted_labels); also in Labels.
+	TrustedLabels map[string]string `json:"trusted_labels,omitempty"`
+	PID           int               `json:"pid,omitempty"` // init PID, 0 when unknown
+	Bundle        string            `json:"bundle,omitempty"`
 	// MetaErr says why runtime metadata could not be read; the container is
 	// then classified by its cgroup path alone.
 	MetaErr string `json:"meta_error,omitempty"`

@@ -23,9 +23,10 @@ type PolicyStatus struct {
 	Valid    bool      `json:"valid"`   // the last load attempt succeeded
 	Summary  string    `json:"summary"` // of the policy in force
 	Files    []string  `json:"files"`
-	Errors   []string  `json:"errors,omitempty"` // of the last failed load; the last good policy stays in force
-	LoadedAt time.Time `json:"loaded_at"`        // when the policy in force was loaded
-	Tried    time.Time `json:"tried_at"`         // last load attempt
+	Errors   []string  `json:"errors,omitempty"`   // of the last failed load; the last good policy stays in force
+	Warnings []string  `json:"warnings,omitempty"` // of the policy in force: valid but unsafe among hostile tenants
+	LoadedAt time.Time `json:"loaded_at"`          // when the policy in force was loaded
+	Tried    time.Time `json:"tried_at"`           // last load attempt
 }
 
 // HostView holds host-wide signals.

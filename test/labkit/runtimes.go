@@ -57,6 +57,10 @@ func place(s *ContainerSpec, runDir, libDir string) (placement, error) {
 			SystemdPath: "system.slice:docker:" + s.ID,
 		}
 	case Containerd:
+		// containerd's CRI plugin writes only its io.kubernetes.cri.* keys
+		// (over any the pod supplied); other Annotations stand for pod
+		// annotations passed through by the runtime handler's allow-list,
+		// so a test can supply a hostile io.kubernetes.pod.namespace.
 		if err := kubeDefaults(s); err != nil {
 			return placement{}, err
 		}
@@ -81,10 +85,6 @@ func place(s *ContainerSpec, runDir, libDir string) (placement, error) {
 			"io.kubernetes.cri.sandbox-name":      s.PodName,
 			"io.kubernetes.cri.sandbox-namespace": s.Namespace,
 			"io.kubernetes.cri.sandbox-uid":       s.PodUID,
-			"io.kubernetes.pod.namespace":         s.Namespace,
-			"io.kubernetes.pod.name":              s.PodName,
-			"io.kubernetes.pod.uid":               s.PodUID,
-			"io.kubernetes.container.name":        s.Name,
 		} {
 			ann[k] = v
 		}
