@@ -75,9 +75,9 @@ name = "hostile"
 		case len(out) > 64<<10:
 			bad = fmt.Sprintf("%d bytes", len(out))
 		}
-		t.Logf("FIGURE hostile-text quell %s: %d bytes", what, len(out))
+		t.Logf("FIGURE hostile-text quell %q: %d bytes", what, len(out))
 		if bad != "" {
-			t.Errorf("quell %s printed %s:\n%q", what, bad, labkit.Tail(out, 20))
+			t.Errorf("quell %q printed %s:\n%q", what, bad, labkit.Tail(out, 20))
 		}
 	}
 	// (The scope's bytes that are not UTF-8 reach quell as U+FFFD: the API
