@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Change is one file whose current value differs from the desired one.
@@ -206,6 +207,18 @@ func (f *FS) apply1(dir string, w Write) Result {
 		f.afterWrite(dir+"/"+w.File, w.Value)
 	}
 	got, err := current(dir, w, nil)
+	if r.Reclaiming {
+		// The write runs on its own thread, which a loaded host may not
+		// have scheduled by the end of the reclaim wait: give it up to
+		// reclaimSettle to land before calling the value not applied.
+		for deadline := time.Now().Add(reclaimSettle); err == nil && time.Now().Before(deadline); {
+			if eq, _ := equivalent(w.File, got, w.Value, f.pageSize); eq {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+			got, err = current(dir, w, nil)
+		}
+	}
 	if err != nil {
 		r.Err = fmt.Errorf("read back: %w", err)
 		return r

@@ -34,6 +34,10 @@ func reclaimFile(file string) bool { return file == "memory.high" }
 
 const defaultReclaimWait = 100 * time.Millisecond
 
+// reclaimSettle bounds how long Apply re-reads a reclaiming write's file
+// for its value to appear (its thread had not run yet).
+const reclaimSettle = time.Second
+
 type reclaims struct {
 	wait time.Duration
 	// write is writeFile; interrupt signals a thread of this process.
