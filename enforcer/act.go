@@ -27,8 +27,9 @@ var _ detector = (*detect.Engine)(nil)
 type actor struct {
 	eng detector
 	pol *policies.Policy
-	// throttles are the throttles in force, by container ID, with the
-	// values each imposes (desire lays it over its container's plan).
+	// throttles are the throttles in force, by cgroup (never by container
+	// ID: two cgroups may claim one ID), with the values each imposes
+	// (desire lays it over its container's plan).
 	throttles map[string]detect.Penalty
 	io        ioRates // per-device io rates, for io throttles
 	// thaws are cgroups whose thaw failed (the engine has already dropped

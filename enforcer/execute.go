@@ -60,15 +60,15 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 	}()
 	switch a.Kind {
 	case detect.Throttle:
-		if old, ok := e.det.throttles[a.Target.ID]; ok { // already throttled: keep the tighter of each
+		if old, ok := e.det.throttles[a.Target.Cgroup]; ok { // already throttled: keep the tighter of each
 			p = tighterThrottle(old, p)
 			ev.After = throttleString(p.Throttle)
 		}
-		e.det.throttles[a.Target.ID] = p
+		e.det.throttles[a.Target.Cgroup] = p
 		e.persistPenalties()
 		err = e.reconcileOne(ctx, a.Target.Cgroup)
 	case detect.Unthrottle:
-		delete(e.det.throttles, a.Target.ID)
+		delete(e.det.throttles, a.Target.Cgroup)
 		e.persistPenalties()
 		err = e.reconcileOne(ctx, a.Target.Cgroup)
 	case detect.Freeze:
@@ -85,9 +85,9 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 			ev.After = "thaw failed; retried every interval"
 		}
 	case detect.Evict:
-		// Its throttle ends with it (a container restarted with the same ID
-		// must not inherit it).
-		delete(e.det.throttles, a.Target.ID)
+		// Its throttle ends with it (a container restarted at the same
+		// cgroup must not inherit it).
+		delete(e.det.throttles, a.Target.Cgroup)
 		e.preEvict(ctx, a)
 		// A frozen cgroup must be thawed for its tasks to die.
 		_ = e.fs.Thaw(ctx, a.Target.Cgroup)

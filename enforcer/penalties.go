@@ -35,7 +35,7 @@ func (e *Enforcer) persistPenalties() {
 			continue
 		}
 		p.Throttle = limits.Resources{} // the values in force are the enforcer's
-		if o, ok := e.det.throttles[p.Target.ID]; ok && p.Kind == detect.Throttle {
+		if o, ok := e.det.throttles[p.Target.Cgroup]; ok && p.Kind == detect.Throttle {
 			p.Throttle = o.Throttle
 		}
 		ps = append(ps, p)
@@ -55,7 +55,7 @@ func (e *Enforcer) restorePenalties(ctx context.Context) {
 	ps := e.store.Penalties()
 	for _, p := range ps {
 		if p.Kind == detect.Throttle && !e.cfg.DryRun {
-			e.det.throttles[p.Target.ID] = p
+			e.det.throttles[p.Target.Cgroup] = p
 		}
 	}
 	if len(ps) == 0 {
@@ -64,9 +64,9 @@ func (e *Enforcer) restorePenalties(ctx context.Context) {
 	e.log.Info("penalties restored from state", "count", len(ps))
 	lifted := map[string]bool{}
 	for _, a := range e.det.eng.Restore(ps) {
-		lifted[a.Target.ID+" "+string(a.Kind)] = true
+		lifted[a.Target.Cgroup+" "+string(a.Kind)] = true
 		if a.Kind == detect.Unthrottle {
-			delete(e.det.throttles, a.Target.ID)
+			delete(e.det.throttles, a.Target.Cgroup)
 		}
 		if a.Kind == detect.Thaw {
 			if err := e.fs.Thaw(ctx, a.Target.Cgroup); err != nil && !errors.Is(err, limits.ErrGone) && !errors.Is(err, fs.ErrNotExist) {
@@ -81,7 +81,7 @@ func (e *Enforcer) restorePenalties(ctx context.Context) {
 	// when it stood down (or it is still frozen after a crash; freezing
 	// again is harmless). Its deadline thaws it as usual.
 	for _, p := range ps {
-		if e.cfg.DryRun || p.Kind != detect.Freeze || lifted[p.Target.ID+" "+string(detect.Thaw)] {
+		if e.cfg.DryRun || p.Kind != detect.Freeze || lifted[p.Target.Cgroup+" "+string(detect.Thaw)] {
 			continue // dry-run writes nothing: a freeze from before is only ever lifted
 		}
 		fctx, cancel := context.WithTimeout(ctx, 3*time.Second)
