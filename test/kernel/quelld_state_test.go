@@ -13,7 +13,15 @@ import (
 
 	"github.com/quell-dev/quell/enforcer/api"
 	"github.com/quell-dev/quell/enforcer/state"
+	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/test/labkit"
+)
+
+// The state file's previous and corrupt copies (spelled out so this test
+// also builds against a quelld that had neither).
+const (
+	prevName    = "state.json.prev"
+	corruptName = "state.json.corrupt"
 )
 
 const throttlePolicy = `
@@ -68,32 +76,37 @@ func TestCorruptStateFileStartsFromThePreviousCopy(t *testing.T) {
 	// the throttle the previous copy.
 	q.writePolicy(throttlePolicy + "\n# reloaded\n")
 	sdir := filepath.Join(q.dir, "state")
-	if watch(20*time.Second, func() bool { return penaltyIn(filepath.Join(sdir, state.PrevName), a.ID) }).IsZero() {
-		t.Fatalf("the previous copy %s never held the throttle", state.PrevName)
+	if watch(20*time.Second, func() bool { return penaltyIn(filepath.Join(sdir, prevName), a.ID) }).IsZero() {
+		t.Fatalf("the previous copy %s never held the throttle", prevName)
 	}
 	q.kill9()
 	if err := os.WriteFile(filepath.Join(sdir, state.FileName), []byte("\x00\x00garbage{\"version\":"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	restartQuelld(q) // fails the test if quelld does not come up
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	v, err := c.View(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kept := false
-	for _, p := range v.Penalties {
-		kept = kept || (p.ID == a.ID && p.Action == "throttle")
-	}
+	var v *view.View
+	kept := !watch(10*time.Second, func() bool { // the first pass publishes the view
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var err error
+		if v, err = c.View(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range v.Penalties {
+			if p.ID == a.ID && p.Action == "throttle" {
+				return true
+			}
+		}
+		return false
+	}).IsZero()
 	said := false
 	for _, ev := range apiEvents(t, c) {
-		said = said || (ev.Kind == "error" && containsAll(ev.Reason, "unreadable", state.PrevName))
+		said = said || (ev.Kind == "error" && containsAll(ev.Reason, "unreadable", prevName))
 	}
 	time.Sleep(3 * time.Second)
 	got := labkit.ReadFile(cpuMax)
 	t.Logf("FIGURE corrupt state: restarted; throttle kept %v, cpu.max %q (was %q), event said so %v, %s kept %v",
-		kept, got, throttled, said, state.CorruptName, labkit.ReadFile(filepath.Join(sdir, state.CorruptName)) != "")
+		kept, got, throttled, said, corruptName, labkit.ReadFile(filepath.Join(sdir, corruptName)) != "")
 	if !kept || got == "max 100000" {
 		t.Errorf("the throttle from the previous copy is gone: penalties %+v, cpu.max %q", v.Penalties, got)
 	}
@@ -101,7 +114,7 @@ func TestCorruptStateFileStartsFromThePreviousCopy(t *testing.T) {
 		logEvents(t, q)
 		t.Error("no event says the state file was recovered from its previous copy")
 	}
-	if _, err := os.Stat(filepath.Join(sdir, state.CorruptName)); err != nil {
+	if _, err := os.Stat(filepath.Join(sdir, corruptName)); err != nil {
 		t.Errorf("the corrupt file was not kept aside: %v", err)
 	}
 }
