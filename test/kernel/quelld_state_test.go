@@ -77,7 +77,7 @@ func TestCorruptStateFileStartsFromThePreviousCopy(t *testing.T) {
 	q.writePolicy(throttlePolicy + "\n# reloaded\n")
 	sdir := filepath.Join(q.dir, "state")
 	if watch(20*time.Second, func() bool { return penaltyIn(filepath.Join(sdir, prevName), a.ID) }).IsZero() {
-		t.Fatalf("the previous copy %s never held the throttle", prevName)
+		t.Errorf("the previous copy %s never held the throttle", prevName) // go on: a restart must work anyway
 	}
 	q.kill9()
 	if err := os.WriteFile(filepath.Join(sdir, state.FileName), []byte("\x00\x00garbage{\"version\":"), 0o600); err != nil {

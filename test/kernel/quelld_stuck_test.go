@@ -114,19 +114,20 @@ func TestStuckThawDoesNotStallTheLoop(t *testing.T) {
 	pid := q.Pid()
 	// The freeze ends 4 s after f1: quelld writes the thaw, which cannot
 	// complete under the frozen parent.
-	var pendingAt time.Time
-	if pendingAt = watch(20*time.Second, func() bool {
-		return hasEvent(apiEvents(t, c), a.Cgroup, "thaw", "not confirmed")
-	}); pendingAt.IsZero() {
+	stuckAt := watch(20*time.Second, func() bool {
+		return labkit.ReadFile(filepath.Join(a.CgroupDir, "cgroup.freeze")) == "0" && frozenState(a.CgroupDir) == "1"
+	})
+	if stuckAt.IsZero() {
 		logEvents(t, q)
-		t.Fatalf("no pending-thaw event within 20s of the freeze (cgroup.freeze %q, frozen %q)",
+		t.Fatalf("quelld wrote no thaw within 20s of the freeze (cgroup.freeze %q, frozen %q)",
 			labkit.ReadFile(filepath.Join(a.CgroupDir, "cgroup.freeze")), frozenState(a.CgroupDir))
 	}
-	if got := labkit.ReadFile(filepath.Join(a.CgroupDir, "cgroup.freeze")); got != "0" || frozenState(a.CgroupDir) != "1" {
-		t.Fatalf("not the stuck state: cgroup.freeze %q, cgroup.events frozen %q", got, frozenState(a.CgroupDir))
+	pendingAt := watch(5*time.Second, func() bool { return hasEvent(apiEvents(t, c), a.Cgroup, "thaw", "not confirmed") })
+	t.Logf("FIGURE stuck thaw: frozen %v after the antagonist started; thaw written %v after the freeze",
+		f1.Sub(onset).Round(time.Millisecond), stuckAt.Sub(f1).Round(time.Millisecond))
+	if pendingAt.IsZero() {
+		t.Errorf("no event says the thaw is pending")
 	}
-	t.Logf("FIGURE stuck thaw: frozen %v after the antagonist started; pending-thaw event seen %v after the freeze",
-		f1.Sub(onset).Round(time.Millisecond), pendingAt.Sub(f1).Round(time.Millisecond))
 
 	// The loop goes on: drift on another container is put back, the API
 	// answers within 1 s, the pending thaw is on disk.
