@@ -120,3 +120,40 @@ func TestSharedVethShapedOnceAndNeverRemovedByTheTwin(t *testing.T) {
 		t.Fatalf("the victim lost its shaping: %v", sh.shaped)
 	}
 }
+
+// Two cgroups with one ID (and so one init PID and writable layer): only
+// the first gets the layer's project; the second vanishing untags nothing.
+func TestSharedLayerTaggedOnceAndNeverUntaggedByTheTwin(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10-acme.toml", fmt.Sprintf(diskPolicy, "container", "8MiB"))
+	cg, upper := h.runningContainer(idA, "acme-web", 4242)
+	q := newFakeQuotas()
+	clock := newClock()
+	e := h.enforcerWith(clock, false, WithNetShaper(newFakeShaper()), WithDiskQuotas(q))
+	ctx := context.Background()
+	e.Tick(ctx)
+	before := q.log()
+	if len(before) != 2 {
+		t.Fatalf("victim not limited: %q", before)
+	}
+	e.loopMu.Lock()
+	defer e.loopMu.Unlock()
+	twin := twinOf(h, e, e.known[cg])
+	pol := e.currentPolicy()
+	e.quotaDisks(pol)
+	if got := q.log(); len(got) != len(before) {
+		t.Fatalf("the twin touched quotas: %q", got[len(before):])
+	}
+	if len(twin.errs) == 0 || !strings.Contains(strings.Join(twin.errs, " "), "already in the disk project of cgroup "+cg) {
+		t.Fatalf("twin errors = %q", twin.errs)
+	}
+	delete(e.known, fakeCg)
+	e.quotaDisks(pol)
+	if got := q.log(); len(got) != len(before) {
+		t.Fatalf("the twin's release touched quotas: %q", got[len(before):])
+	}
+	if q.tags[upper] == 0 {
+		t.Fatalf("the victim's layer lost its project: %v", q.tags)
+	}
+}
