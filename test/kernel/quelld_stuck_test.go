@@ -129,27 +129,34 @@ func TestStuckThawDoesNotStallTheLoop(t *testing.T) {
 		t.Errorf("no event says the thaw is pending")
 	}
 
-	// The loop goes on: drift on another container is put back, the API
-	// answers within 1 s, the pending thaw is on disk.
-	drifted := time.Now()
-	if err := os.WriteFile(filepath.Join(web.CgroupDir, "cpu.max"), []byte("max 100000"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	back := waitFile(t, filepath.Join(web.CgroupDir, "cpu.max"), "50000 100000", 12*time.Second)
-	var slowest time.Duration
-	for range 10 {
+	// The API answers within 1 s, and the watchdog is fed while the last
+	// pass is recent (Enforcer.Healthy: within 3 intervals + 5 s); the old
+	// loop's 10 s thaws starved it.
+	var slowest, stalest time.Duration
+	for range 20 {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		began := time.Now()
-		_, err := c.View(ctx)
+		v, err := c.View(ctx)
 		cancel()
 		if err != nil {
 			t.Fatalf("view while the thaw is stuck: %v", err)
 		}
 		slowest = max(slowest, time.Since(began))
-		time.Sleep(200 * time.Millisecond)
+		stalest = max(stalest, time.Since(v.Loop.LastTick))
+		time.Sleep(500 * time.Millisecond)
 	}
-	t.Logf("FIGURE stuck thaw: drifted cpu.max of another container put back in %v; slowest of 10 API views %v; pending thaws on disk %+v",
-		back.Round(time.Millisecond), slowest.Round(time.Millisecond), stateThaws(q.dir))
+	// The loop goes on: drift on another container is put back, and the
+	// pending thaw is on disk.
+	drifted := time.Now()
+	if err := os.WriteFile(filepath.Join(web.CgroupDir, "cpu.max"), []byte("max 100000"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	back := waitFile(t, filepath.Join(web.CgroupDir, "cpu.max"), "50000 100000", 12*time.Second)
+	t.Logf("FIGURE stuck thaw: drifted cpu.max of another container put back in %v; slowest of 20 API views (10 s) %v; oldest last pass seen %v; pending thaws on disk %+v",
+		back.Round(time.Millisecond), slowest.Round(time.Millisecond), stalest.Round(time.Millisecond), stateThaws(q.dir))
+	if stalest > 3*time.Second {
+		t.Errorf("the last pass was %v old while a thaw was stuck: the watchdog (fed while it is under 8 s) would starve", stalest)
+	}
 	if back > 8*time.Second {
 		t.Errorf("drift put back %v after %v: the loop stalled", back, drifted)
 	}
