@@ -19,6 +19,9 @@ type detector interface {
 	Restore(ps []detect.Penalty) []detect.Action
 	Release(target string) []detect.Action
 	Penalties() []detect.Penalty
+	Quarantined(cg, identity string) bool
+	Quarantines() []detect.Quarantine
+	RestoreQuarantines(qs []detect.Quarantine)
 }
 
 var _ detector = (*detect.Engine)(nil)
@@ -27,14 +30,19 @@ var _ detector = (*detect.Engine)(nil)
 type actor struct {
 	eng detector
 	pol *policies.Policy
-	// throttles are the throttles in force, by container ID, with the
-	// values each imposes (desire lays it over its container's plan).
+	// throttles are the throttles in force, by cgroup (never by container
+	// ID: two cgroups may claim one ID), with the values each imposes
+	// (desire lays it over its container's plan).
 	throttles map[string]detect.Penalty
 	io        ioRates // per-device io rates, for io throttles
-	// thaws are cgroups whose thaw failed (the engine has already dropped
-	// their penalty): retried every tick until it works or they are gone,
-	// so nothing stays frozen because one write failed.
-	thaws map[string]string // cgroup → container ID
+	// thaws are cgroups whose thaw failed or is not confirmed yet (the
+	// engine has already dropped their penalty): retried every pass until
+	// the kernel confirms it or they are gone, and kept in the state file,
+	// so nothing stays frozen because one write failed, the kernel was
+	// slow, or quelld restarted (freezer.go).
+	thaws map[string]pending
+	// freezes are freezes written but not confirmed yet (checked every pass).
+	freezes map[string]pending
 }
 
 func newDetector(cfg Config, clock Clock) *actor {
@@ -43,13 +51,13 @@ func newDetector(cfg Config, clock Clock) *actor {
 	// rule's "for". (A fixed 3 s broke every "for" at interval = 5s.)
 	eng, _ := detect.NewEngine(detect.Config{DryRun: cfg.DryRun, EvictionBudget: cfg.MaxEvictionsPerMinute,
 		EvictionWindow: time.Minute, MaxGap: max(3*time.Second, 3*cfg.Interval), Now: clock.Now}, nil, nil)
-	return &actor{eng: eng, throttles: map[string]detect.Penalty{}, io: ioRates{}, thaws: map[string]string{}}
+	return &actor{eng: eng, throttles: map[string]detect.Penalty{}, io: ioRates{}, thaws: map[string]pending{}, freezes: map[string]pending{}}
 }
 
 // detectAndAct builds the snapshot, asks the engine, and executes (or, in
 // dry-run, records) what it decided.
 func (e *Enforcer) detectAndAct(ctx context.Context, pol *policies.Policy, host view.HostView, now time.Time) int {
-	defer e.retryThaws(ctx)
+	defer e.confirmPending(ctx)
 	if pol == nil {
 		// No valid policy (e.g. a bad file at start): no rule acts, but
 		// penalties restored from disk must still end at their deadlines.

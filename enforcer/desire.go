@@ -47,7 +47,7 @@ func (e *Enforcer) desire(p *policies.Policy) []plan {
 		planned[p.cgroup] = true
 	}
 	for _, t := range e.known {
-		if _, ok := e.det.throttles[t.c.ID]; ok && !planned[t.c.Cgroup] {
+		if _, ok := e.det.throttles[t.c.Cgroup]; ok && !planned[t.c.Cgroup] {
 			out = append(out, e.planOf(desire.Alone(e.member(t), t.c.Tenant)))
 		}
 	}
@@ -76,7 +76,7 @@ func (e *Enforcer) member(t *tracked) desire.Container {
 	u := t.usage
 	c := desire.Container{Cgroup: t.c.Cgroup, ID: t.c.ID, LastQuota: t.quota, Usage: desire.Usage{CPUs: u.CPUs,
 		Memory: u.MemoryBytes, Swap: u.SwapBytes, Pids: u.Pids, Throttled: u.ThrottledPct > 0}}
-	if pen, ok := e.det.throttles[t.c.ID]; ok {
+	if pen, ok := e.det.throttles[t.c.Cgroup]; ok {
 		c.Throttle = &desire.Throttle{Res: pen.Throttle,
 			Why: fmt.Sprintf("throttled by %s (factor %g) until %s", pen.By(), pen.Factor, pen.Deadline.Format("15:04:05"))}
 	}

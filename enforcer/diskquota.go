@@ -320,6 +320,12 @@ func (e *Enforcer) diskDirs(t *tracked, w diskWant) ([]string, uint64, error) {
 		if o == nil || cg == t.c.Cgroup || len(o.dirs) == 0 {
 			continue
 		}
+		// A writable layer is one container's: a second cgroup finding it
+		// (one named after another's ID, and so given its init PID) would
+		// tag the first one's files and untag them on its release.
+		if slices.Contains(o.dirs, layer) {
+			return nil, 0, fmt.Errorf("writable layer %s is already in the disk project of cgroup %s: two cgroups claim one container; not limited", layer, cg)
+		}
 		if o.key == w.key && o.dev != dev {
 			return nil, 0, fmt.Errorf("tenant %s's disk limit is one project on one filesystem; its container %s is on another than %s", t.c.Tenant, o.id, layer)
 		}

@@ -137,6 +137,10 @@ func New(cfg Config, opts ...Option) (*Enforcer, error) {
 	e.slow.log = e.log
 	e.events = newRecorder(e.store, 1000, e.log)
 	e.events.onEvent = e.hooks.OnEvent
+	if r := e.store.Recovered(); r != "" { // a corrupt state file never keeps quelld down; it says so
+		e.log.Error("state file recovered", "detail", r)
+		e.events.add(view.Event{Time: e.clock.Now(), Kind: "error", Reason: r})
+	}
 	e.det = newDetector(e.cfg, e.clock)
 	if err := e.Reload(context.Background()); err != nil {
 		e.log.Error("policy invalid at start; enforcing nothing until a valid one is loaded", "err", err)

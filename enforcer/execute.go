@@ -60,37 +60,36 @@ func (e *Enforcer) execute(ctx context.Context, pol *policies.Policy, a detect.A
 	}()
 	switch a.Kind {
 	case detect.Throttle:
-		if old, ok := e.det.throttles[a.Target.ID]; ok { // already throttled: keep the tighter of each
+		if old, ok := e.det.throttles[a.Target.Cgroup]; ok { // already throttled: keep the tighter of each
 			p = tighterThrottle(old, p)
 			ev.After = throttleString(p.Throttle)
 		}
-		e.det.throttles[a.Target.ID] = p
+		e.det.throttles[a.Target.Cgroup] = p
 		e.persistPenalties()
 		err = e.reconcileOne(ctx, a.Target.Cgroup)
 	case detect.Unthrottle:
-		delete(e.det.throttles, a.Target.ID)
+		delete(e.det.throttles, a.Target.Cgroup)
 		e.persistPenalties()
 		err = e.reconcileOne(ctx, a.Target.Cgroup)
 	case detect.Freeze:
 		e.persistPenalties()
-		fctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		err = e.fs.Freeze(fctx, a.Target.Cgroup)
-		cancel()
+		var confirmed bool
+		confirmed, err = e.freeze(ctx, a.Target.Cgroup, a.Target.ID)
 		ev.After = "frozen until " + a.Deadline.Format(time.RFC3339)
-	case detect.Thaw:
-		err = e.fs.Thaw(ctx, a.Target.Cgroup)
-		ev.After = "thawed"
-		if err != nil && !errors.Is(err, limits.ErrGone) && !errors.Is(err, fs.ErrNotExist) {
-			e.det.thaws[a.Target.Cgroup] = a.Target.ID // retried every tick (retryThaws)
-			ev.After = "thaw failed; retried every interval"
+		if err == nil && !confirmed {
+			ev.After += " (written; the kernel has not confirmed it yet: checked on the next pass)"
 		}
+	case detect.Thaw:
+		ev.After, err = e.thaw(ctx, a.Target.Cgroup, a.Target.ID)
 	case detect.Evict:
-		// Its throttle ends with it (a container restarted with the same ID
-		// must not inherit it).
-		delete(e.det.throttles, a.Target.ID)
+		// Its throttle ends with it (a container restarted at the same
+		// cgroup must not inherit it).
+		delete(e.det.throttles, a.Target.Cgroup)
+		delete(e.det.freezes, a.Target.Cgroup)
 		e.preEvict(ctx, a)
-		// A frozen cgroup must be thawed for its tasks to die.
-		_ = e.fs.Thaw(ctx, a.Target.Cgroup)
+		// cgroup.kill reaches frozen tasks too (a fatal signal ends a
+		// frozen task); the thaw is written, never waited for.
+		_ = e.setFrozen(ctx, a.Target.Cgroup, false, 0)
 		err = e.fs.Kill(a.Target.Cgroup)
 		ev.After = "killed (cgroup.kill)"
 	}

@@ -199,6 +199,11 @@ func (e *Enforcer) shapeNetwork(ctx context.Context, p *policies.Policy) int {
 			t.errs = append(t.errs, n.findErr)
 			continue
 		}
+		if owner := e.vethOwner(cg, n.veth); owner != "" {
+			e.refuseSharedVeth(t, n, owner)
+			t.errs = append(t.errs, n.findErr)
+			continue
+		}
 		if !n.applied || n.spec != spec {
 			if !e.applyShaping(ctx, t, n, spec) {
 				errs++
@@ -216,6 +221,31 @@ func (e *Enforcer) shapeNetwork(ctx context.Context, p *policies.Policy) int {
 		}
 	}
 	return errs
+}
+
+// vethOwner is the other cgroup whose shaping holds veth (applied or
+// partly applied), "" when none. A veth is one container's network: a
+// second cgroup finding the same one (a cgroup named after another's ID,
+// and so given its init PID) is never shaped, so that its Remove can never
+// take the first one's filter away.
+func (e *Enforcer) vethOwner(cg, veth string) string {
+	for other, n := range e.nets {
+		if other != cg && n.veth == veth && (n.applied || n.shaped) {
+			return other
+		}
+	}
+	return ""
+}
+
+// refuseSharedVeth records, once, that t's veth belongs to owner's shaping.
+func (e *Enforcer) refuseSharedVeth(t *tracked, n *netEntry, owner string) {
+	msg := "net: host veth " + n.veth + " is already shaped for cgroup " + owner + ": two cgroups claim one network; not shaped"
+	if msg != n.findErr {
+		e.log.Warn("network limits refused: veth shaped for another cgroup", "cgroup", t.c.Cgroup, "veth", n.veth, "owner", owner)
+		e.events.add(view.Event{Time: e.clock.Now(), Kind: "error", Tenant: t.c.Tenant, Cgroup: t.c.Cgroup, Target: t.c.ID,
+			Reason: msg, DryRun: e.cfg.DryRun})
+	}
+	n.veth, n.findErr, n.retryAt = "", msg, e.clock.Now().Add(e.cfg.Resync)
 }
 
 // findVeth looks up t's host veth unless a failure is standing; a new

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/quell-dev/quell/enforcer/detect"
@@ -28,6 +27,8 @@ func (a *actor) Penalties() []view.PenaltyView {
 	return out
 }
 
+// persistPenalties hands the penalties, pending thaws and quarantines to
+// the state store and saves it.
 func (e *Enforcer) persistPenalties() {
 	var ps []detect.Penalty
 	for _, p := range e.det.eng.Penalties() {
@@ -35,12 +36,14 @@ func (e *Enforcer) persistPenalties() {
 			continue
 		}
 		p.Throttle = limits.Resources{} // the values in force are the enforcer's
-		if o, ok := e.det.throttles[p.Target.ID]; ok && p.Kind == detect.Throttle {
+		if o, ok := e.det.throttles[p.Target.Cgroup]; ok && p.Kind == detect.Throttle {
 			p.Throttle = o.Throttle
 		}
 		ps = append(ps, p)
 	}
 	e.store.SetPenalties(ps)
+	e.persistThaws()
+	e.store.SetQuarantines(e.det.eng.Quarantines())
 	if err := e.save(); err != nil {
 		e.log.Error("save penalties", "err", err)
 	}
@@ -48,46 +51,55 @@ func (e *Enforcer) persistPenalties() {
 
 // restorePenalties reloads penalties kept on disk after a restart: expired
 // ones are lifted at once (a freeze is thawed), live ones keep their
-// deadline.
+// deadline. Thaws still pending when quelld stopped are retried, and the
+// quarantine of evicted containers resumes.
 func (e *Enforcer) restorePenalties(ctx context.Context) {
 	e.loopMu.Lock()
 	defer e.loopMu.Unlock()
-	ps := e.store.Penalties()
+	e.restoreThaws()
+	e.det.eng.RestoreQuarantines(e.store.Quarantines())
+	var ps []detect.Penalty
+	for _, p := range e.store.Penalties() {
+		if p.Target.Cgroup == "" { // never written so; the root is never penalised
+			e.log.Warn("penalty without a cgroup in the state file ignored", "container", p.Target.ID, "kind", p.Kind)
+			continue
+		}
+		ps = append(ps, p)
+	}
 	for _, p := range ps {
 		if p.Kind == detect.Throttle && !e.cfg.DryRun {
-			e.det.throttles[p.Target.ID] = p
+			e.det.throttles[p.Target.Cgroup] = p
 		}
 	}
 	if len(ps) == 0 {
+		e.confirmPending(ctx)
 		return
 	}
 	e.log.Info("penalties restored from state", "count", len(ps))
 	lifted := map[string]bool{}
 	for _, a := range e.det.eng.Restore(ps) {
-		lifted[a.Target.ID+" "+string(a.Kind)] = true
+		lifted[a.Target.Cgroup+" "+string(a.Kind)] = true
+		after := ""
 		if a.Kind == detect.Unthrottle {
-			delete(e.det.throttles, a.Target.ID)
+			delete(e.det.throttles, a.Target.Cgroup)
 		}
 		if a.Kind == detect.Thaw {
-			if err := e.fs.Thaw(ctx, a.Target.Cgroup); err != nil && !errors.Is(err, limits.ErrGone) && !errors.Is(err, fs.ErrNotExist) {
-				e.log.Warn("thaw after restart failed; retried every interval", "cgroup", a.Target.Cgroup, "err", err)
-				e.det.thaws[a.Target.Cgroup] = a.Target.ID
+			var err error
+			if after, err = e.thaw(ctx, a.Target.Cgroup, a.Target.ID); err != nil {
+				e.log.Warn("thaw after restart failed; retried every pass", "cgroup", a.Target.Cgroup, "err", err)
 			}
 		}
 		e.events.add(view.Event{Time: e.clock.Now(), Kind: string(a.Kind), Target: a.Target.ID, Cgroup: a.Target.Cgroup,
-			Rule: a.Rule + a.Detector, Reason: "after restart: " + a.Reason})
+			Rule: a.Rule + a.Detector, Reason: "after restart: " + a.Reason, After: after})
 	}
 	// A freeze whose deadline is still ahead holds again: quelld thawed it
 	// when it stood down (or it is still frozen after a crash; freezing
 	// again is harmless). Its deadline thaws it as usual.
 	for _, p := range ps {
-		if e.cfg.DryRun || p.Kind != detect.Freeze || lifted[p.Target.ID+" "+string(detect.Thaw)] {
+		if e.cfg.DryRun || p.Kind != detect.Freeze || lifted[p.Target.Cgroup+" "+string(detect.Thaw)] {
 			continue // dry-run writes nothing: a freeze from before is only ever lifted
 		}
-		fctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		err := e.fs.Freeze(fctx, p.Target.Cgroup)
-		cancel()
-		if err != nil {
+		if _, err := e.freeze(ctx, p.Target.Cgroup, p.Target.ID); err != nil {
 			e.log.Warn("freeze again after restart", "cgroup", p.Target.Cgroup, "err", err)
 			continue
 		}
@@ -95,6 +107,7 @@ func (e *Enforcer) restorePenalties(ctx context.Context) {
 			Rule: p.Rule + p.Detector, Reason: "after restart: freeze held until its deadline " + p.Deadline.Format(time.RFC3339),
 			After: "frozen until " + p.Deadline.Format(time.RFC3339)})
 	}
+	e.confirmPending(ctx)
 	e.persistPenalties()
 }
 
@@ -119,26 +132,6 @@ func (e *Enforcer) Release(ctx context.Context, id string) error {
 	return errors.Join(errs...)
 }
 
-// retryThaws thaws again the cgroups whose thaw failed, until it works or
-// the cgroup is gone.
-func (e *Enforcer) retryThaws(ctx context.Context) int {
-	errs := 0
-	for cg, id := range e.det.thaws {
-		err := e.fs.Thaw(ctx, cg)
-		switch {
-		case err == nil:
-			delete(e.det.thaws, cg)
-			e.events.add(view.Event{Time: e.clock.Now(), Kind: "thaw", Target: id, Cgroup: cg, Reason: "thaw retried and done", After: "thawed"})
-		case errors.Is(err, limits.ErrGone) || errors.Is(err, fs.ErrNotExist):
-			delete(e.det.thaws, cg)
-		default:
-			errs++
-			e.log.Error("thaw retry failed; trying again next interval", "cgroup", cg, "err", err)
-		}
-	}
-	return errs
-}
-
 // standDown thaws everything quell froze (quelld is stopping: nothing may
 // stay frozen) and keeps the rest of the state for the next start.
 func (e *Enforcer) standDown() {
@@ -148,12 +141,18 @@ func (e *Enforcer) standDown() {
 	defer cancel()
 	for _, p := range e.det.eng.Penalties() {
 		if p.Kind == detect.Freeze && !p.DryRun {
-			if err := e.fs.Thaw(ctx, p.Target.Cgroup); err != nil {
+			// Written, confirmed for at most freezeWait: a thaw the kernel
+			// has not confirmed is not pending (the penalty is kept and
+			// lifted or re-applied on start).
+			if err := e.setFrozen(ctx, p.Target.Cgroup, false, freezeWait); err != nil {
 				e.log.Warn("thaw on stop", "cgroup", p.Target.Cgroup, "err", err)
 			}
 			e.events.add(view.Event{Time: e.clock.Now(), Kind: "thaw", Target: p.Target.ID, Cgroup: p.Target.Cgroup,
 				Reason: "quelld stopping: nothing stays frozen (the freeze is re-applied on start if its deadline is still ahead)"})
 		}
+	}
+	for _, cg := range sortedKeys(e.det.thaws) { // written once more; kept for the next start
+		_ = e.setFrozen(ctx, cg, false, confirmWait)
 	}
 	if err := e.save(); err != nil {
 		e.log.Error("save state", "err", err)

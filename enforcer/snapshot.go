@@ -78,6 +78,10 @@ func (e *Enforcer) snapshot(pol *policies.Policy, host view.HostView, now time.T
 		if needNet && c.PID > 0 {
 			un.Endpoints = e.endpoints(c.PID)
 		}
+		un.Identity = identityOf(c)
+		if e.det.eng.Quarantined(c.Cgroup, un.Identity) {
+			un.Populated = e.populated(c.Cgroup)
+		}
 		s.Units = append(s.Units, un)
 	}
 	return s
@@ -129,4 +133,43 @@ func tenantSignals(known map[string]*tracked) map[string]map[string]float64 {
 		}
 	}
 	return out
+}
+
+// identityOf names a container across restarts for quarantines: its
+// runtime and the name the runtime gave it, and for Kubernetes the pod's
+// namespace; "" when there is no name (a name that is only the ID is none:
+// a restarted Kubernetes container has a new ID; a Docker one keeps its
+// cgroup, which is watched anyway).
+func identityOf(c view.Container) string {
+	if c.Name == "" || c.Name == c.ID || c.Runtime == "" || c.Runtime == "unknown" {
+		return ""
+	}
+	id := c.Runtime + " " + c.Name
+	if ns := c.Labels["io.kubernetes.pod.namespace"]; ns != "" {
+		id += " in namespace " + ns
+	}
+	return id
+}
+
+// populated reads whether cg holds a process (cgroup.events "populated");
+// nil when it cannot tell (a failed read is not "empty").
+func (e *Enforcer) populated(cg string) *bool {
+	v, err := e.fs.Read(cg, "cgroup.events")
+	f := false
+	switch {
+	case isGone(err):
+		return &f
+	case err != nil:
+		return nil
+	}
+	for _, line := range strings.Split(v, "\n") {
+		switch strings.TrimSpace(line) {
+		case "populated 1":
+			t := true
+			return &t
+		case "populated 0":
+			return &f
+		}
+	}
+	return nil
 }

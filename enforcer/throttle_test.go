@@ -100,7 +100,7 @@ func TestThrottleRankIOSetsIOMaxFromThePerDeviceRate(t *testing.T) {
 		"8:0":    "8:0 rbps=100000 wbps=max riops=10 wiops=max",
 		"254:16": "254:16 rbps=max wbps=10000000 riops=max wiops=10",
 	}
-	p := e.det.throttles[idA].Throttle
+	p := e.det.throttles[cg].Throttle
 	if len(p.IOMax) != 2 {
 		t.Fatalf("io throttle caps = %+v (io.max now %q), want two devices", p.IOMax, got)
 	}

@@ -11,7 +11,7 @@ const DefaultMaxStddev = 0.1
 
 var (
 	detectorKeys = []string{"name", "kind", "min_cpus", "max_stddev", "window", "names", "ports", "addresses",
-		"action", "factor", "for", "classes"}
+		"action", "factor", "for", "classes", "quarantine"}
 	// kindKeys lists the keys that only apply to one kind.
 	kindKeys = map[string]string{
 		"min_cpus": KindFlatCPU, "max_stddev": KindFlatCPU, "window": KindFlatCPU,
@@ -117,6 +117,9 @@ func (d *decoder) detector(t *tbl, n int) Detector {
 	}
 	det.Action, det.Factor, det.For = t.penalty()
 	det.Classes = t.classes("classes")
+	if q, ok := t.duration("quarantine"); ok {
+		det.Quarantine = &q
+	}
 	t.finish(detectorKeys)
 	return det
 }

@@ -8,7 +8,7 @@ import (
 )
 
 var (
-	ruleKeys   = []string{"name", "when", "release", "target", "ladder", "cooldown", "dry_run"}
+	ruleKeys   = []string{"name", "when", "release", "target", "ladder", "cooldown", "quarantine", "dry_run"}
 	whenKeys   = []string{"signal", "above", "below", "for"}
 	targetKeys = []string{"classes", "tenants", "rank"}
 	stepKeys   = []string{"action", "factor", "for"}
@@ -78,6 +78,9 @@ func (d *decoder) rule(t *tbl, n int) (Rule, []tenantRef) {
 		d.errAt(t.path, "ladder", "ladder is missing (e.g. ladder = [{ action = \"throttle\", factor = 0.5, for = \"60s\" }])")
 	}
 	r.Cooldown, _ = t.duration("cooldown")
+	if q, ok := t.duration("quarantine"); ok {
+		r.Quarantine = &q
+	}
 	r.DryRun, _ = t.boolean("dry_run")
 	t.finish(ruleKeys)
 	return r, refs

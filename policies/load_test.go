@@ -56,13 +56,14 @@ func TestDesignExample(t *testing.T) {
 				{Action: "freeze", For: 30 * time.Second},
 				{Action: "evict"},
 			},
-			Cooldown: 30 * time.Second,
-			Pos:      Pos{File: file, Line: 24, Col: 1},
+			Cooldown:   30 * time.Second,
+			Quarantine: ptr(10 * time.Minute),
+			Pos:        Pos{File: file, Line: 24, Col: 1},
 		}},
 		Detectors: []Detector{{
 			Name: "miner", Kind: "flat-cpu", MinCPUs: 0.9, MaxStddev: DefaultMaxStddev,
 			Window: 10 * time.Minute, Action: "evict",
-			Pos: Pos{File: file, Line: 31, Col: 1},
+			Pos: Pos{File: file, Line: 32, Col: 1},
 		}},
 	}
 	want.compile()

@@ -120,8 +120,23 @@ type Rule struct {
 	Target   Target
 	Ladder   []Step
 	Cooldown time.Duration
-	DryRun   bool
-	Pos      Pos
+	// Quarantine is how long a container this rule evicted is remembered:
+	// seen running again (restarted by its runtime) within it, it is
+	// evicted again on sight. nil: DefaultQuarantine; 0: not remembered.
+	Quarantine *time.Duration
+	DryRun     bool
+	Pos        Pos
+}
+
+// DefaultQuarantine is a rule's or detector's quarantine when it sets none.
+const DefaultQuarantine = 10 * time.Minute
+
+// QuarantineOr is q, or DefaultQuarantine when q is nil.
+func QuarantineOr(q *time.Duration) time.Duration {
+	if q == nil {
+		return DefaultQuarantine
+	}
+	return *q
 }
 
 // Detector is one [[detector]] table.
@@ -138,7 +153,9 @@ type Detector struct {
 	Factor    float64
 	For       time.Duration
 	Classes   []Class
-	Pos       Pos
+	// Quarantine: as Rule.Quarantine, for containers this detector evicted.
+	Quarantine *time.Duration
+	Pos        Pos
 }
 
 // Container is what matching needs to know about a container.

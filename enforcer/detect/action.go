@@ -74,10 +74,12 @@ func lift(k Kind) Kind {
 	return Unthrottle
 }
 
+// penaltyKey keys a penalty by its unit's cgroup, the one thing two units
+// cannot share: container IDs come from names anyone can give a cgroup.
 type penaltyKey struct {
-	id     string
+	cgroup string
 	kind   Kind
 	dryRun bool
 }
 
-func keyOf(p *Penalty) penaltyKey { return penaltyKey{p.Target.ID, p.Kind, p.DryRun} }
+func keyOf(p *Penalty) penaltyKey { return penaltyKey{p.Target.Cgroup, p.Kind, p.DryRun} }

@@ -22,8 +22,8 @@ const (
 type detEval struct {
 	d        policies.Detector
 	prefixes []netip.Prefix
-	rings    map[string]*cpuRing // flat-cpu: unit ID → samples
-	hits     map[string]*detHit  // unit ID → last firing
+	rings    map[string]*cpuRing // flat-cpu: unit cgroup → samples
+	hits     map[string]*detHit  // unit cgroup → last firing
 }
 
 // detHit remembers that a detector acted on a unit.
@@ -108,21 +108,21 @@ func (e *Engine) evalDetector(s *Snapshot, de *detEval, out []Action) []Action {
 	for i := range s.Units {
 		u := &s.Units[i]
 		if !de.targetable(u) {
-			delete(de.rings, u.ID)
+			delete(de.rings, u.Cgroup)
 			continue
 		}
 		f, match := de.match(u, now, e.cfg)
-		hit := de.hits[u.ID]
+		hit := de.hits[u.Cgroup]
 		if !match {
 			if hit != nil && !now.Before(hit.until) {
-				delete(de.hits, u.ID)
+				delete(de.hits, u.Cgroup)
 			}
 			continue
 		}
 		if hit != nil && now.Before(hit.rearmAt) {
 			continue
 		}
-		if de.d.Action == string(Evict) && (e.recentlyEvicted(now, u.ID, e.cfg.DryRun) || (!e.cfg.DryRun && !e.budget.allow(now))) {
+		if de.d.Action == string(Evict) && (e.recentlyEvicted(now, u.Cgroup, e.cfg.DryRun) || (!e.cfg.DryRun && !e.budget.allow(now))) {
 			continue // being evicted, or no budget left: try again next snapshot
 		}
 		reason, sig, ev := de.describe(u, f)
@@ -145,7 +145,7 @@ func (e *Engine) evalDetector(s *Snapshot, de *detEval, out []Action) []Action {
 		if d.kind == Evict {
 			h.until, h.rearmAt = at, at.Add(e.cfg.EvictRetry)
 		}
-		de.hits[u.ID] = h
+		de.hits[u.Cgroup] = h
 		if a != nil {
 			out = append(out, *a)
 		}
@@ -155,14 +155,14 @@ func (e *Engine) evalDetector(s *Snapshot, de *detEval, out []Action) []Action {
 
 // forget drops the state of units absent from the snapshot.
 func (de *detEval) forget(present map[string]*Unit) {
-	for id := range de.rings {
-		if present[id] == nil {
-			delete(de.rings, id)
+	for cg := range de.rings {
+		if present[cg] == nil {
+			delete(de.rings, cg)
 		}
 	}
-	for id := range de.hits {
-		if present[id] == nil {
-			delete(de.hits, id)
+	for cg := range de.hits {
+		if present[cg] == nil {
+			delete(de.hits, cg)
 		}
 	}
 }

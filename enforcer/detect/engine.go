@@ -19,11 +19,14 @@ type Engine struct {
 	dets      []*detEval
 	penalties map[penaltyKey]*Penalty
 	evicted   map[evictKey]time.Time
-	budget    budget
-	last      time.Time
+	// quarantined are the units evicted within their rule's or detector's
+	// quarantine (see Quarantine).
+	quarantined []*Quarantine
+	budget      budget
+	last        time.Time
 
-	// Per tick, rebuilt by Tick.
-	byID      map[string]*Unit
+	// Per tick, rebuilt by Tick: units by cgroup.
+	byCg      map[string]*Unit
 	tenantUse map[string]Usage
 }
 
@@ -38,7 +41,7 @@ func NewEngine(cfg Config, rules []policies.Rule, dets []policies.Detector) (*En
 		penalties: map[penaltyKey]*Penalty{},
 		evicted:   map[evictKey]time.Time{},
 		budget:    budget{max: cfg.EvictionBudget, per: cfg.EvictionWindow},
-		byID:      map[string]*Unit{},
+		byCg:      map[string]*Unit{},
 		tenantUse: map[string]Usage{},
 	}
 	if err := e.SetPolicy(rules, dets); err != nil {
@@ -100,7 +103,8 @@ func (e *Engine) SetPolicy(rules []policies.Rule, dets []policies.Detector) erro
 }
 
 // Tick evaluates one snapshot and returns the actions to take, in order:
-// first lifting expired penalties (Unthrottle, Thaw), then each rule's
+// first lifting expired penalties (Unthrottle, Thaw), then evictions of
+// quarantined units seen running again (see Quarantine), then each rule's
 // decision (rules in policy order), then each detector's. A snapshot older
 // than the previous one is ignored (nil).
 //
@@ -114,15 +118,16 @@ func (e *Engine) Tick(s Snapshot) []Action {
 		return nil
 	}
 	e.last = now
-	clear(e.byID)
+	clear(e.byCg)
 	for i := range s.Units {
-		e.byID[s.Units[i].ID] = &s.Units[i]
+		e.byCg[s.Units[i].Cgroup] = &s.Units[i]
 	}
 	sumByTenant(s.Units, e.tenantUse)
 	var out []Action
 	out = e.expire(now, out)
+	out = e.onSight(&s, out)
 	for k := range e.evicted {
-		if e.byID[k.id] == nil {
+		if e.byCg[k.cgroup] == nil {
 			delete(e.evicted, k)
 		}
 	}
@@ -130,11 +135,11 @@ func (e *Engine) Tick(s Snapshot) []Action {
 		out = e.evalRule(&s, re, out)
 	}
 	for _, de := range e.dets {
-		de.forget(e.byID)
+		de.forget(e.byCg)
 		out = e.evalDetector(&s, de, out)
 	}
 	// Do not keep pointers into the caller's snapshot.
-	clear(e.byID)
+	clear(e.byCg)
 	return out
 }
 
@@ -167,8 +172,8 @@ func (e *Engine) Restore(ps []Penalty) []Action {
 	return out
 }
 
-// Release lifts every penalty (real and dry-run) of the unit whose ID or
-// cgroup is target, as `quell release` asks, and returns the lifting
+// Release lifts every penalty (real and dry-run) of the units whose ID or
+// cgroup is target (an ID two cgroups share releases both), as `quell release` asks, and returns the lifting
 // actions; none when it has no penalty. Rules whose ladder was acting on it
 // stop and enter their cooldown; detectors leave it alone for
 // DetectorCooldown.
@@ -177,30 +182,32 @@ func (e *Engine) Release(target string) []Action {
 	defer e.mu.Unlock()
 	now := e.cfg.Now()
 	var out []Action
-	var id string
+	cgs := map[string]bool{} // the released units, by cgroup
 	for _, k := range e.sortedPenaltyKeys() {
 		p := e.penalties[k]
 		if p.Target.ID != target && p.Target.Cgroup != target {
 			continue
 		}
-		id = p.Target.ID
+		cgs[p.Target.Cgroup] = true
 		delete(e.penalties, k)
 		out = append(out, liftAction(p, fmt.Sprintf("%s of %s lifted by the operator", p.Kind, p.Target.label())))
 	}
-	if id == "" {
-		id = target
+	if len(cgs) == 0 {
+		cgs[target] = true
 	}
 	for _, re := range e.rules {
 		for _, sc := range re.scopes {
-			if sc.culprit == id {
-				sc.step, sc.culprit, sc.culpritName = -1, "", ""
+			if sc.culprit != "" && (cgs[sc.culprit] || sc.culpritID == target) {
+				sc.clearCulprit()
 				sc.cooldownUntil = now.Add(re.r.Cooldown)
 			}
 		}
 	}
 	for _, de := range e.dets {
-		if h := de.hits[id]; h != nil {
-			h.until, h.rearmAt = now, now.Add(e.cfg.DetectorCooldown)
+		for cg := range cgs {
+			if h := de.hits[cg]; h != nil {
+				h.until, h.rearmAt = now, now.Add(e.cfg.DetectorCooldown)
+			}
 		}
 	}
 	return out

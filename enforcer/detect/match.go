@@ -80,10 +80,10 @@ func (de *detEval) describe(u *Unit, f found) (string, map[string]float64, map[s
 // sustained load (a miner), unlike the bursts of builds and services. A
 // unit with an unknown CPU sample is not fed (the gap then breaks the run).
 func (de *detEval) matchFlatCPU(u *Unit, now time.Time, cfg Config) (found, bool) {
-	r := de.rings[u.ID]
+	r := de.rings[u.Cgroup]
 	if r == nil {
 		r = newCPURing(de.d.Window)
-		de.rings[u.ID] = r
+		de.rings[u.Cgroup] = r
 	}
 	if u.Usage.CPU >= 0 {
 		r.add(now, u.Usage.CPU, cfg.MaxGap)

@@ -43,7 +43,10 @@ func (e *Engine) impose(now time.Time, d decision) (act *Action, ok bool) {
 			}
 			e.budget.spend(now)
 		}
-		e.evicted[evictKey{d.unit.ID, d.dryRun}] = now
+		e.evicted[evictKey{d.unit.Cgroup, d.dryRun}] = now
+		if !d.dryRun {
+			e.quarantine(now, d.unit, d.rule, d.detector, d.reason)
+		}
 		return a, true
 	}
 	if d.kind == Throttle {
@@ -82,9 +85,9 @@ func (e *Engine) impose(now time.Time, d decision) (act *Action, ok bool) {
 func (e *Engine) expire(now time.Time, out []Action) []Action {
 	for _, k := range e.sortedPenaltyKeys() {
 		p := e.penalties[k]
-		if _, present := e.byID[p.Target.ID]; !present {
+		if _, present := e.byCg[p.Target.Cgroup]; !present {
 			delete(e.penalties, k)
-			if _, evicted := e.evicted[evictKey{p.Target.ID, p.DryRun}]; !evicted {
+			if _, evicted := e.evicted[evictKey{p.Target.Cgroup, p.DryRun}]; !evicted {
 				out = append(out, liftAction(p, fmt.Sprintf("%s of %s lifted: the unit is no longer observed", p.Kind, p.Target.label())))
 			}
 			continue
@@ -118,7 +121,7 @@ func (e *Engine) sortedPenaltyKeys() []penaltyKey {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b penaltyKey) int {
-		return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.kind, b.kind), boolCmp(a.dryRun, b.dryRun))
+		return cmp.Or(cmp.Compare(a.cgroup, b.cgroup), cmp.Compare(a.kind, b.kind), boolCmp(a.dryRun, b.dryRun))
 	})
 	return keys
 }
@@ -134,10 +137,10 @@ func boolCmp(a, b bool) int {
 	}
 }
 
-// penalizedBy reports whether unit id has a live penalty decided by rule.
-func (e *Engine) penalizedBy(id, rule string, dryRun bool) bool {
+// penalizedBy reports whether the unit at cgroup cg has a live penalty decided by rule.
+func (e *Engine) penalizedBy(cg, rule string, dryRun bool) bool {
 	for _, k := range [...]Kind{Throttle, Freeze} {
-		if p, ok := e.penalties[penaltyKey{id, k, dryRun}]; ok && p.Rule == rule {
+		if p, ok := e.penalties[penaltyKey{cg, k, dryRun}]; ok && p.Rule == rule {
 			return true
 		}
 	}
@@ -145,13 +148,13 @@ func (e *Engine) penalizedBy(id, rule string, dryRun bool) bool {
 }
 
 type evictKey struct {
-	id     string
+	cgroup string
 	dryRun bool
 }
 
-// recentlyEvicted reports whether id was told to be evicted less than
-// EvictRetry ago (and so should not be picked again).
-func (e *Engine) recentlyEvicted(now time.Time, id string, dryRun bool) bool {
-	t, ok := e.evicted[evictKey{id, dryRun}]
+// recentlyEvicted reports whether the unit at cgroup cg was told to be
+// evicted less than EvictRetry ago (and so should not be picked again).
+func (e *Engine) recentlyEvicted(now time.Time, cg string, dryRun bool) bool {
+	t, ok := e.evicted[evictKey{cg, dryRun}]
 	return ok && now.Sub(t) < e.cfg.EvictRetry
 }

@@ -87,7 +87,7 @@ func classAllowed(classes []policies.Class, c policies.Class) bool {
 // G = 0, so their score is their use. A unit with unknown use (negative) or
 // a score ≤ 0 (its tenant is within its guarantee) is not a candidate.
 // Candidates are ordered by tier (best-effort, burstable, guaranteed over its
-// limits), then score, then use, then ID. ok is false when there is none.
+// limits), then score, then use, then ID, then cgroup. ok is false when there is none.
 func rank(s *Snapshot, tenantUse map[string]Usage, tg policies.Target, victim string, skip func(*Unit) bool) (c candidate, ok bool) {
 	for i := range s.Units {
 		u := &s.Units[i]
@@ -130,7 +130,10 @@ func better(a, b candidate) bool {
 	if a.use != b.use {
 		return a.use > b.use
 	}
-	return a.u.ID < b.u.ID
+	if a.u.ID != b.u.ID {
+		return a.u.ID < b.u.ID
+	}
+	return a.u.Cgroup < b.u.Cgroup
 }
 
 // sumByTenant adds up the known use of each tenant's units.

@@ -27,8 +27,9 @@ type ruleScope struct {
 	value         float64
 	hasValue      bool
 	held          time.Duration
-	step          int // index of the last step applied to culprit; -1 idle
-	culprit       string
+	step          int    // index of the last step applied to culprit; -1 idle
+	culprit       string // the culprit's cgroup (its key)
+	culpritID     string
 	culpritName   string
 	stepAt        time.Time
 	cooldownUntil time.Time
@@ -65,6 +66,11 @@ func compileRule(r policies.Rule) (*ruleEval, error) {
 		return nil, fmt.Errorf("rule %s: unknown rank %q", r.Name, r.Target.Rank)
 	}
 	return &ruleEval{r: r, th: th, tenant: strings.HasPrefix(r.When.Signal, "tenant."), scopes: map[string]*ruleScope{}}, nil
+}
+
+// clearCulprit makes the scope idle (no ladder in progress).
+func (sc *ruleScope) clearCulprit() {
+	sc.step, sc.culprit, sc.culpritID, sc.culpritName = -1, "", "", ""
 }
 
 func (re *ruleEval) scope(name string) *ruleScope {
@@ -136,7 +142,7 @@ func (e *Engine) evalScope(s *Snapshot, re *ruleEval, scopeName string, sc *rule
 	if re.th.relieved(v) {
 		sc.settle = false
 		if sc.step >= 0 {
-			sc.step, sc.culprit, sc.culpritName = -1, "", ""
+			sc.clearCulprit()
 			sc.cooldownUntil = now.Add(r.Cooldown)
 		}
 		return out
@@ -149,14 +155,14 @@ func (e *Engine) evalScope(s *Snapshot, re *ruleEval, scopeName string, sc *rule
 	}
 	dry := e.cfg.DryRun || r.DryRun
 	if sc.step >= 0 {
-		u := e.byID[sc.culprit]
-		if u == nil || !eligible(u) || e.recentlyEvicted(now, u.ID, dry) {
-			if u == nil || e.recentlyEvicted(now, u.ID, dry) { // gone: its load may be gone too
+		u := e.byCg[sc.culprit]
+		if u == nil || !eligible(u) || e.recentlyEvicted(now, u.Cgroup, dry) {
+			if u == nil || e.recentlyEvicted(now, u.Cgroup, dry) { // gone: its load may be gone too
 				sc.settle = true
 				sc.cond.rearm(now)
 				sc.held = 0
 			}
-			sc.step, sc.culprit, sc.culpritName = -1, "", ""
+			sc.clearCulprit()
 		} else {
 			if sc.held < e.evalPeriod(r, sc.step) {
 				return out
@@ -165,9 +171,9 @@ func (e *Engine) evalScope(s *Snapshot, re *ruleEval, scopeName string, sc *rule
 			// Escalate only on the unit that is still the main contributor: if
 			// another eligible unit now ranks above it, the pressure is that
 			// one's, and the culprit's penalty runs out on its own.
-			top, found := rank(s, e.tenantUse, r.Target, scopeName, func(x *Unit) bool { return e.recentlyEvicted(now, x.ID, dry) })
-			if next < len(r.Ladder) && found && top.u.ID != u.ID {
-				sc.step, sc.culprit, sc.culpritName = -1, "", ""
+			top, found := rank(s, e.tenantUse, r.Target, scopeName, func(x *Unit) bool { return e.recentlyEvicted(now, x.Cgroup, dry) })
+			if next < len(r.Ladder) && found && top.u.Cgroup != u.Cgroup {
+				sc.clearCulprit()
 				next = len(r.Ladder) + 1 // fall through to picking a new culprit
 			}
 			// Host CPU pressure counts the culprit's own stalls too, and a
@@ -189,7 +195,7 @@ func (e *Engine) evalScope(s *Snapshot, re *ruleEval, scopeName string, sc *rule
 				return e.step(s, re, sc, next, u, reason, nil, nil, dry, out)
 			}
 			if next == len(r.Ladder) { // ladder exhausted: next culprit, after the signal holds again
-				sc.step, sc.culprit, sc.culpritName = -1, "", ""
+				sc.clearCulprit()
 				sc.cond.rearm(now)
 				sc.held = 0
 			}
@@ -206,7 +212,7 @@ func (e *Engine) evalScope(s *Snapshot, re *ruleEval, scopeName string, sc *rule
 		return out
 	}
 	c, found := rank(s, e.tenantUse, r.Target, scopeName, func(u *Unit) bool {
-		return e.penalizedBy(u.ID, r.Name, dry) || e.recentlyEvicted(now, u.ID, dry)
+		return e.penalizedBy(u.Cgroup, r.Name, dry) || e.recentlyEvicted(now, u.Cgroup, dry)
 	})
 	if !found {
 		sc.waiting = "no eligible unit to act on"
@@ -260,10 +266,10 @@ func (e *Engine) step(s *Snapshot, re *ruleEval, sc *ruleScope, i int, u *Unit, 
 	sc.held = 0
 	sc.stepAt = now
 	if d.kind == Evict { // terminal for this culprit
-		sc.step, sc.culprit, sc.culpritName = -1, "", ""
+		sc.clearCulprit()
 		sc.settle = true
 	} else {
-		sc.step, sc.culprit, sc.culpritName = i, u.ID, u.label()
+		sc.step, sc.culprit, sc.culpritID, sc.culpritName = i, u.Cgroup, u.ID, u.label()
 		sc.settle = false
 	}
 	if a != nil {

@@ -59,9 +59,13 @@ type Usage struct {
 
 // Unit is one container cgroup in a snapshot.
 type Unit struct {
-	ID     string // stable container ID; the key of penalties
-	Name   string // human name for reasons; ID when empty
-	Cgroup string // relative to the cgroup root, no leading "/"
+	ID   string // container ID, for reasons, events and `quell release ID`
+	Name string // human name for reasons; ID when empty
+	// Cgroup is relative to the cgroup root, no leading "/". It is the key
+	// of everything the engine keeps about a unit (penalties, ladders,
+	// detector state, evictions): IDs come from cgroup names a tenant may
+	// choose, so two units may share one, never a cgroup.
+	Cgroup string
 	Tenant string // "" when unassigned (never a rule target)
 	Class  policies.Class
 
@@ -81,6 +85,16 @@ type Unit struct {
 	// connections (for endpoint detectors). Nil when not collected.
 	Processes []string
 	Endpoints []netip.AddrPort
+
+	// Identity names the container across restarts, whatever its ID and
+	// cgroup: its runtime and the name the runtime gave it (and the pod,
+	// for Kubernetes). "" when the runtime gave it no name. A quarantine
+	// watches it.
+	Identity string
+	// Populated: whether the cgroup holds a process (cgroup.events). The
+	// enforcer reads it for units a quarantine watches (Engine.Quarantined);
+	// nil when not read or unreadable.
+	Populated *bool
 }
 
 // Ref names a unit in actions and penalties.

@@ -10,7 +10,7 @@ import (
 type State struct {
 	Time      time.Time   `json:"time"` // of the last snapshot
 	DryRun    bool        `json:"dry_run"`
-	Penalties []Penalty   `json:"penalties"` // sorted by unit ID, then kind
+	Penalties []Penalty   `json:"penalties"` // sorted by unit ID, cgroup, then kind
 	Rules     []RuleState `json:"rules"`
 	Evictions struct {
 		Used   int           `json:"used"` // in the window ending at Time
@@ -29,6 +29,7 @@ type RuleState struct {
 	HeldFor       time.Duration `json:"held_for"`          // how long the condition has held (since the last step when acting)
 	Step          int           `json:"step"`              // last ladder step applied (0-based); -1 idle
 	Culprit       string        `json:"culprit,omitempty"` // unit ID the ladder acts on
+	CulpritCgroup string        `json:"culprit_cgroup,omitempty"`
 	CulpritName   string        `json:"culprit_name,omitempty"`
 	StepAt        time.Time     `json:"step_at,omitzero"`
 	CooldownUntil time.Time     `json:"cooldown_until,omitzero"`
@@ -53,7 +54,7 @@ func (e *Engine) State() State {
 			st.Rules = append(st.Rules, RuleState{
 				Rule: re.r.Name, Tenant: n, Signal: re.r.When.Signal,
 				Value: sc.value, HasValue: sc.hasValue, HeldFor: sc.held,
-				Step: sc.step, Culprit: sc.culprit, CulpritName: sc.culpritName,
+				Step: sc.step, Culprit: sc.culpritID, CulpritCgroup: sc.culprit, CulpritName: sc.culpritName,
 				StepAt: sc.stepAt, CooldownUntil: sc.cooldownUntil, Waiting: sc.waiting,
 			})
 		}
@@ -77,7 +78,8 @@ func (e *Engine) penaltiesLocked() []Penalty {
 		out = append(out, *p)
 	}
 	slices.SortFunc(out, func(a, b Penalty) int {
-		return cmp.Or(cmp.Compare(a.Target.ID, b.Target.ID), cmp.Compare(a.Kind, b.Kind), boolCmp(a.DryRun, b.DryRun))
+		return cmp.Or(cmp.Compare(a.Target.ID, b.Target.ID), cmp.Compare(a.Target.Cgroup, b.Target.Cgroup),
+			cmp.Compare(a.Kind, b.Kind), boolCmp(a.DryRun, b.DryRun))
 	})
 	return out
 }

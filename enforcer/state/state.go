@@ -1,9 +1,13 @@
 // Package state keeps what quelld must not forget across a crash or restart:
 // the original value of every cgroup file it changed (to restore it), active
 // penalties with their deadlines (so nothing stays frozen or throttled
-// because quelld died), and the recent event log. It is written atomically
-// (temp file, fsync, rename, fsync of the directory): after a kill -9 at any
-// moment the file holds either the previous or the new state, never a mix.
+// because quelld died), thaws not yet confirmed by the kernel, the
+// quarantine of evicted containers, and the recent event log. It is written
+// atomically (temp file, fsync, rename, fsync of the directory): after a
+// kill -9 at any moment the file holds either the previous or the new
+// state, never a mix. The file it replaces is kept as state.json.prev, so a
+// state file damaged later (a disk error, a stray edit) costs one save, not
+// everything: Open then starts from the previous copy and says so.
 package state
 
 import (
@@ -21,16 +25,34 @@ import (
 	"github.com/quell-dev/quell/enforcer/detect"
 )
 
-// FileName is the state file inside the state dir.
-const FileName = "state.json"
+// FileName is the state file inside the state dir; PrevName the previous
+// copy Save keeps beside it; CorruptName where Open moves a file it could
+// not read (for a post-mortem), replacing an older one.
+const (
+	FileName    = "state.json"
+	PrevName    = "state.json.prev"
+	CorruptName = "state.json.corrupt"
+)
 
 // Data is the content of the state file.
 type Data struct {
 	Version   int                          `json:"version"`
 	Originals map[string]map[string]string `json:"originals"` // cgroup → file → value before quell
 	Penalties Penalties                    `json:"penalties"`
-	Events    json.RawMessage              `json:"events,omitempty"` // owned by the recorder
-	SavedAt   time.Time                    `json:"saved_at"`
+	// Thaws are cgroups whose thaw was written but not yet confirmed
+	// (cgroup.events "frozen 0"): retried after a restart.
+	Thaws []Thaw `json:"thaws,omitempty"`
+	// Quarantine are the evicted containers watched for a restart.
+	Quarantine []detect.Quarantine `json:"quarantine,omitempty"`
+	Events     json.RawMessage     `json:"events,omitempty"` // owned by the recorder
+	SavedAt    time.Time           `json:"saved_at"`
+}
+
+// Thaw is a thaw not yet confirmed by the kernel.
+type Thaw struct {
+	Cgroup string    `json:"cgroup"`
+	ID     string    `json:"id,omitempty"` // container ID, for events
+	Since  time.Time `json:"since"`        // when it was first asked for
 }
 
 // Store is the state dir. It is safe for concurrent use.
@@ -40,45 +62,86 @@ type Store struct {
 	// dirty is set by every change and cleared by Save, which writes
 	// only when something changed.
 	dirty bool
-	mu    sync.Mutex
-	d     Data
+	// keepPrev: the state file on disk is not one Open could read, so the
+	// next Save must not make it the previous copy.
+	keepPrev  bool
+	recovered string
+	mu        sync.Mutex
+	d         Data
 }
 
 // Open reads dir/state.json, creating dir (0700) when missing. A missing
-// file is an empty state; a corrupt one is an error naming it (quelld then
-// refuses to start rather than forget originals it must restore).
+// file is an empty state. A file that cannot be read or parsed never keeps
+// quelld down: it is moved to state.json.corrupt and Open starts from
+// state.json.prev (the copy Save kept before the last write) if that one
+// reads, else from an empty state; Recovered then says which, for the log
+// and an event. The only error is a state dir that cannot be created.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create state dir %s: %w", dir, err)
 	}
-	s := &Store{dir: dir, d: Data{Version: 1, Originals: map[string]map[string]string{}}}
+	s := &Store{dir: dir, d: emptyData()}
 	p := filepath.Join(dir, FileName)
-	b, err := os.ReadFile(p)
+	d, err := readData(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read state %s: %w", p, err)
+	if err == nil {
+		s.d = d
+		return s, nil
 	}
-	if err := json.Unmarshal(b, &s.d); err != nil {
-		return nil, fmt.Errorf("parse state %s: %w (move it aside to start afresh; originals it holds would be lost)", p, err)
+	bad := err
+	moved := ""
+	if rerr := os.Rename(p, filepath.Join(dir, CorruptName)); rerr == nil {
+		moved = "; it was moved to " + CorruptName
+	} else {
+		s.keepPrev = true // it stays: never rotate it into the previous copy
 	}
-	if s.d.Originals == nil {
-		s.d.Originals = map[string]map[string]string{}
+	pp := filepath.Join(dir, PrevName)
+	prev, perr := readData(pp)
+	if perr == nil {
+		s.d, s.dirty = prev, true
+		s.recovered = fmt.Sprintf("state file unreadable (%v)%s; started from the previous copy %s saved at %s: what changed in its last save is lost",
+			bad, moved, pp, prev.SavedAt.Format(time.RFC3339))
+		return s, nil
 	}
+	s.dirty = true
+	s.recovered = fmt.Sprintf("state file unreadable (%v)%s, and so is its previous copy (%v); started with an empty state: originals, penalties and quarantines it held are lost (frozen containers are still thawed: nothing is frozen without a live penalty)",
+		bad, moved, perr)
 	return s, nil
 }
 
-// OpenReadOnly reads dir/state.json if it can (a missing or unreadable dir
-// is an empty state) and never writes: for `quell` reading cgroupfs
+func emptyData() Data { return Data{Version: 1, Originals: map[string]map[string]string{}} }
+
+// readData reads and parses one state file; errors name it.
+func readData(p string) (Data, error) {
+	d := emptyData()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return d, fmt.Errorf("read state %s: %w", p, err)
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		return emptyData(), fmt.Errorf("parse state %s: %w", p, err)
+	}
+	if d.Originals == nil {
+		d.Originals = map[string]map[string]string{}
+	}
+	return d, nil
+}
+
+// Recovered says how Open recovered from an unreadable state file, "" when
+// it did not have to.
+func (s *Store) Recovered() string { return s.recovered }
+
+// OpenReadOnly reads dir/state.json if it can, else state.json.prev (a
+// missing or unreadable dir is an empty state) and never writes: for `quell` reading cgroupfs
 // directly without the daemon.
 func OpenReadOnly(dir string) *Store {
-	s := &Store{dir: dir, ro: true, d: Data{Version: 1, Originals: map[string]map[string]string{}}}
-	if b, err := os.ReadFile(filepath.Join(dir, FileName)); err == nil {
-		_ = json.Unmarshal(b, &s.d)
-		if s.d.Originals == nil {
-			s.d.Originals = map[string]map[string]string{}
-		}
+	s := &Store{dir: dir, ro: true, d: emptyData()}
+	if d, err := readData(filepath.Join(dir, FileName)); err == nil {
+		s.d = d
+	} else if d, err := readData(filepath.Join(dir, PrevName)); err == nil {
+		s.d = d
 	}
 	return s
 }
@@ -190,13 +253,37 @@ func (s *Store) Save(now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
+	s.mu.Lock()
+	keep := s.keepPrev
+	s.mu.Unlock()
+	if !keep {
+		s.rotate()
+	}
 	if err := WriteAtomic(s.Path(), b, 0o600); err != nil {
 		s.mu.Lock()
 		s.dirty = true // try again next time
 		s.mu.Unlock()
 		return err
 	}
+	s.mu.Lock()
+	s.keepPrev = false
+	s.mu.Unlock()
 	return nil
+}
+
+// rotate makes the state file on disk the previous copy: a hard link
+// renamed over state.json.prev, so the file is never rewritten and each
+// step is atomic (the rename that follows in Save fsyncs the directory).
+// A failure only means an older previous copy stays.
+func (s *Store) rotate() {
+	tmp := filepath.Join(s.dir, "."+PrevName+".tmp")
+	os.Remove(tmp)
+	if err := os.Link(s.Path(), tmp); err != nil {
+		return
+	}
+	if err := os.Rename(tmp, filepath.Join(s.dir, PrevName)); err != nil {
+		os.Remove(tmp)
+	}
 }
 
 // WriteAtomic writes data to path through a temp file in the same directory,
