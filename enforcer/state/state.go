@@ -31,6 +31,12 @@ type Data struct {
 	Penalties Penalties                    `json:"penalties"`
 	Events    json.RawMessage              `json:"events,omitempty"` // owned by the recorder
 	SavedAt   time.Time                    `json:"saved_at"`
+
+	// Written is what quell last wrote to the files it keeps originals of,
+	// newest first (two at most: the write being made and the one before),
+	// so that a value that is neither quell's nor the original is known
+	// for the runtime's own (written.go).
+	Written map[string]map[string][]string `json:"written,omitempty"`
 }
 
 // Store is the state dir. It is safe for concurrent use.
@@ -135,6 +141,10 @@ func (s *Store) Forget(cgroup string) {
 	defer s.mu.Unlock()
 	if _, ok := s.d.Originals[cgroup]; ok {
 		delete(s.d.Originals, cgroup)
+		s.dirty = true
+	}
+	if _, ok := s.d.Written[cgroup]; ok {
+		delete(s.d.Written, cgroup)
 		s.dirty = true
 	}
 }
@@ -255,4 +265,5 @@ func (s *Store) ForgetFile(cgroup, file string) {
 			delete(s.d.Originals, cgroup)
 		}
 	}
+	s.forgetWritten(cgroup, file)
 }
