@@ -168,7 +168,39 @@ func SplitBytes(total, slack int64, ms []Bytes) []int64 {
 		sum += out[i]
 	}
 	// The headroom left, water-filled on top.
-	left := max(total-sum, 0)
+	base := append([]int64(nil), out...)
+	waterFill(out, room, max(total-sum, 0))
+	// A member's use was read a moment ago: since then it may have grown
+	// up to the limit it had (Last). Raising one member above its Last
+	// while a sibling is lowered from its own would let the sibling keep
+	// what it took in that moment and the raised one take its new room:
+	// together over total (a member forking as fast as it can did so in
+	// the lab). So raises above Last come only out of what no member can
+	// hold even at its old limit; what a lowered member frees is given
+	// out at the next split, once it is in force. A member without a Last
+	// (new to the split: nothing held it before) is counted at its new
+	// limit.
+	committed := int64(0)
+	raise := make([]int64, n)
+	for i, m := range ms {
+		if m.Last < 0 {
+			committed += out[i]
+			continue
+		}
+		c := max(base[i], m.Last)
+		if out[i] > c {
+			raise[i], out[i] = out[i]-c, c
+		}
+		committed += c
+	}
+	waterFill(out, raise, max(total-committed, 0))
+	return out
+}
+
+// waterFill adds left to out, at most room[i] to each, equal parts first
+// to whoever has the least room.
+func waterFill(out, room []int64, left int64) {
+	n := len(out)
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i
@@ -179,7 +211,6 @@ func SplitBytes(total, slack int64, ms []Bytes) []int64 {
 		out[i] += give
 		left -= give
 	}
-	return out
 }
 
 // The least room above its current use a split gives a member, per

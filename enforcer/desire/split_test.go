@@ -2,6 +2,7 @@ package desire
 
 import (
 	"math"
+	"math/rand"
 	"testing"
 )
 
@@ -175,5 +176,44 @@ func TestStableKeepsSmallMovesAndAlwaysAddsUp(t *testing.T) {
 	// The old split must add up to total to be kept (a member left).
 	if got := Stable([]float64{0.76}, []Member{{LastQuota: 0.74}}, 1.5); got[0] != 0.76 {
 		t.Fatalf("an incomplete old split was kept: %v", got)
+	}
+}
+
+// Members that grow into whatever they are given, also in the moment
+// between the reading of their use and the writing of their new limits
+// (bounded then by their old limits), never hold more than the tenant's
+// total together: a rebalance lowers first and raises at the next split.
+func TestSplitBytesHoldsWhileMembersGrowDuringTheSplit(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewSource(12))
+	for trial := 0; trial < 5000; trial++ {
+		const total = 40
+		u := []int64{1, 1, 1}
+		lim := []int64{math.MaxInt64, math.MaxInt64, math.MaxInt64}
+		last := []int64{-1, -1, -1}
+		grow := func() {
+			for i := range u {
+				if g := int64(r.Intn(12)); u[i] < lim[i] {
+					u[i] = min(u[i]+g, lim[i])
+				}
+			}
+		}
+		for pass := 0; pass < 15; pass++ {
+			seen := append([]int64(nil), u...)
+			if pass > 0 {
+				grow() // between the reading and the writing
+			}
+			bs := make([]Bytes, len(u))
+			for i := range u {
+				bs[i] = Bytes{Used: seen[i], Last: last[i], Cap: -1}
+			}
+			got := SplitBytes(total, PidsSlack, bs)
+			copy(lim, got)
+			copy(last, got)
+			grow()
+			if s := sumInts(u); s > total {
+				t.Fatalf("trial %d pass %d: members hold %v = %d tasks, over %d (limits %v)", trial, pass, u, s, total, lim)
+			}
+		}
 	}
 }
