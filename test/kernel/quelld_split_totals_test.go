@@ -119,7 +119,11 @@ func TestQuelldSplitPidsTotalHolds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { ch.Kill(); _ = ch.Wait() })
+		t.Cleanup(func() { // its forks keep its stdout open: kill them all first
+			_ = os.WriteFile(filepath.Join(c.CgroupDir, "cgroup.kill"), []byte("1"), 0o644)
+			ch.Kill()
+			_ = ch.Wait()
+		})
 		forks = append(forks, ch)
 	}
 	var done []string
