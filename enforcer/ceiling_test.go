@@ -156,3 +156,45 @@ func TestOwnWritesAreNotAdopted(t *testing.T) {
 		t.Error("a different cpu.max taken for quell's")
 	}
 }
+
+// The pass that adopts a runtime's change leaves the file to the runtime
+// through systemd too: the unit properties it sets that pass do not carry
+// the old plan's value for it.
+func TestAdoptionPassDoesNotSetTheFileThroughSystemd(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10-acme.toml", strings.Replace(tightCaps, "memory = \"32MiB\"", "memory = \"32MiB\"\n  cpus = 0.1", 1))
+	cg := h.container(idA, "acme-web", 0)
+	h.file("cgroup/"+cg+"/memory.max", "67108864\n")
+	clock := newClock()
+	ctx := context.Background()
+	u := &recordingUnits{}
+	e, err := New(h.config(), WithClock(clock), WithUnits(u))
+	must(t, err)
+	e.Tick(ctx)
+	// The runtime sets memory.max, and something puts cpu.max back, so the
+	// next pass writes (cpu.max) while adopting memory.max.
+	h.file("cgroup/"+cg+"/memory.max", "50331648\n")
+	h.file("cgroup/"+cg+"/cpu.max", "max 100000\n")
+	u.mu.Lock()
+	u.set = nil
+	u.mu.Unlock()
+	for i := 0; i < verifyEvery+1; i++ {
+		clock.Add(time.Second)
+		e.Tick(ctx)
+		if got := e.store.Originals(cg)["memory.max"]; got == "50331648" {
+			break
+		}
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.set[cg]) == 0 {
+		t.Fatal("no unit properties set in the adoption pass")
+	}
+	if r := u.set[cg][0]; r.MemoryMax != nil || r.CPUQuota == nil {
+		t.Fatalf("adoption pass set %+v through systemd: want cpu.max and not memory.max", r)
+	}
+	if got := h.read("cgroup/" + cg + "/memory.max"); got != "50331648" {
+		t.Fatalf("memory.max %s after the adoption pass, want the runtime's", got)
+	}
+}

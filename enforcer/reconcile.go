@@ -192,6 +192,12 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 	adopted := e.adoptRuntime(p, cur)
 	if len(adopted) > 0 {
 		cur, ws = without(cur, adopted), without(ws, adopted)
+		// Not through systemd either (write sets p.res on the unit).
+		r, err := limits.ParseWrites(without(p.res.Writes(), adopted))
+		if err != nil {
+			return nil, fmt.Errorf("plan without the runtime's new limits: %w", err)
+		}
+		p.res = r
 	}
 	diff := e.fs.Diff(cur, ws)
 	changes := make([]view.Change, 0, len(diff))

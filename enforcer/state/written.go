@@ -44,8 +44,9 @@ func (s *Store) Written(cgroup, file string) []string {
 
 // AdoptOriginal replaces cgroup's file's original with value: the
 // container runtime changed the file after quell did, and its new value is
-// the one to restore (and the new ceiling). The values quell wrote are
-// forgotten with the old original. It reports whether anything changed.
+// the one to restore (and the new ceiling). The values quell wrote stay:
+// a systemd daemon-reload may still write one of them back, and it is
+// still quell's. It reports whether anything changed.
 func (s *Store) AdoptOriginal(cgroup, file, value string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -59,7 +60,6 @@ func (s *Store) AdoptOriginal(cgroup, file, value string) bool {
 	}
 	m[file] = value
 	s.dirty = true
-	s.forgetWritten(cgroup, file)
 	return true
 }
 

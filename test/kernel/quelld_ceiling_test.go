@@ -4,6 +4,7 @@ package kernel
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -90,10 +91,23 @@ func TestQuelldKeepsRuntimeLimitsAsCeilings(t *testing.T) {
 	t.Logf("FIGURE ceiling looser-policy memory.max=%s cpu.max=%q (policy 256MiB, 1 CPU; runtime 64MiB, 0.2 CPU)", file("memory.max"), file("cpu.max"))
 
 	// A tighter policy wins.
-	reload(ceilingPolicy(false, "  memory = \"32MiB\"\n"))
+	reload(ceilingPolicy(false, "  memory = \"32MiB\"\n  cpus = 0.155\n"))
 	waitFile(t, filepath.Join(c.CgroupDir, "memory.max"), "33554432", 10*time.Second)
-	if got := file("cpu.max"); got != "20000 100000" {
-		t.Errorf("cpu.max %q after a policy without cpus, want the runtime's 20000 100000", got)
+	waitFile(t, filepath.Join(c.CgroupDir, "cpu.max"), "15500 100000", 10*time.Second)
+	if _, err := os.Stat("/run/systemd/system"); err == nil {
+		// Under systemd quelld set both through D-Bus too; a daemon-reload
+		// writes systemd's values back (cpu.max rounded up to 16000): they
+		// are quelld's own, not the runtime's, and the originals stay.
+		if out, err := exec.Command("systemctl", "daemon-reload").CombinedOutput(); err != nil {
+			t.Fatalf("systemctl daemon-reload: %v\n%s", err, out)
+		}
+		t.Logf("after daemon-reload: memory.max %s cpu.max %q", file("memory.max"), file("cpu.max"))
+		time.Sleep(7 * time.Second) // past the 5-pass re-read
+		by := decided()
+		if by["memory.max"].Old != "67108864" || by["cpu.max"].Old != "20000 100000" {
+			t.Fatalf("after daemon-reload the originals are memory.max %q cpu.max %q: quelld took its own values for the runtime's", by["memory.max"].Old, by["cpu.max"].Old)
+		}
+		waitFile(t, filepath.Join(c.CgroupDir, "cpu.max"), "15500 100000", 10*time.Second)
 	}
 
 	// The runtime changes the limit itself: the new original.
