@@ -17,6 +17,7 @@ type plan struct {
 	mode   string
 	res    limits.Resources
 	why    map[string]string // file → why
+	by     map[string]string // file → which layer decided it (desire.Decided*)
 	err    error             // the desired state could not be computed
 	quota  float64           // split mode: the CPUs this member gets, remembered for the next split
 }
@@ -62,9 +63,11 @@ func (e *Enforcer) desireTenant(ten *policies.Tenant, ms []*tracked) []plan {
 	cs := make([]desire.Container, len(ms))
 	for i, t := range ms {
 		cs[i] = e.member(t)
+		cs[i].Runtime, cs[i].RuntimeErr = e.runtimeOf(t)
 	}
 	var out []plan
-	for _, p := range desire.Tenant(ten, cs, e.sliceQuota[ten.Name], limits.DeviceNumber) {
+	sl := desire.Slice{Quota: e.sliceQuota[ten.Name], Last: e.sliceLast[ten.Name]}
+	for _, p := range desire.Tenant(ten, cs, sl, limits.DeviceNumber) {
 		out = append(out, e.planOf(p))
 	}
 	return out
@@ -74,7 +77,7 @@ func (e *Enforcer) desireTenant(ten *policies.Tenant, ms []*tracked) []plan {
 // throttle in force on it.
 func (e *Enforcer) member(t *tracked) desire.Container {
 	u := t.usage
-	c := desire.Container{Cgroup: t.c.Cgroup, ID: t.c.ID, LastQuota: t.quota, Usage: desire.Usage{CPUs: u.CPUs,
+	c := desire.Container{Cgroup: t.c.Cgroup, ID: t.c.ID, LastQuota: t.quota, Last: t.last, Usage: desire.Usage{CPUs: u.CPUs,
 		Memory: u.MemoryBytes, Swap: u.SwapBytes, Pids: u.Pids, Throttled: u.ThrottledPct > 0}}
 	if pen, ok := e.det.throttles[t.c.Cgroup]; ok {
 		c.Throttle = &desire.Throttle{Res: pen.Throttle,
@@ -85,7 +88,7 @@ func (e *Enforcer) member(t *tracked) desire.Container {
 
 // planOf is p with the container it is for.
 func (e *Enforcer) planOf(p desire.Plan) plan {
-	pl := plan{cgroup: p.Cgroup, tenant: p.Tenant, mode: p.Mode, res: p.Res, why: p.Why, err: p.Err, quota: p.Quota}
+	pl := plan{cgroup: p.Cgroup, tenant: p.Tenant, mode: p.Mode, res: p.Res, why: p.Why, by: p.By, err: p.Err, quota: p.Quota}
 	if p.ID != "" {
 		pl.t = e.known[p.Cgroup]
 	}

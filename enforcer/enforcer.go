@@ -44,6 +44,8 @@ type Enforcer struct {
 	sliceQuota     map[string]float64    // tenant → CPUs its slice got last tick
 	loopMu         sync.Mutex            // held by Tick, Plan, Explain and Release
 
+	sliceLast map[string]limits.Resources // tenant → its slice's plan last tick (the split's Last)
+
 	view   atomic.Pointer[view.View]
 	hooks  Hooks
 	slices map[string]bool // tenant slices known to exist
@@ -74,6 +76,10 @@ type tracked struct {
 	psi     [3]limits.PSI // cpu, memory, io pressure at the last read
 	psiOK   [3]bool       // whether that read worked
 	psiWin  [3]psiWindow  // for the .avg1 signals
+	// runtime: the limits its runtime set, by original key (ceiling.go);
+	// nil until read. last: the limits its plan had last pass.
+	runtime map[string]string
+	last    limits.Resources
 }
 
 // appliedSet is what reconcile wrote on a cgroup, with why, for the view.
@@ -81,6 +87,7 @@ type appliedSet struct {
 	tenant  string
 	changes []view.Change     // the last diff (empty when nothing had to change)
 	why     map[string]string // file → why, from the plan
+	by      map[string]string // file → which layer decided it (desire.Decided*)
 	values  map[string]string // file → value in the kernel after this tick's reconcile
 
 	wanted   []limits.Write // what quell wanted when it last read the files
@@ -116,7 +123,8 @@ func WithUnits(u unitSetter) Option { return func(e *Enforcer) { e.units = u } }
 func New(cfg Config, opts ...Option) (*Enforcer, error) {
 	cfg.defaults()
 	e := &Enforcer{cfg: cfg, clock: realClock{}, log: cfg.Logger,
-		ticked: make(chan struct{}), slices: map[string]bool{}, known: map[string]*tracked{}, applied: map[string]appliedSet{}, sliceQuota: map[string]float64{}}
+		ticked: make(chan struct{}), slices: map[string]bool{}, known: map[string]*tracked{}, applied: map[string]appliedSet{}, sliceQuota: map[string]float64{},
+		sliceLast: map[string]limits.Resources{}}
 	for _, o := range opts {
 		o(e)
 	}

@@ -134,17 +134,24 @@ func copyMap(m map[string]string) map[string]string {
 }
 
 // limitsOf lists what quell set on cg: the files it keeps originals of,
-// with their current values and why.
+// with their current values and why, and the files its plan wants that
+// the container runtime's own limit decided (quell left them as the
+// runtime set them: the value is also the original).
 func (e *Enforcer) limitsOf(cg string) []view.Limit {
 	orig := e.store.Originals(cg)
-	why := e.applied[cg].why
+	why, by := e.applied[cg].why, e.applied[cg].by
+	vals := e.applied[cg].values
+	for k, v := range vals {
+		if _, ok := orig[k]; !ok && by[fileOfKey(k)] == "runtime" {
+			orig[k] = v
+		}
+	}
 	var out []view.Limit
 	files := make([]string, 0, len(orig))
 	for f := range orig {
 		files = append(files, f)
 	}
 	sort.Strings(files)
-	vals := e.applied[cg].values
 	for _, f := range files {
 		cur, ok := vals[f]
 		if !ok { // not re-read this tick (restored, or dry-run): read it now
@@ -154,7 +161,7 @@ func (e *Enforcer) limitsOf(cg string) []view.Limit {
 			}
 			cur = strings.TrimSpace(v)
 		}
-		out = append(out, view.Limit{File: f, Value: cur, Original: orig[f], Why: why[fileOfKey(f)]})
+		out = append(out, view.Limit{File: f, Value: cur, Original: orig[f], Why: why[fileOfKey(f)], DecidedBy: by[fileOfKey(f)]})
 	}
 	return out
 }

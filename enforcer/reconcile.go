@@ -40,9 +40,9 @@ func (e *Enforcer) reconcile(ctx context.Context, plans []plan) int {
 		}
 		wanted[p.cgroup] = files
 		if p.t != nil {
-			p.t.quota = p.quota
+			p.t.quota, p.t.last = p.quota, p.res
 		} else {
-			e.sliceQuota[p.tenant] = p.quota
+			e.sliceQuota[p.tenant], e.sliceLast[p.tenant] = p.quota, p.res
 		}
 		pw, err := e.prepare(ctx, p)
 		if err != nil {
@@ -164,7 +164,7 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 		// kernel is re-read every verifyEvery passes, not every pass (8
 		// limit files per container per second add up at 10,000 cgroups).
 		// A value changed behind quelld's back is put back within that.
-		prev.why = p.why
+		prev.why, prev.by = p.why, p.by
 		e.applied[p.cgroup] = prev
 		if p.t != nil && len(prev.missing) > 0 {
 			p.t.errs = append(p.t.errs, prev.missing...)
@@ -187,6 +187,18 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 	if p.t != nil && len(missing) > 0 {
 		p.t.errs = append(p.t.errs, missing...)
 	}
+	// A limit the runtime changed since is its new original: left as it
+	// is this pass, and the ceiling of the next plan.
+	adopted := e.adoptRuntime(p, cur)
+	if len(adopted) > 0 {
+		cur, ws = without(cur, adopted), without(ws, adopted)
+		// Not through systemd either (write sets p.res on the unit).
+		r, err := limits.ParseWrites(without(p.res.Writes(), adopted))
+		if err != nil {
+			return nil, fmt.Errorf("plan without the runtime's new limits: %w", err)
+		}
+		p.res = r
+	}
 	diff := e.fs.Diff(cur, ws)
 	changes := make([]view.Change, 0, len(diff))
 	for _, d := range diff {
@@ -197,13 +209,21 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 	for _, w := range cur {
 		vals[origKey(w.File, w.Value)] = w.Value
 	}
-	e.applied[p.cgroup] = appliedSet{tenant: p.tenant, changes: changes, why: p.why, values: vals,
+	as := appliedSet{tenant: p.tenant, changes: changes, why: p.why, by: p.by, values: vals,
 		wanted: wanted, missing: missing, verified: e.ticks - jitter(p.cgroup)}
+	if len(adopted) > 0 {
+		as.wanted = nil // read again next pass, with the new ceiling planned
+	}
+	e.applied[p.cgroup] = as
 	if len(diff) == 0 || e.cfg.DryRun {
 		return nil, nil
 	}
 	for _, d := range diff {
-		e.store.RecordOriginal(p.cgroup, origKey(d.File, d.New), d.Old)
+		key := origKey(d.File, d.New)
+		e.store.RecordOriginal(p.cgroup, key, d.Old)
+		if p.t != nil {
+			e.store.RecordWritten(p.cgroup, key, d.New) // saved with the originals, before the write
+		}
 	}
 	return &pendingWrite{p: p, ws: ws, vals: vals, prevWhy: prevWhy}, nil
 }
@@ -280,6 +300,17 @@ func origKey(file, value string) string {
 func fileOfKey(key string) string {
 	file, _, _ := strings.Cut(key, " ")
 	return file
+}
+
+// without is ws less the writes whose original key is in keys.
+func without(ws []limits.Write, keys map[string]bool) []limits.Write {
+	out := make([]limits.Write, 0, len(ws))
+	for _, w := range ws {
+		if !keys[origKey(w.File, w.Value)] {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // currentEach reads ws one by one, leaving out the files that do not exist

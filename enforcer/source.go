@@ -107,7 +107,7 @@ func (e *Enforcer) Explain(ctx context.Context, key string) (*view.Explanation, 
 		}
 	}
 	for _, l := range hit.Limits {
-		x.Limits = append(x.Limits, view.Change{File: l.File, Old: l.Original, New: l.Value, Why: l.Why})
+		x.Limits = append(x.Limits, view.Change{File: l.File, Old: l.Original, New: l.Value, Why: l.Why, DecidedBy: l.DecidedBy})
 	}
 	x.Rules = e.rulesFor(hit)
 	x.Events = e.events.forTarget(hit.ID, hit.Cgroup)

@@ -7,7 +7,7 @@ import (
 )
 
 var (
-	tenantKeys = []string{"name", "class", "match", "limits", "container"}
+	tenantKeys = []string{"name", "class", "override", "match", "limits", "container"}
 	matchKeys  = []string{"cgroups", "names", "labels", "trusted_labels"}
 	limitKeys  = []string{"cpus", "cpu_weight", "cpuset", "cpuset_mems", "memory", "memory_high", "memory_low",
 		"swap", "pids", "io", "io_weight", "net", "disk"}
@@ -37,6 +37,7 @@ func (d *decoder) tenant(t *tbl, n int) Tenant {
 			t.fail("class", "unknown class %q (use guaranteed, burstable or best-effort)", s)
 		}
 	}
+	ten.Override, _ = t.boolean("override")
 	if m, ok := t.sub("match"); ok {
 		ten.Match = d.match(m)
 	} else if !t.has("match") {

@@ -35,7 +35,11 @@ type Tenant struct {
 	Match     Match
 	Limits    Limits // aggregate across the tenant's containers
 	Container Limits // caps on each container of the tenant
-	Pos       Pos
+	// Override lets the policy loosen limits the container runtime set
+	// (`override = true`). By default (false) a limit the runtime set on a
+	// container's cgroup is a ceiling the policy only tightens.
+	Override bool
+	Pos      Pos
 }
 
 // Match selects containers; every non-empty field must hold (AND).

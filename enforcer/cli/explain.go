@@ -112,6 +112,9 @@ func writeExplanation(w io.Writer, x *view.Explanation, direct bool) error {
 		if l.Why != "" {
 			fmt.Fprintf(&b, "    because %s\n", l.Why)
 		}
+		if l.DecidedBy != "" {
+			fmt.Fprintf(&b, "    decided by: %s\n", l.DecidedBy)
+		}
 	}
 	for _, er := range c.Errors {
 		fmt.Fprintf(&b, "  error: %s\n", er)

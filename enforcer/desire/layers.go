@@ -20,14 +20,17 @@ type Throttle struct {
 // ceiling, the throttle's weight) and gives the files th decided its reason.
 func overlay(p Plan, th *Throttle) Plan {
 	res := p.Res.Tighten(th.Res)
-	why := maps.Clone(p.Why)
+	why, by := maps.Clone(p.Why), maps.Clone(p.By)
 	if why == nil {
 		why = map[string]string{}
 	}
-	for _, f := range DecidedBy(p.Res, th.Res, res) {
-		why[f] = th.Why
+	if by == nil {
+		by = map[string]string{}
 	}
-	p.Res, p.Why = res, why
+	for _, f := range DecidedBy(p.Res, th.Res, res) {
+		why[f], by[f] = th.Why, DecidedPenalty
+	}
+	p.Res, p.Why, p.By = res, why, by
 	return p
 }
 
@@ -36,7 +39,7 @@ func overlay(p Plan, th *Throttle) Plan {
 // container without one gets an empty plan (a throttle just lifted leaves
 // nothing to write).
 func Alone(c Container, tenant string) Plan {
-	p := Plan{Cgroup: c.Cgroup, ID: c.ID, Why: map[string]string{}}
+	p := Plan{Cgroup: c.Cgroup, ID: c.ID, Why: map[string]string{}, By: map[string]string{}}
 	if c.Throttle == nil {
 		return p
 	}

@@ -15,7 +15,7 @@ func TestTenantLaysThrottleOverItsContainer(t *testing.T) {
 	mem, quota, loose, weight := int64(1<<30), int64(20000), int64(4<<30), uint64(1)
 	ten := &policies.Tenant{Name: "acme", Container: policies.Limits{Memory: &mem}}
 	th := &Throttle{Res: limits.Resources{CPUQuota: &quota, CPUWeight: &weight, MemoryMax: &loose}, Why: "throttled by cpu-rule"}
-	ps := Tenant(ten, []Container{{Cgroup: "system.slice/a.scope", ID: "a", Throttle: th}, {Cgroup: "system.slice/b.scope", ID: "b"}}, 0, nil)
+	ps := Tenant(ten, []Container{{Cgroup: "system.slice/a.scope", ID: "a", Throttle: th}, {Cgroup: "system.slice/b.scope", ID: "b"}}, Slice{}, nil)
 	if len(ps) != 2 {
 		t.Fatalf("plans = %+v", ps)
 	}

@@ -18,6 +18,10 @@ type Member struct {
 	Memory    int64 // memory.current, bytes
 	Swap      int64 // memory.swap.current, bytes
 	Pids      int64 // pids.current
+	// MaxCPUs is the most CPU it may get (the runtime's cpu.max or its
+	// per-container cap), 0 when unbounded: it is never given more, and
+	// what it cannot take goes to its siblings.
+	MaxCPUs float64
 }
 
 // Share is one member's part of the tenant's aggregate.
@@ -42,7 +46,9 @@ const minCPU = 0.01
 // and twice its last quota), so a member that wakes up gets its fair part
 // in the next interval and any idle sibling's share within a few more. The division is water-filling: members
 // wanting less than an equal part get what they want, the rest share what is
-// left equally. Whatever no one demands is spread equally.
+// left equally. Whatever no one demands is spread equally. A member is
+// never given more than its MaxCPUs; when every member is bounded below
+// its part, the shares may add up to less than total.
 func SplitCPU(total float64, ms []Member) []float64 {
 	n := len(ms)
 	out := make([]float64, n)
@@ -59,6 +65,9 @@ func SplitCPU(total float64, ms []Member) []float64 {
 		if m.LastQuota > 0 && (m.Throttled || m.CPUs >= 0.8*m.LastQuota) {
 			// Saturated: it wants at least its fair part, and twice what it had.
 			d = math.Max(d, math.Max(2*m.LastQuota, total/float64(n)))
+		}
+		if m.MaxCPUs > 0 {
+			d = math.Min(d, m.MaxCPUs)
 		}
 		demand[i] = d
 	}
@@ -77,52 +86,140 @@ func SplitCPU(total float64, ms []Member) []float64 {
 		if give < floor {
 			give = floor
 		}
+		if m := ms[i].MaxCPUs; m > 0 && give > m {
+			give = m
+		}
 		out[i] = give
 		left -= give
 	}
-	if left > 1e-9 { // nobody wants it: spread it, work-conserving
+	// Nobody wants it: spread it, work-conserving, among the members that
+	// may take more.
+	for round := 0; left > 1e-9 && round <= n; round++ {
+		var open []int
 		for i := range out {
-			out[i] += left / float64(n)
+			if ms[i].MaxCPUs <= 0 || out[i] < ms[i].MaxCPUs-1e-12 {
+				open = append(open, i)
+			}
+		}
+		if len(open) == 0 {
+			break
+		}
+		part := left / float64(len(open))
+		for _, i := range open {
+			give := part
+			if m := ms[i].MaxCPUs; m > 0 {
+				give = math.Min(give, m-out[i])
+			}
+			out[i] += give
+			left -= give
 		}
 	}
 	return out
 }
 
-// SplitBytes gives each member what it uses now plus all of the tenant's
-// headroom (total minus what all members use), capped by cap (-1 = none).
-// A member can therefore grow as long as the tenant as a whole is under its
-// limit, and is never OOM-killed by the split alone. If several members grow
-// in the same interval the sum may pass total; the tenant is then held where
-// it is until members free memory: each member at its current use plus
-// SplitSlack, never below (which could OOM-kill a member that did nothing
-// wrong).
+// Bytes is one member's side of a split of bytes or tasks (memory, swap,
+// pids).
+type Bytes struct {
+	Used int64 // what it uses now (memory.current, memory.swap.current, pids.current)
+	Last int64 // the limit it got at the last split; negative when none
+	Cap  int64 // the most it may get (per-container cap, runtime ceiling); negative when none
+}
+
+// SplitBytes divides total among members so that their limits add up to
+// total: each gets what it uses now plus a part of the tenant's headroom
+// (total minus what all members use), the headroom water-filled equally
+// (a member whose Cap leaves it less room than an equal part gets its Cap,
+// and its siblings share the rest). A member can therefore grow by its
+// part each interval, and the tenant as a whole never past total, however
+// many members grow at once.
 //
-// The slack is there because "its current use" is a moment's reading: the
-// kernel charges in per-CPU batches of 64 pages, and an idle process still
-// faults a page now and then. Pinned at exactly its use, a member that did
-// nothing wrong was OOM-killed in the lab (by the memory.max write itself,
-// or by its next page fault) while a sibling was the one growing. A tenant
-// at its limit may so pass it by up to SplitSlack per member.
-func SplitBytes(total int64, used []int64, cap int64) []int64 {
+// Every member first gets slack above its use (memory: the kernel charges
+// in per-CPU batches of 64 pages and an idle process still faults a page
+// now and then, so a member pinned at exactly its use was OOM-killed in
+// the lab while a sibling was the one growing), but never more than it got
+// at the last split (Last), and the headroom left after that is what is
+// divided. When the headroom is less than slack per member the tenant may
+// so pass total by at most slack per member, once, and is held there until
+// members free some: the slack never ratchets up pass after pass (the code
+// this replaces gave every member all of the headroom and at least 1 MiB,
+// for pids as for bytes: pids = 40 over two containers reached 124). Cap
+// bounds every result. total 0 gives everyone 0 (swap "0": no swap).
+func SplitBytes(total, slack int64, ms []Bytes) []int64 {
+	n := len(ms)
+	out := make([]int64, n)
+	if n == 0 || total <= 0 {
+		return out
+	}
+	// Each member's base: its use plus the slack, no more than it had
+	// and no more than its cap.
 	var sum int64
-	for _, u := range used {
-		sum += u
-	}
-	head := max(total-sum, SplitSlack)
-	out := make([]int64, len(used))
-	for i, u := range used {
-		v := u + head
-		if cap >= 0 && v > cap {
-			v = cap
+	room := make([]int64, n)
+	for i, m := range ms {
+		floor := m.Used + slack
+		if m.Last >= 0 && m.Last < floor {
+			floor = m.Last
 		}
-		out[i] = v
+		out[i] = max(m.Used, floor)
+		room[i] = math.MaxInt64
+		if m.Cap >= 0 {
+			out[i] = min(out[i], m.Cap)
+			room[i] = m.Cap - out[i]
+		}
+		sum += out[i]
 	}
+	// The headroom left, water-filled on top.
+	base := append([]int64(nil), out...)
+	waterFill(out, room, max(total-sum, 0))
+	// A member's use was read a moment ago: since then it may have grown
+	// up to the limit it had (Last). Raising one member above its Last
+	// while a sibling is lowered from its own would let the sibling keep
+	// what it took in that moment and the raised one take its new room:
+	// together over total (a member forking as fast as it can did so in
+	// the lab). So raises above Last come only out of what no member can
+	// hold even at its old limit; what a lowered member frees is given
+	// out at the next split, once it is in force. A member without a Last
+	// (new to the split: nothing held it before) is counted at its new
+	// limit.
+	committed := int64(0)
+	raise := make([]int64, n)
+	for i, m := range ms {
+		if m.Last < 0 {
+			committed += out[i]
+			continue
+		}
+		c := max(base[i], m.Last)
+		if out[i] > c {
+			raise[i], out[i] = out[i]-c, c
+		}
+		committed += c
+	}
+	waterFill(out, raise, max(total-committed, 0))
 	return out
 }
 
-// SplitSlack is the least room above its current use a split gives a
-// member (see SplitBytes).
-const SplitSlack = 1 << 20
+// waterFill adds left to out, at most room[i] to each, equal parts first
+// to whoever has the least room.
+func waterFill(out, room []int64, left int64) {
+	n := len(out)
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return room[order[a]] < room[order[b]] })
+	for k, i := range order {
+		give := min(room[i], left/int64(n-k))
+		out[i] += give
+		left -= give
+	}
+}
+
+// The least room above its current use a split gives a member, per
+// resource (see SplitBytes).
+const (
+	MemorySlack int64 = 1 << 20 // bytes: the kernel's per-CPU charge batches
+	SwapSlack   int64 = 1 << 20 // bytes
+	PidsSlack   int64 = 2       // tasks: pids.current is exact, a fork or two in flight
+)
 
 // SplitEven divides total equally, at least min each.
 func SplitEven(total uint64, n int, min uint64) uint64 {

@@ -21,8 +21,23 @@ type Container struct {
 	Cgroup    string
 	ID        string
 	Usage     Usage
-	LastQuota float64   // the CPUs the last split gave it (0 for none)
-	Throttle  *Throttle // its penalty in force, nil for none
+	LastQuota float64          // the CPUs the last split gave it (0 for none)
+	Last      limits.Resources // the limits its plan had last pass (the split's Last)
+	Throttle  *Throttle        // its penalty in force, nil for none
+	// Runtime holds the limits its container runtime set (Docker's -m,
+	// --cpus, a kubelet's pod limits, a later docker update): the values
+	// of the ceiling files before quell changed them. Unless its tenant
+	// says override = true, they are ceilings its plan only tightens
+	// (Ceiling). RuntimeErr: they could not be read; the plan is then an
+	// error and quell keeps what it set.
+	Runtime    limits.Resources
+	RuntimeErr error
+}
+
+// Slice is what planning remembers of a tenant slice between passes.
+type Slice struct {
+	Quota float64          // the CPUs it got at the last split (0 for none)
+	Last  limits.Resources // the limits its plan had last pass
 }
 
 // Usage is what a member used over the last interval.
@@ -44,7 +59,17 @@ type Plan struct {
 	Why    map[string]string // file → why
 	Err    error             // the desired state could not be computed
 	Quota  float64           // split mode: the CPUs this member gets, remembered for the next split
+	// By says which layer decided each file: DecidedPolicy,
+	// DecidedRuntime or DecidedPenalty.
+	By map[string]string
 }
+
+// The layers that decide a file (Plan.By).
+const (
+	DecidedPolicy  = "policy"  // the tenant's limits, split share or per-container cap
+	DecidedRuntime = "runtime" // the container runtime's own limit, tighter than the policy's
+	DecidedPenalty = "penalty" // a throttle in force
+)
 
 // HasAggregate reports whether l sets any tenant-wide limit (then the
 // tenant has a slice).
@@ -57,29 +82,40 @@ func HasAggregate(l policies.Limits) bool {
 // Tenant plans tenant ten and its containers, ms sorted by cgroup (those
 // under its slice count as in it): the slice's aggregate, each member's
 // share when the aggregate is split, and the per-container caps merged in.
-// sliceQuota is the CPUs the slice got at the last split (0 for none). It
-// returns no plan for a container when the tenant sets no limits at all.
-// A limit that cannot be expressed is the plan's Err.
-// Each container's throttle (Container.Throttle) is laid over its plan
-// last, so a penalty tightens whatever the policy gave it.
-func Tenant(ten *policies.Tenant, ms []Container, sliceQuota float64, dev DevNum) []Plan {
-	out := plan(ten, ms, sliceQuota, dev)
-	byID := make(map[string]*Throttle, len(ms))
-	for _, c := range ms {
-		if c.Throttle != nil {
-			byID[c.ID] = c.Throttle
-		}
+// sl is what the slice got at the last pass. It returns no plan for a
+// container when the tenant sets no limits at all. A limit that cannot be
+// expressed is the plan's Err.
+// Each container's runtime limits (Container.Runtime) are ceilings laid
+// over its plan unless the tenant says override = true; its throttle
+// (Container.Throttle) is laid over last, so a penalty tightens whatever
+// the policy and the runtime gave it. Plan.By says which decided each file.
+func Tenant(ten *policies.Tenant, ms []Container, sl Slice, dev DevNum) []Plan {
+	out := plan(ten, ms, sl, dev)
+	byCgroup := make(map[string]*Container, len(ms))
+	for i := range ms {
+		byCgroup[ms[i].Cgroup] = &ms[i]
 	}
 	for i := range out {
-		if th := byID[out[i].ID]; th != nil && out[i].ID != "" {
-			out[i] = overlay(out[i], th)
+		out[i].By = byAll(out[i].Res, DecidedPolicy)
+		c := byCgroup[out[i].Cgroup]
+		if c == nil || out[i].ID == "" {
+			continue
+		}
+		if c.RuntimeErr != nil {
+			out[i].Err = errorsJoin(out[i].Err, fmt.Errorf("the runtime's own limits (ceilings) cannot be read: %w", c.RuntimeErr))
+		}
+		if !ten.Override {
+			out[i] = Ceiling(out[i], c.Runtime)
+		}
+		if c.Throttle != nil {
+			out[i] = overlay(out[i], c.Throttle)
 		}
 	}
 	return out
 }
 
-// plan is Tenant before the throttles.
-func plan(ten *policies.Tenant, ms []Container, sliceQuota float64, dev DevNum) []Plan {
+// plan is Tenant before the runtime ceilings and the throttles.
+func plan(ten *policies.Tenant, ms []Container, sl Slice, dev DevNum) []Plan {
 	slice := SliceFor(ten.Name)
 	var inside, outside []Container
 	for _, t := range ms {
@@ -105,6 +141,8 @@ func plan(ten *policies.Tenant, ms []Container, sliceQuota float64, dev DevNum) 
 		c      *Container // nil for the slice
 		u      Usage
 		quota  float64
+		last   limits.Resources
+		bound  limits.Resources // the most it may get: per-container cap and runtime ceiling
 	}
 	var members []member
 	if len(inside) > 0 {
@@ -115,11 +153,15 @@ func plan(ten *policies.Tenant, ms []Container, sliceQuota float64, dev DevNum) 
 			u.Swap += t.Usage.Swap
 			u.Pids += t.Usage.Pids
 		}
-		members = append(members, member{cgroup: slice, u: u, quota: sliceQuota})
+		members = append(members, member{cgroup: slice, u: u, quota: sl.Quota, last: sl.Last})
 	}
 	for i := range outside {
 		t := &outside[i]
-		members = append(members, member{cgroup: t.Cgroup, c: t, u: t.Usage, quota: t.LastQuota})
+		bound := caps
+		if !ten.Override {
+			bound = bound.Tighten(ceilings(t.Runtime))
+		}
+		members = append(members, member{cgroup: t.Cgroup, c: t, u: t.Usage, quota: t.LastQuota, last: t.Last, bound: bound})
 	}
 	mode := "slice"
 	if len(outside) > 0 {
@@ -145,7 +187,7 @@ func plan(ten *policies.Tenant, ms []Container, sliceQuota float64, dev DevNum) 
 	dm := make([]Member, n)
 	for i, m := range members {
 		dm[i] = Member{Cgroup: m.cgroup, CPUs: m.u.CPUs, LastQuota: m.quota, Throttled: m.u.Throttled,
-			Memory: m.u.Memory, Swap: m.u.Swap, Pids: m.u.Pids}
+			Memory: m.u.Memory, Swap: m.u.Swap, Pids: m.u.Pids, MaxCPUs: cpusOf(m.bound)}
 	}
 	shares := make([]limits.Resources, n)
 	for i := range shares {
@@ -164,28 +206,28 @@ func plan(ten *policies.Tenant, ms []Container, sliceQuota float64, dev DevNum) 
 		}
 		whyShare["cpu.max"] = fmt.Sprintf("%s limits.cpus = %g split among %d members by demand", split, *l.CPUs, n)
 	}
-	splitBytes := func(total *int64, used func(Usage) int64, set func(*limits.Resources, *int64), file, key string) {
+	splitBytes := func(total *int64, slack int64, used func(Usage) int64, field func(*limits.Resources) **int64, file, key string) {
 		if total == nil {
 			return
 		}
 		if *total < 0 { // "max": nothing to divide
 			return
 		}
-		u := make([]int64, n)
+		bs := make([]Bytes, n)
 		for i, m := range members {
-			u[i] = used(m.u)
+			bs[i] = Bytes{Used: used(m.u), Last: valueOr(*field(&m.last), -1), Cap: valueOr(*field(&m.bound), -1)}
 		}
-		vs := SplitBytes(*total, u, -1)
+		vs := SplitBytes(*total, slack, bs)
 		for i := range shares {
 			v := vs[i]
-			set(&shares[i], &v)
+			*field(&shares[i]) = &v
 		}
-		whyShare[file] = fmt.Sprintf("%s limits.%s = %d split among %d members: each its use plus the tenant's headroom", split, key, *total, n)
+		whyShare[file] = fmt.Sprintf("%s limits.%s = %d split among %d members: each its use plus an equal part of the tenant's headroom", split, key, *total, n)
 	}
-	splitBytes(l.Memory, func(u Usage) int64 { return u.Memory }, func(r *limits.Resources, v *int64) { r.MemoryMax = v }, "memory.max", "memory")
-	splitBytes(l.MemoryHigh, func(u Usage) int64 { return u.Memory }, func(r *limits.Resources, v *int64) { r.MemoryHigh = v }, "memory.high", "memory_high")
-	splitBytes(l.Swap, func(u Usage) int64 { return u.Swap }, func(r *limits.Resources, v *int64) { r.SwapMax = v }, "memory.swap.max", "swap")
-	splitBytes(l.Pids, func(u Usage) int64 { return u.Pids }, func(r *limits.Resources, v *int64) { r.PidsMax = v }, "pids.max", "pids")
+	splitBytes(l.Memory, MemorySlack, func(u Usage) int64 { return u.Memory }, func(r *limits.Resources) **int64 { return &r.MemoryMax }, "memory.max", "memory")
+	splitBytes(l.MemoryHigh, MemorySlack, func(u Usage) int64 { return u.Memory }, func(r *limits.Resources) **int64 { return &r.MemoryHigh }, "memory.high", "memory_high")
+	splitBytes(l.Swap, SwapSlack, func(u Usage) int64 { return u.Swap }, func(r *limits.Resources) **int64 { return &r.SwapMax }, "memory.swap.max", "swap")
+	splitBytes(l.Pids, PidsSlack, func(u Usage) int64 { return u.Pids }, func(r *limits.Resources) **int64 { return &r.PidsMax }, "pids.max", "pids")
 	if l.MemoryLow != nil && *l.MemoryLow > 0 {
 		v := int64(SplitEven(uint64(*l.MemoryLow), n, 0))
 		for i := range shares {
@@ -231,6 +273,26 @@ func plan(ten *policies.Tenant, ms []Container, sliceQuota float64, dev DevNum) 
 	return out
 }
 
+// valueOr is *p, or or when p is nil or Max.
+func valueOr(p *int64, or int64) int64 {
+	if p == nil || *p < 0 {
+		return or
+	}
+	return *p
+}
+
+// cpusOf is r's cpu.max in CPUs, 0 when r sets none or "max".
+func cpusOf(r limits.Resources) float64 {
+	if r.CPUQuota == nil || *r.CPUQuota < 0 {
+		return 0
+	}
+	p := r.CPUPeriod
+	if p == 0 {
+		p = limits.DefaultCPUPeriod
+	}
+	return float64(*r.CPUQuota) / float64(p)
+}
+
 func splitRate(v uint64, n int) uint64 {
 	if v == 0 {
 		return 0
@@ -248,6 +310,15 @@ func errorsJoin(a, b error) error {
 		return a
 	}
 	return b
+}
+
+// byAll says that layer decided every file of r.
+func byAll(r limits.Resources, layer string) map[string]string {
+	m := map[string]string{}
+	for _, w := range r.Writes() {
+		m[w.File] = layer
+	}
+	return m
 }
 
 // whyAll gives every file of r the same reason.

@@ -46,6 +46,12 @@ type Data struct {
 	Quarantine []detect.Quarantine `json:"quarantine,omitempty"`
 	Events     json.RawMessage     `json:"events,omitempty"` // owned by the recorder
 	SavedAt    time.Time           `json:"saved_at"`
+
+	// Written is what quell last wrote to the files it keeps originals of,
+	// newest first (two at most: the write being made and the one before),
+	// so that a value that is neither quell's nor the original is known
+	// for the runtime's own (written.go).
+	Written map[string]map[string][]string `json:"written,omitempty"`
 }
 
 // Thaw is a thaw not yet confirmed by the kernel.
@@ -200,6 +206,10 @@ func (s *Store) Forget(cgroup string) {
 		delete(s.d.Originals, cgroup)
 		s.dirty = true
 	}
+	if _, ok := s.d.Written[cgroup]; ok {
+		delete(s.d.Written, cgroup)
+		s.dirty = true
+	}
 }
 
 // SetPenalties replaces the active penalties.
@@ -342,4 +352,5 @@ func (s *Store) ForgetFile(cgroup, file string) {
 			delete(s.d.Originals, cgroup)
 		}
 	}
+	s.forgetWritten(cgroup, file)
 }

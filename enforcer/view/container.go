@@ -48,4 +48,10 @@ type Limit struct {
 	Value    string `json:"value"`
 	Original string `json:"original,omitempty"`
 	Why      string `json:"why,omitempty"`
+	// DecidedBy is which decided the value: "policy" (the tenant's limits,
+	// split share or per-container cap), "runtime" (the container
+	// runtime's own limit, tighter than the policy's: a ceiling quell
+	// keeps) or "penalty" (a throttle in force); "" when quell no longer
+	// plans the file.
+	DecidedBy string `json:"decided_by,omitempty"`
 }

@@ -137,6 +137,8 @@ type Change struct {
 	Old  string `json:"old"`
 	New  string `json:"new"`
 	Why  string `json:"why"` // e.g. "tenant acme limits.cpus = 2.5 split among 3 containers by demand"
+	// DecidedBy (explain): policy, runtime or penalty (see Limit).
+	DecidedBy string `json:"decided_by,omitempty"`
 }
 
 // Explanation is what `quell explain ID|CGROUP` tells a human.

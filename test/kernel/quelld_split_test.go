@@ -59,8 +59,12 @@ name = "shop"
 `
 
 // TestQuelldSplitMemoryNeverOOMsUnderTheTenantLimit: in split mode no
-// container is OOM-killed while the tenant as a whole is under its memory
-// limit, and a container that takes the tenant over it is the one held.
+// container is OOM-killed while it grows within its part of the tenant's
+// headroom (its use plus an equal part of what the tenant has left, which
+// follows its growth interval by interval), and a container that takes the
+// tenant over its limit is the one held. (Each member used to get all of
+// the headroom, so members growing together passed the tenant's limit:
+// see TestQuelldSplitMemoryAndSwapTotalsHold.)
 func TestQuelldSplitMemoryNeverOOMsUnderTheTenantLimit(t *testing.T) {
 	labkit.Require(t)
 	q := startQuelld(t, splitMemPolicy)
@@ -84,13 +88,14 @@ func TestQuelldSplitMemoryNeverOOMsUnderTheTenantLimit(t *testing.T) {
 			t.Fatalf("%s/memory.max still max: quelld did not split the tenant's memory\n%s", d, q.quell("events"))
 		}
 	}
-	// 150 MiB then 80 MiB: 230 of 256 MiB, under the tenant limit.
-	if ok := startChildIn(t, dirs[0], true, "alloc", "150"); !ok {
-		t.Fatalf("150 MiB in the first member did not fit (oom_kill %d)", splitMemEvent(t, dirs[0], "oom_kill"))
+	// 60 MiB then 50 MiB, each within its part of the headroom (about
+	// 85 MiB each of three idle members, then the split follows).
+	if ok := startChildIn(t, dirs[0], true, "alloc", "60"); !ok {
+		t.Fatalf("60 MiB in the first member did not fit (oom_kill %d)", splitMemEvent(t, dirs[0], "oom_kill"))
 	}
 	time.Sleep(2500 * time.Millisecond) // one interval for the split to follow
-	if ok := startChildIn(t, dirs[1], true, "alloc", "80"); !ok {
-		t.Fatalf("80 MiB in the second member did not fit while the tenant held 150 of 256 MiB (oom_kill %d)", splitMemEvent(t, dirs[1], "oom_kill"))
+	if ok := startChildIn(t, dirs[1], true, "alloc", "50"); !ok {
+		t.Fatalf("50 MiB in the second member did not fit while the tenant held 60 of 256 MiB (oom_kill %d)", splitMemEvent(t, dirs[1], "oom_kill"))
 	}
 	time.Sleep(2500 * time.Millisecond)
 	var total int64
@@ -100,9 +105,9 @@ func TestQuelldSplitMemoryNeverOOMsUnderTheTenantLimit(t *testing.T) {
 		}
 		total += memCurrent(d)
 	}
-	t.Logf("FIGURE e2e split-memory tenant=256MiB members=[150,80]MiB total=%.1fMiB no-oom", float64(total)/(1<<20))
-	// 60 MiB more would take the tenant to ~290 MiB: that member is held.
-	ok := startChildIn(t, dirs[2], true, "alloc", "60")
+	t.Logf("FIGURE e2e split-memory tenant=256MiB members=[60,50]MiB total=%.1fMiB no-oom", float64(total)/(1<<20))
+	// 150 MiB more would take the tenant to ~260 MiB: that member is held.
+	ok := startChildIn(t, dirs[2], true, "alloc", "150")
 	time.Sleep(500 * time.Millisecond)
 	total = memCurrent(dirs[0]) + memCurrent(dirs[1]) + memCurrent(dirs[2])
 	t.Logf("FIGURE e2e split-memory over-limit member ready=%v oom_kill=%d tenant total=%.1fMiB (limit 256)", ok,

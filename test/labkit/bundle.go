@@ -87,13 +87,33 @@ func ociSpec(s ContainerSpec, p placement, cgroupsPath string) *specs.Spec {
 				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
 				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}, {Type: specs.CgroupNamespace},
 			},
-			Resources: &specs.LinuxResources{
-				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
-			},
+			Resources:     ociResources(s),
 			MaskedPaths:   []string{"/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"},
 			ReadonlyPaths: []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
 		},
 	}
+}
+
+// ociResources are the container's cgroup limits as the runtime sets them
+// (ContainerSpec's MemoryBytes, CPUQuota, PidsLimit).
+func ociResources(s ContainerSpec) *specs.LinuxResources {
+	r := &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}
+	if s.MemoryBytes > 0 {
+		m, swap := s.MemoryBytes, 2*s.MemoryBytes
+		r.Memory = &specs.LinuxMemory{Limit: &m, Swap: &swap}
+	}
+	if s.CPUQuota > 0 {
+		q, p := s.CPUQuota, s.CPUPeriod
+		if p == 0 {
+			p = 100000
+		}
+		r.CPU = &specs.LinuxCPU{Quota: &q, Period: &p}
+	}
+	if s.PidsLimit > 0 {
+		p := s.PidsLimit
+		r.Pids = &specs.LinuxPids{Limit: &p}
+	}
+	return r
 }
 
 func writeJSON(path string, v any) error {

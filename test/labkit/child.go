@@ -38,7 +38,8 @@ func ChildEnv(mode, arg string) []string {
 //	busy              spin forever
 //	alloc MiB         allocate and touch MiB, print "ready", wait
 //	churn MiB         keep touching MiB (a memory antagonist)
-//	forkloop          fork paused children until refused, print "done N errno"
+//	forkloop [MAX]    fork paused children until refused (or MAX of them),
+//	                  print "done N errno" ("done N max" at MAX)
 //	dio r|w BS PATH MiB  O_DIRECT read or write of MiB in BS-byte blocks
 //	                  (a write is fallocated first and fsynced), print
 //	                  "bytes ios elapsed_ns"
@@ -86,7 +87,15 @@ func runChild(mode, arg string) error {
 			}
 		}
 	case "forkloop":
-		forkLoop()
+		limit := 0
+		if arg != "" {
+			n, err := strconv.Atoi(arg)
+			if err != nil || n < 1 {
+				return fmt.Errorf("forkloop %q: want a number of children, at least 1", arg)
+			}
+			limit = n
+		}
+		forkLoop(limit)
 	case "dio":
 		f := strings.Fields(arg)
 		if len(f) != 4 || (f[0] != "r" && f[0] != "w") {
@@ -119,11 +128,18 @@ func childMiB(mode, arg string) (int, error) {
 }
 
 // forkLoop forks paused children (one thread, no Go runtime calls) until
-// the kernel refuses, prints "done N errno" and pauses for good.
-func forkLoop() {
+// the kernel refuses (or limit of them, 0 meaning no limit), prints
+// "done N errno" ("done N max" at the limit) and pauses for good.
+func forkLoop(limit int) {
 	runtime.LockOSThread()
 	n := 0
 	for {
+		if limit > 0 && n >= limit {
+			fmt.Printf("done %d max\n", n)
+			for {
+				syscall.RawSyscall(syscall.SYS_PAUSE, 0, 0, 0)
+			}
+		}
 		pid, _, errno := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
 		if errno != 0 {
 			fmt.Printf("done %d %s\n", n, errno.Error())

@@ -26,6 +26,14 @@ type ContainerSpec struct {
 	PodName     string
 	Namespace   string
 	SandboxID   string
+	// Limits the runtime sets in the OCI config, as docker run -m,
+	// --cpus and --pids-limit do (0: none): memory.max (and
+	// memory.swap.max = the same, Docker's default swap of twice the
+	// memory), cpu.max QUOTA PERIOD (PERIOD 0: 100000), pids.max.
+	MemoryBytes int64
+	CPUQuota    int64
+	CPUPeriod   uint64
+	PidsLimit   int64
 }
 
 // Container is a running runc container.
