@@ -197,7 +197,8 @@ func (h *fakeHost) runningContainer(id, name string, pid int) (cg, upper string)
 	upper = filepath.Join(h.root, "overlay2", id, "diff")
 	must(h.t, os.MkdirAll(upper, 0o755))
 	h.file("run/docker/runtime-runc/moby/"+id+"/state.json",
-		fmt.Sprintf(`{"id":%q,"init_process_pid":%d,"config":{"labels":["bundle=%s"]}}`, id, pid, bundle))
+		fmt.Sprintf(`{"id":%q,"init_process_pid":%d,"config":{"cgroups":{"path":"/%s"},"labels":["bundle=%s"]}}`, id, pid, cg, bundle))
+	h.file(fmt.Sprintf("proc/%d/cgroup", pid), "0::/"+cg+"\n")
 	h.file(fmt.Sprintf("proc/%d/mountinfo", pid), fmt.Sprintf(
 		"700 600 0:55 / / rw,relatime master:300 - overlay overlay rw,lowerdir=/l/A:/l/B,upperdir=%s,workdir=/w\n"+
 			"701 700 0:60 / /proc rw,nosuid - proc proc rw\n", upper))
