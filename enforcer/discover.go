@@ -93,7 +93,8 @@ func onlyTooMany(err error) bool {
 // the caller. Metadata whose state does not describe t's cgroup is refused
 // (see discover.Roots.Check): the container keeps no name, labels or PID
 // from it, and says why in MetaErr. Without a PID from runtime state, the
-// first process in the cgroup stands in for the init.
+// first process in the cgroup in a mount namespace of its own stands in
+// for the init.
 func (e *Enforcer) readMeta(t *tracked) {
 	f := t.found
 	c := view.Container{ID: f.ID, Cgroup: f.Cgroup, Runtime: f.Runtime}
@@ -115,7 +116,7 @@ func (e *Enforcer) readMeta(t *tracked) {
 	}
 	t.metaLog = c.MetaErr
 	if m.PID == 0 {
-		if pid, err := discover.FirstPID(e.cfg.CgroupRoot, f.Cgroup); err == nil {
+		if pid, err := discover.ContainedPID(e.cfg.ProcRoot, e.cfg.CgroupRoot, f.Cgroup); err == nil {
 			m.PID = pid
 		}
 	}

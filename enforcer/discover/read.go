@@ -33,24 +33,39 @@ func readCapped(path string) ([]byte, error) {
 	return data, nil
 }
 
-// FirstPID returns the first process listed in the cgroup's cgroup.procs
-// (root is the cgroup mount, rel the cgroup below it), the stand-in for an
-// init PID when no runtime state gives one; 0 when the cgroup has no
-// process of its own. A missing cgroup's error wraps fs.ErrNotExist.
-func FirstPID(root, rel string) (int, error) {
+// maxProcsScanned bounds how many of a cgroup's processes ContainedPID
+// looks at.
+const maxProcsScanned = 64
+
+// ContainedPID returns the first process listed in the cgroup's
+// cgroup.procs (root is the cgroup mount, rel the cgroup below it) that
+// lives in another mount namespace than procRoot/1 (the host's init): the
+// stand-in for an init PID when no runtime state gives one. A process in
+// the host's own namespaces would lead the writable layer and the network
+// found from it to the host's, so 0 is returned when there is no such
+// process among the first few. A missing cgroup's error wraps
+// fs.ErrNotExist.
+func ContainedPID(procRoot, root, rel string) (int, error) {
 	p := filepath.Join(root, rel, "cgroup.procs")
 	f, err := os.Open(p)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
+	hostMnt, err := os.Readlink(filepath.Join(procRoot, "1/ns/mnt"))
+	if err != nil {
+		return 0, fmt.Errorf("host mount namespace: %w", err)
+	}
 	sc := bufio.NewScanner(f)
-	if sc.Scan() {
+	for n := 0; n < maxProcsScanned && sc.Scan(); n++ {
 		pid, err := strconv.Atoi(strings.TrimSpace(sc.Text()))
 		if err != nil || pid <= 0 {
 			return 0, fmt.Errorf("parse %s: bad PID %q", p, sc.Text())
 		}
-		return pid, nil
+		mnt, err := os.Readlink(filepath.Join(procRoot, strconv.Itoa(pid), "ns/mnt"))
+		if err == nil && mnt != hostMnt {
+			return pid, nil
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return 0, fmt.Errorf("read %s: %w", p, err)

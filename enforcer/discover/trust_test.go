@@ -268,18 +268,30 @@ func TestMetadataFilesAreCapped(t *testing.T) {
 	}
 }
 
-func TestFirstPID(t *testing.T) {
+func TestContainedPID(t *testing.T) {
 	t.Parallel()
-	root := t.TempDir()
+	root, proc := t.TempDir(), t.TempDir()
+	ns := func(pid, target string) {
+		must := func(err error) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		must(os.MkdirAll(filepath.Join(proc, pid, "ns"), 0o755))
+		must(os.Symlink(target, filepath.Join(proc, pid, "ns/mnt")))
+	}
+	ns("1", "mnt:[4026531841]")
+	ns("17", "mnt:[4026531841]") // a host process moved into the cgroup
+	ns("18", "mnt:[4026532300]")
 	writeFile(t, filepath.Join(root, "a/cgroup.procs"), "17\n18\n")
-	writeFile(t, filepath.Join(root, "b/cgroup.procs"), "")
-	if pid, err := FirstPID(root, "a"); err != nil || pid != 17 {
-		t.Errorf("FirstPID(a) = %d, %v; want 17", pid, err)
+	writeFile(t, filepath.Join(root, "b/cgroup.procs"), "17\n")
+	writeFile(t, filepath.Join(root, "c/cgroup.procs"), "")
+	for rel, want := range map[string]int{"a": 18, "b": 0, "c": 0} {
+		if pid, err := ContainedPID(proc, root, rel); err != nil || pid != want {
+			t.Errorf("ContainedPID(%s) = %d, %v; want %d", rel, pid, err, want)
+		}
 	}
-	if pid, err := FirstPID(root, "b"); err != nil || pid != 0 {
-		t.Errorf("FirstPID(empty) = %d, %v; want 0", pid, err)
-	}
-	if _, err := FirstPID(root, "gone"); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("FirstPID(gone) err = %v, want ErrNotExist", err)
+	if _, err := ContainedPID(proc, root, "gone"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("ContainedPID(gone) err = %v, want ErrNotExist", err)
 	}
 }
