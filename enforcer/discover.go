@@ -151,12 +151,12 @@ func (e *Enforcer) refuseDuplicateIDs() {
 			continue
 		}
 		why := "container ID " + id + " is claimed by cgroups " + strings.Join(cgs, ", ") + ": metadata refused"
-		for _, t := range kept {
-			if t.metaLog != why {
-				e.log.Warn("duplicate container ID", "id", id, "cgroups", strings.Join(cgs, " "))
+		for i, t := range kept {
+			if i == 0 && t.dupLog != why {
+				e.log.Warn("duplicate container ID: metadata refused", "id", id, "cgroups", strings.Join(cgs, " "))
 			}
 			t.c = view.Container{ID: t.c.ID, Cgroup: t.c.Cgroup, Runtime: t.c.Runtime, MetaErr: why}
-			t.metaLog = why
+			t.metaLog, t.dupLog = why, why
 		}
 	}
 }
@@ -170,11 +170,19 @@ const metaRetryWindow = time.Minute
 // re-classifies them, so a container is under its tenant's limits within
 // one interval even when quelld saw its cgroup before its runtime state.
 func (e *Enforcer) retryMeta(p *policies.Policy, now time.Time) {
+	var again []*tracked
 	for _, t := range e.known {
 		if t.c.MetaErr == "" || now.Sub(t.foundAt) > metaRetryWindow {
 			continue
 		}
 		e.readMeta(t)
+		again = append(again, t)
+	}
+	if len(again) == 0 {
+		return
+	}
+	e.refuseDuplicateIDs()
+	for _, t := range again {
 		classify(p, &t.c)
 	}
 }

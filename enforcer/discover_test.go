@@ -107,3 +107,41 @@ name = "k"
 		t.Errorf("pause container's cpu.max = %q, want untouched", got)
 	}
 }
+
+// TestDuplicateIDLendsItsMetadataToNone: when two runtimes' cgroups claim
+// one ID and both states check out, neither keeps the name (so neither
+// joins a tenant by name), and a look-alike whose state names another
+// cgroup never gets it.
+func TestDuplicateIDLendsItsMetadataToNone(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10-acme.toml", acmePolicy)
+	dock := h.container(idA, "acme-web", 0)
+	pod := "machine.slice/libpod-" + idA + ".scope"
+	h.file("cgroup/"+pod+"/cpu.max", "max 100000\n")
+	h.file("cgroup/"+pod+"/cgroup.procs", "")
+	h.file("run/runc/"+idA+"/state.json", `{"id":"`+idA+`","config":{"cgroups":{"path":"/`+pod+`"},"labels":["io.podman.annotations.name=acme-pod"]}}`)
+	look := "docker/" + idB // Docker's cgroupfs place; idB's state names system.slice
+	h.container(idB, "acme-other", 0)
+	h.file("cgroup/"+look+"/cpu.max", "max 100000\n")
+	h.file("cgroup/"+look+"/cgroup.procs", "")
+	e := h.enforcer(newClock())
+	e.Tick(context.Background())
+	for _, c := range e.View().Containers {
+		switch c.Cgroup {
+		case dock, pod:
+			if c.Name != "" || c.Tenant != "" || c.MetaErr == "" {
+				t.Errorf("%s: name %q tenant %q meta_error %q; want the duplicate ID refused", c.Cgroup, c.Name, c.Tenant, c.MetaErr)
+			}
+		case look:
+			if c.Name != "" || c.Tenant != "" {
+				t.Errorf("%s: name %q tenant %q; want no metadata from %s's state", c.Cgroup, c.Name, c.Tenant, idB[:12])
+			}
+		}
+	}
+	for _, cg := range []string{dock, pod, look} {
+		if got := h.read("cgroup/" + cg + "/cpu.max"); got != "max 100000" {
+			t.Errorf("%s cpu.max = %q, want untouched", cg, got)
+		}
+	}
+}

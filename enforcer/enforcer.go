@@ -68,6 +68,7 @@ type tracked struct {
 	foundAt time.Time
 	metaAt  time.Time // when its runtime metadata was last read
 	metaLog string    // the metadata error last logged, so each is logged once
+	dupLog  string    // the duplicate-ID refusal last logged
 	c       view.Container
 	prev    limits.Stats
 	prevT   time.Time
