@@ -194,7 +194,7 @@ func (h *fakeHost) runningContainer(id, name string, pid int) (cg, upper string)
 	cg = h.container(id, name, 0)
 	bundle := filepath.Join(h.root, "bundles", id)
 	must(h.t, os.MkdirAll(filepath.Join(bundle, "rootfs"), 0o755))
-	upper = filepath.Join(h.root, "overlay2", id, "diff")
+	upper = filepath.Join(h.root, "docker/overlay2", id, "diff") // in Docker's layer store
 	must(h.t, os.MkdirAll(upper, 0o755))
 	h.file("run/docker/runtime-runc/moby/"+id+"/state.json",
 		fmt.Sprintf(`{"id":%q,"init_process_pid":%d,"config":{"cgroups":{"path":"/%s"},"labels":["bundle=%s"]}}`, id, pid, cg, bundle))

@@ -18,7 +18,13 @@ import (
 // a parameter so tests (and unusual hosts) can point elsewhere.
 type Roots struct {
 	Run    string // "/run": runc and crun roots live below it
-	Docker string // "/var/lib/docker": the container store
+	Docker string // "/var/lib/docker": the container store and overlay2 layers
+	// Containers is containers/storage's graph root (podman, CRI-O):
+	// "/var/lib/containers/storage"; "" reads no layer record from it.
+	Containers string
+	// Containerd is containerd's root, "/var/lib/containerd" (its
+	// overlayfs snapshots hold its containers' layers).
+	Containerd string
 	// Proc is the /proc whose <pid>/cgroup and <pid>/stat cross-check a
 	// state's init PID; "" leaves that to the caller (the enforcer fills
 	// in its own).
@@ -29,7 +35,8 @@ type Roots struct {
 }
 
 // DefaultRoots are the locations on a stock Debian/Ubuntu host.
-var DefaultRoots = Roots{Run: "/run", Docker: "/var/lib/docker"}
+var DefaultRoots = Roots{Run: "/run", Docker: "/var/lib/docker", Containers: "/var/lib/containers/storage",
+	Containerd: "/var/lib/containerd"}
 
 // Meta is what a runtime knows about a container.
 type Meta struct {
