@@ -24,7 +24,11 @@ type ContainerSpec struct {
 	K8sQoS      string // guaranteed, burstable, besteffort
 	// OCI is the OCI runtime: "" for runc (Runc()), or "crun" (podman
 	// with crun: state in /run/crun/<id>, crun's own format).
-	OCI       string
+	OCI string
+	// Caps are capabilities the container's process gets beyond labkit's
+	// minimal set (CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE), e.g.
+	// DockerDefaultCaps.
+	Caps      []string
 	PodUID    string
 	PodName   string
 	Namespace string
