@@ -6,9 +6,15 @@ import (
 )
 
 // classify assigns c to the first tenant whose match holds; an unmatched
-// container is left alone (Tenant "").
+// container is left alone (Tenant ""). A pod's sandbox (pause) container is
+// in no tenant: it is not a workload, so no rule targets it and no split
+// counts it.
 func classify(p *policies.Policy, c *view.Container) {
 	c.Tenant, c.Class = "", ""
+	if c.Sandbox {
+		c.MatchReason = "pod sandbox (pause) container: not a workload, in no tenant"
+		return
+	}
 	if p == nil {
 		c.MatchReason = "no valid policy loaded"
 		return

@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/quell-dev/quell/enforcer/discover"
@@ -14,27 +16,49 @@ import (
 
 // discover rescans the cgroup tree: new containers are added (with their
 // runtime metadata) and classified, vanished ones dropped (their originals
-// forgotten: the cgroup and its files are gone with them).
+// forgotten: the cgroup and its files are gone with them). A known cgroup
+// made again at the same path (a restarted container: another inode) has
+// its metadata re-read and its limits re-read and re-written; every known
+// container's metadata is re-read once per resync, so a new init PID is
+// seen even when the restart was missed.
 func (e *Enforcer) discover(p *policies.Policy) int {
 	found, err := discover.Walk(e.cfg.CgroupRoot, e.skip)
 	errs := 0
-	if err != nil {
+	capped := errors.Is(err, discover.ErrTooMany)
+	if capped && !e.walkCapped {
+		e.log.Warn("too many container cgroups; the rest are not tracked", "max", discover.MaxContainers)
+	}
+	e.walkCapped = capped
+	if err != nil && !onlyTooMany(err) {
 		e.log.Warn("discover", "err", err)
 		errs++
 	}
+	now := e.clock.Now()
 	seen := make(map[string]bool, len(found))
 	for _, f := range found {
 		seen[f.Cgroup] = true
 		t := e.known[f.Cgroup]
-		if t == nil {
-			t = &tracked{found: f, foundAt: e.clock.Now()}
+		switch {
+		case t == nil:
+			t = &tracked{found: f, foundAt: now}
 			e.known[f.Cgroup] = t
 			e.readMeta(t)
 			e.log.Info("container found", "cgroup", f.Cgroup, "runtime", f.Runtime, "name", t.c.Name)
-		} else if t.c.MetaErr != "" {
+		case f.Ino != t.found.Ino:
+			// Removed and made again at the same path: a restarted
+			// container, with a new init and the runtime's limits.
+			old := t.c.PID
+			t.found = f
+			delete(e.applied, f.Cgroup)
+			e.readMeta(t)
+			e.log.Info("container cgroup recreated", "cgroup", f.Cgroup, "name", t.c.Name, "old_pid", old, "pid", t.c.PID)
+		case t.c.MetaErr != "" || now.Sub(t.metaAt) >= e.cfg.Resync:
 			e.readMeta(t)
 		}
-		classify(p, &t.c)
+	}
+	e.refuseDuplicateIDs()
+	for _, f := range found {
+		classify(p, &e.known[f.Cgroup].c)
 	}
 	e.classifiedWith = p
 	for cg := range e.known {
@@ -51,20 +75,90 @@ func (e *Enforcer) discover(p *policies.Policy) int {
 	return errs
 }
 
+// onlyTooMany reports whether err holds nothing but ErrTooMany.
+func onlyTooMany(err error) bool {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return err == discover.ErrTooMany
+	}
+	for _, e := range j.Unwrap() {
+		if e != discover.ErrTooMany {
+			return false
+		}
+	}
+	return true
+}
+
 // readMeta (re)reads t's runtime metadata, keeping the tenant decision to
-// the caller.
+// the caller. Metadata whose state does not describe t's cgroup is refused
+// (see discover.Roots.Check): the container keeps no name, labels or PID
+// from it, and says why in MetaErr. Without a PID from runtime state, the
+// first process in the cgroup in a mount namespace of its own stands in
+// for the init.
 func (e *Enforcer) readMeta(t *tracked) {
 	f := t.found
 	c := view.Container{ID: f.ID, Cgroup: f.Cgroup, Runtime: f.Runtime}
-	m, err := e.cfg.Runtimes.ReadMeta(f)
+	r := e.cfg.Runtimes
+	if r.Proc == "" {
+		r.Proc = e.cfg.ProcRoot
+	}
+	if r.CgroupMount == "" {
+		r.CgroupMount = e.cfg.CgroupRoot
+	}
+	m, err := r.ReadMeta(f)
+	t.metaAt = e.clock.Now()
 	if err != nil {
 		c.MetaErr = err.Error()
-		if !errors.Is(err, discover.ErrNoState) && !errors.Is(err, discover.ErrIncomplete) {
+		quiet := errors.Is(err, discover.ErrNoState) || errors.Is(err, discover.ErrIncomplete)
+		if !quiet && c.MetaErr != t.metaLog {
 			e.log.Warn("read container metadata", "cgroup", f.Cgroup, "err", err)
 		}
 	}
-	c.Name, c.Labels, c.TrustedLabels, c.PID, c.Bundle = m.Name, m.Labels, m.Trusted, m.PID, m.Bundle
+	t.metaLog = c.MetaErr
+	if m.PID == 0 {
+		if pid, err := discover.ContainedPID(e.cfg.ProcRoot, e.cfg.CgroupRoot, f.Cgroup); err == nil {
+			m.PID = pid
+		}
+	}
+	c.Name, c.Labels, c.TrustedLabels, c.PID, c.Bundle, c.Sandbox = m.Name, m.Labels, m.Trusted, m.PID, m.Bundle, m.Sandbox
 	t.c = c
+}
+
+// refuseDuplicateIDs keeps a runtime ID's metadata on one cgroup at most:
+// when several cgroups claim one ID and more than one of them kept its
+// metadata, none keeps it (each is then classified by its path alone).
+// State cross-checks already refuse every claimant but the cgroup the
+// runtime named, so this only bites across runtimes.
+func (e *Enforcer) refuseDuplicateIDs() {
+	byID := map[string][]*tracked{}
+	for _, t := range e.known {
+		byID[t.c.ID] = append(byID[t.c.ID], t)
+	}
+	for id, ts := range byID {
+		if len(ts) < 2 {
+			continue
+		}
+		var cgs []string
+		var kept []*tracked
+		for _, t := range ts {
+			cgs = append(cgs, t.c.Cgroup)
+			if t.c.MetaErr == "" || strings.Contains(t.c.MetaErr, discover.ErrIncomplete.Error()) {
+				kept = append(kept, t)
+			}
+		}
+		sort.Strings(cgs)
+		if len(kept) < 2 {
+			continue
+		}
+		why := "container ID " + id + " is claimed by cgroups " + strings.Join(cgs, ", ") + ": metadata refused"
+		for i, t := range kept {
+			if i == 0 && t.dupLog != why {
+				e.log.Warn("duplicate container ID: metadata refused", "id", id, "cgroups", strings.Join(cgs, " "))
+			}
+			t.c = view.Container{ID: t.c.ID, Cgroup: t.c.Cgroup, Runtime: t.c.Runtime, MetaErr: why}
+			t.metaLog, t.dupLog = why, why
+		}
+	}
 }
 
 // metaRetryWindow is how long after discovery a container whose metadata
@@ -76,11 +170,19 @@ const metaRetryWindow = time.Minute
 // re-classifies them, so a container is under its tenant's limits within
 // one interval even when quelld saw its cgroup before its runtime state.
 func (e *Enforcer) retryMeta(p *policies.Policy, now time.Time) {
+	var again []*tracked
 	for _, t := range e.known {
 		if t.c.MetaErr == "" || now.Sub(t.foundAt) > metaRetryWindow {
 			continue
 		}
 		e.readMeta(t)
+		again = append(again, t)
+	}
+	if len(again) == 0 {
+		return
+	}
+	e.refuseDuplicateIDs()
+	for _, t := range again {
 		classify(p, &t.c)
 	}
 }

@@ -1,7 +1,7 @@
 package enforcer
 
 // Disk quotas in the loop: XFS/ext4 project quotas over each container's
-// writable layer (see discover.WritableLayer) plus the policy's volume
+// writable layer (see discover.Roots.Layer) plus the policy's volume
 // directories.
 //
 // Which project a container's files go to:
@@ -34,7 +34,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/quell-dev/quell/enforcer/discover"
 	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits/projquota"
 	"github.com/quell-dev/quell/policies"
@@ -295,7 +294,7 @@ func (e *Enforcer) assignDisk(t *tracked, d *diskEntry, w diskWant) error {
 // diskDirs finds t's writable layer and volumes and checks that they can be
 // one project: quota on, one filesystem, not clashing with other projects.
 func (e *Enforcer) diskDirs(t *tracked, w diskWant) ([]string, uint64, error) {
-	layer, err := discover.WritableLayer(e.cfg.ProcRoot, t.c.PID, t.c.Bundle)
+	layer, err := e.cfg.Runtimes.Layer(t.found, e.cfg.ProcRoot, t.c.PID, t.c.Bundle)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -36,6 +36,7 @@ type Enforcer struct {
 	hostPSI        [3]psiWindow        // /proc/pressure/{cpu,memory,io}, for .avg1
 	ticks          uint64              // passes published
 	lastScan       time.Time
+	walkCapped     bool      // the last walk stopped at discover.MaxContainers (logged once)
 	prevStart      time.Time // when the previous pass began (a late pass is reported)
 	slow           slowReporter
 	rescan         atomic.Bool
@@ -67,6 +68,9 @@ type Enforcer struct {
 type tracked struct {
 	found   discover.Found
 	foundAt time.Time
+	metaAt  time.Time // when its runtime metadata was last read
+	metaLog string    // the metadata error last logged, so each is logged once
+	dupLog  string    // the duplicate-ID refusal last logged
 	c       view.Container
 	prev    limits.Stats
 	prevT   time.Time

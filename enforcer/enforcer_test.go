@@ -82,7 +82,7 @@ func (h *fakeHost) container(id, name string, usageUsec int) string {
 	} {
 		h.file("cgroup/"+cg+"/"+f, v+"\n")
 	}
-	h.file("run/docker/runtime-runc/moby/"+id+"/state.json", `{"id":"`+id+`","init_process_pid":0,"config":{"labels":["bundle=/nonexistent"]}}`)
+	h.file("run/docker/runtime-runc/moby/"+id+"/state.json", `{"id":"`+id+`","init_process_pid":0,"config":{"cgroups":{"path":"/`+cg+`"},"labels":["bundle=/nonexistent"]}}`)
 	h.file("docker/containers/"+id+"/config.v2.json", `{"Name":"/`+name+`","Config":{"Labels":{}}}`)
 	return cg
 }

@@ -194,10 +194,11 @@ func (h *fakeHost) runningContainer(id, name string, pid int) (cg, upper string)
 	cg = h.container(id, name, 0)
 	bundle := filepath.Join(h.root, "bundles", id)
 	must(h.t, os.MkdirAll(filepath.Join(bundle, "rootfs"), 0o755))
-	upper = filepath.Join(h.root, "overlay2", id, "diff")
+	upper = filepath.Join(h.root, "docker/overlay2", id, "diff") // in Docker's layer store
 	must(h.t, os.MkdirAll(upper, 0o755))
 	h.file("run/docker/runtime-runc/moby/"+id+"/state.json",
-		fmt.Sprintf(`{"id":%q,"init_process_pid":%d,"config":{"labels":["bundle=%s"]}}`, id, pid, bundle))
+		fmt.Sprintf(`{"id":%q,"init_process_pid":%d,"config":{"cgroups":{"path":"/%s"},"labels":["bundle=%s"]}}`, id, pid, cg, bundle))
+	h.file(fmt.Sprintf("proc/%d/cgroup", pid), "0::/"+cg+"\n")
 	h.file(fmt.Sprintf("proc/%d/mountinfo", pid), fmt.Sprintf(
 		"700 600 0:55 / / rw,relatime master:300 - overlay overlay rw,lowerdir=/l/A:/l/B,upperdir=%s,workdir=/w\n"+
 			"701 700 0:60 / /proc rw,nosuid - proc proc rw\n", upper))

@@ -38,8 +38,11 @@ func (e *Enforcer) observe(now time.Time) int {
 		if st.CPU != nil && t.prev.CPU != nil && st.CPU.UsageUsec < t.prev.CPU.UsageUsec {
 			// The counter went back: the cgroup was removed and made again
 			// under the same path (a restarted container) with the kernel's
-			// defaults. Reconcile must read it now, not at its next check.
+			// defaults. Reconcile must read it now, not at its next check,
+			// and discovery must read its runtime metadata again (a new
+			// init PID) on the next pass, even if inotify missed it.
 			delete(e.applied, cg)
+			e.RequestRescan()
 		}
 		if !t.prevT.IsZero() && now.Sub(t.prevT) < minRateWindow(e.cfg.Interval) {
 			// Too soon after the last read (a PSI trigger woke the loop):

@@ -23,6 +23,16 @@ func (e *Enforcer) WatchCgroups(ctx context.Context) error {
 	}
 	defer w.Close()
 	add := func(dir string) { _ = w.Add(dir) }
+	// A delegated subtree (a user's user@UID.service) holds no container
+	// (see discover.Walk): its owner's mkdirs need not wake the loop.
+	owner, err := discover.RootOwner(e.cfg.CgroupRoot)
+	if err != nil {
+		return err
+	}
+	delegated := func(dir string) bool {
+		fi, err := os.Lstat(dir)
+		return err != nil || discover.Delegated(fi, owner)
+	}
 	var walk func(dir string, depth int)
 	walk = func(dir string, depth int) {
 		add(dir)
@@ -38,7 +48,7 @@ func (e *Enforcer) WatchCgroups(ctx context.Context) error {
 				continue
 			}
 			rel, _ := filepath.Rel(e.cfg.CgroupRoot, filepath.Join(dir, ent.Name()))
-			if _, isContainer := discover.Classify(rel); isContainer || e.skip(rel) {
+			if _, isContainer := discover.Classify(rel); isContainer || e.skip(rel) || delegated(filepath.Join(dir, ent.Name())) {
 				continue
 			}
 			walk(filepath.Join(dir, ent.Name()), depth+1)
@@ -57,7 +67,10 @@ func (e *Enforcer) WatchCgroups(ctx context.Context) error {
 				continue
 			}
 			if ev.Op&fsnotify.Create != 0 {
-				if fi, err := os.Stat(ev.Name); err == nil && fi.IsDir() {
+				if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() {
+					if discover.Delegated(fi, owner) {
+						continue
+					}
 					rel, _ := filepath.Rel(e.cfg.CgroupRoot, ev.Name)
 					if _, isContainer := discover.Classify(rel); !isContainer {
 						walk(ev.Name, strings.Count(rel, "/")+1)

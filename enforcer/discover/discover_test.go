@@ -110,12 +110,14 @@ func writeFile(t *testing.T, path, data string) {
 func TestReadMetaDocker(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	r := Roots{Run: filepath.Join(dir, "run"), Docker: filepath.Join(dir, "docker")}
+	r := Roots{Run: filepath.Join(dir, "run"), Docker: filepath.Join(dir, "docker"), Proc: filepath.Join(dir, "proc")}
 	writeFile(t, filepath.Join(r.Run, "docker/runtime-runc/moby", idA, "state.json"),
-		`{"id":"`+idA+`","init_process_pid":4242,"config":{"labels":["bundle=/b/`+idA+`","org.example=1"]}}`)
+		`{"id":"`+idA+`","init_process_pid":4242,"init_process_start":777,"config":{"cgroups":{"parent":"system.slice","scope_prefix":"docker","name":"`+idA+`"},"labels":["bundle=/b/`+idA+`","org.example=1"]}}`)
+	writeFile(t, filepath.Join(r.Proc, "4242/cgroup"), "0::/system.slice/docker-"+idA+".scope\n")
+	writeFile(t, filepath.Join(r.Proc, "4242/stat"), "4242 (sleep) S 1 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 777 1000 10 0\n")
 	writeFile(t, filepath.Join(r.Docker, "containers", idA, "config.v2.json"),
 		`{"Name":"/acme-web","Config":{"Labels":{"team":"acme"}}}`)
-	m, err := r.ReadMeta(Found{ID: idA, Runtime: "docker"})
+	m, err := r.ReadMeta(Found{ID: idA, Runtime: "docker", Cgroup: "system.slice/docker-" + idA + ".scope"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,13 +131,13 @@ func TestReadMetaContainerdDerivesKubernetesKeys(t *testing.T) {
 	dir := t.TempDir()
 	r := Roots{Run: dir, Docker: filepath.Join(dir, "none")}
 	writeFile(t, filepath.Join(dir, "containerd/runc/k8s.io", idB, "state.json"),
-		`{"id":"`+idB+`","init_process_pid":77,"config":{"labels":["bundle=/x",`+
+		`{"id":"`+idB+`","init_process_pid":0,"config":{"cgroups":{"path":"/kubepods/burstable/pod1/`+idB+`"},"labels":["bundle=/x",`+
 			`"io.kubernetes.cri.sandbox-namespace=batch","io.kubernetes.cri.sandbox-name=job-1","io.kubernetes.cri.container-name=worker"]}}`)
-	m, err := r.ReadMeta(Found{ID: idB, Runtime: "containerd"})
+	m, err := r.ReadMeta(Found{ID: idB, Runtime: "containerd", Cgroup: "kubepods/burstable/pod1/" + idB})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Labels["io.kubernetes.pod.namespace"] != "batch" || m.Name != "job-1/worker" || m.PID != 77 {
+	if m.Labels["io.kubernetes.pod.namespace"] != "batch" || m.Name != "job-1/worker" || m.Sandbox {
 		t.Fatalf("ReadMeta = %+v", m)
 	}
 }
@@ -146,8 +148,8 @@ func TestReadMetaFallsBackToBundleAnnotations(t *testing.T) {
 	bundle := filepath.Join(dir, "bundle")
 	writeFile(t, filepath.Join(bundle, "config.json"), `{"ociVersion":"1.0.2","annotations":{"tenant":"ci"}}`)
 	writeFile(t, filepath.Join(dir, "runc", idC, "state.json"),
-		`{"id":"`+idC+`","init_process_pid":9,"config":{"labels":["bundle=`+bundle+`"]}}`)
-	m, err := Roots{Run: dir}.ReadMeta(Found{ID: idC, Runtime: "podman"})
+		`{"id":"`+idC+`","config":{"cgroups":{"parent":"machine.slice","scope_prefix":"libpod","name":"`+idC+`"},"labels":["bundle=`+bundle+`"]}}`)
+	m, err := Roots{Run: dir}.ReadMeta(Found{ID: idC, Runtime: "podman", Cgroup: "machine.slice/libpod-" + idC + ".scope"})
 	if err != nil || m.Labels["tenant"] != "ci" {
 		t.Fatalf("ReadMeta = %+v, %v", m, err)
 	}

@@ -28,23 +28,14 @@ var ErrNoLayer = errors.New("writable layer not found")
 func WritableLayer(procRoot string, pid int, bundle string) (string, error) {
 	var why []string
 	if pid > 0 {
-		p := filepath.Join(procRoot, strconv.Itoa(pid), "mountinfo")
-		f, err := os.Open(p)
-		if err == nil {
-			upper, overlay, err := parseRootUpperdir(f)
-			f.Close()
-			switch {
-			case err != nil:
-				return "", fmt.Errorf("%s: %w", p, err)
-			case upper != "":
-				return upper, nil
-			case overlay:
-				return "", fmt.Errorf("root of %s is an overlay without upperdir: %w", p, ErrNoLayer)
-			}
-			why = append(why, "root in "+p+" is not an overlay")
-		} else {
-			why = append(why, err.Error())
+		upper, err := mountUpper(procRoot, pid)
+		if err != nil {
+			return "", err
 		}
+		if upper != "" {
+			return upper, nil
+		}
+		why = append(why, "root of PID "+strconv.Itoa(pid)+" is not an overlay or not readable")
 	}
 	if bundle != "" {
 		root, err := bundleRootfs(bundle)
@@ -56,6 +47,30 @@ func WritableLayer(procRoot string, pid int, bundle string) (string, error) {
 		why = append(why, "no OCI bundle known")
 	}
 	return "", fmt.Errorf("%w: %s", ErrNoLayer, strings.Join(why, "; "))
+}
+
+// mountUpper returns the upperdir of the overlay mounted at "/" in
+// procRoot/<pid>/mountinfo: "" (no error) when pid is 0, the file cannot
+// be opened or the root is not an overlay; an error wrapping ErrNoLayer
+// for an overlay root without upperdir, and a parse error naming the file.
+func mountUpper(procRoot string, pid int) (string, error) {
+	if pid <= 0 {
+		return "", nil
+	}
+	p := filepath.Join(procRoot, strconv.Itoa(pid), "mountinfo")
+	f, err := os.Open(p)
+	if err != nil {
+		return "", nil
+	}
+	defer f.Close()
+	upper, overlay, err := parseRootUpperdir(f)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%s: %w", p, err)
+	case overlay && upper == "":
+		return "", fmt.Errorf("root of %s is an overlay without upperdir: %w", p, ErrNoLayer)
+	}
+	return upper, nil
 }
 
 // parseRootUpperdir reads a mountinfo file and returns the upperdir of the

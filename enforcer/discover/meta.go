@@ -17,24 +17,49 @@ import (
 // Roots are the runtime state locations metadata is read from. Every one is
 // a parameter so tests (and unusual hosts) can point elsewhere.
 type Roots struct {
-	Run    string // "/run": runc roots live below it
-	Docker string // "/var/lib/docker": the container store
+	Run    string // "/run": runc and crun roots live below it
+	Docker string // "/var/lib/docker": the container store and overlay2 layers
+	// Containers is containers/storage's graph root (podman, CRI-O):
+	// "/var/lib/containers/storage"; "" reads no layer record from it.
+	Containers string
+	// Containerd is containerd's root, "/var/lib/containerd" (its
+	// overlayfs snapshots hold its containers' layers).
+	Containerd string
+	// Proc is the /proc whose <pid>/cgroup and <pid>/stat cross-check a
+	// state's init PID; "" leaves that to the caller (the enforcer fills
+	// in its own).
+	Proc string
+	// CgroupMount is where the runtimes see the cgroup root (the prefix of
+	// runc's cgroup_paths); "" likewise.
+	CgroupMount string
 }
 
 // DefaultRoots are the locations on a stock Debian/Ubuntu host.
-var DefaultRoots = Roots{Run: "/run", Docker: "/var/lib/docker"}
+var DefaultRoots = Roots{Run: "/run", Docker: "/var/lib/docker", Containers: "/var/lib/containers/storage",
+	Containerd: "/var/lib/containerd"}
 
 // Meta is what a runtime knows about a container.
 type Meta struct {
 	Name   string
 	Labels map[string]string // OCI annotations, Docker labels, and the Kubernetes keys derived from CRI annotations
+	PID    int               // init PID in the host's PID namespace
+	Bundle string
+	Source string // the state file the metadata came from
 	// Trusted are the labels the runtime set itself, which a container's
 	// creator cannot supply: the Kubernetes keys containerd's CRI plugin
-	// records from the pod sandbox. Also present in Labels.
+	// records from the pod sandbox (trust.go). Also present in Labels.
 	Trusted map[string]string
-	PID     int // init PID in the host's PID namespace
-	Bundle  string
-	Source  string // the state file the metadata came from
+	// Cgroup is the cgroup the runtime state names for the container,
+	// relative to the cgroup root; "" when the state names none.
+	Cgroup string
+	// StartTime is the init process's start time in clock ticks after
+	// boot (field 22 of /proc/<pid>/stat) as the runtime recorded it; 0
+	// when unknown.
+	StartTime uint64
+	// Sandbox is set for a Kubernetes pod's sandbox (pause) container, as
+	// the CRI runtime (containerd, CRI-O) marks it in the OCI annotations
+	// it sets itself: not a workload.
+	Sandbox bool
 }
 
 // ErrIncomplete means part of the metadata is missing (e.g. Docker's store
@@ -45,34 +70,63 @@ var ErrIncomplete = errors.New("runtime metadata incomplete")
 // ErrNoState means no runtime state was found for the container.
 var ErrNoState = errors.New("no runtime state found")
 
+// ErrRefused means runtime state was found under the container's ID but
+// does not describe the cgroup it was found at (another cgroup claims that
+// ID, or the state's init process lives elsewhere): none of it is used, so
+// the cgroup has no name, labels or PID from it.
+var ErrRefused = errors.New("runtime state refused")
+
 // ReadMeta reads the metadata of the container f from the runtime state under
-// r. It returns ErrNoState (wrapped, naming the places looked at) when none
-// of the runtime roots holds the container, and other errors when a state
-// file exists but cannot be read or parsed.
+// r: runc's state.json or crun's status in the runtime's state root, the
+// annotations of the OCI config, and Docker's container store. The state
+// must name f's cgroup, and its init PID (when it has one) must live at or
+// below that cgroup and have the start time the state recorded (see
+// Check); otherwise the error wraps ErrRefused and the Meta is empty. It
+// returns ErrNoState (wrapped, naming the places looked at) when none of
+// the runtime roots holds the container, ErrIncomplete with what could be
+// read when Docker's store entry is missing, and other errors when a state
+// file exists but cannot be read, is over MaxMetaFile, or cannot be parsed.
 func (r Roots) ReadMeta(f Found) (Meta, error) {
+	m, err := r.readState(f)
+	if err != nil {
+		return Meta{}, err
+	}
+	if err := r.Check(f, m); err != nil {
+		return Meta{}, err
+	}
+	if f.Runtime == "docker" {
+		if err := r.addDockerStore(f.ID, &m); errors.Is(err, fs.ErrNotExist) {
+			deriveKubernetes(&m, r.fromContainerd(m))
+			return m, fmt.Errorf("docker container %s: %w: no %s yet (name and labels unknown)", f.ID, ErrIncomplete,
+				filepath.Join(r.Docker, "containers", f.ID, "config.v2.json"))
+		} else if err != nil {
+			return m, err
+		}
+	}
+	deriveKubernetes(&m, r.fromContainerd(m))
+	return m, nil
+}
+
+// readState reads the first runc or crun state found for f.
+func (r Roots) readState(f Found) (Meta, error) {
 	var tried []string
 	for _, dir := range r.stateDirs(f) {
-		p := filepath.Join(dir, "state.json")
-		tried = append(tried, p)
-		m, err := readRuncState(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return Meta{}, err
-		}
-		cri := strings.HasPrefix(dir, filepath.Join(r.Run, "containerd/runc")+"/")
-		if f.Runtime == "docker" {
-			if err := r.addDockerStore(f.ID, &m); errors.Is(err, fs.ErrNotExist) {
-				deriveKubernetes(&m, cri)
-				return m, fmt.Errorf("docker container %s: %w: no %s yet (name and labels unknown)", f.ID, ErrIncomplete,
-					filepath.Join(r.Docker, "containers", f.ID, "config.v2.json"))
-			} else if err != nil {
-				return m, err
+		for _, st := range []struct {
+			file string
+			read func(string) (Meta, error)
+		}{{"state.json", readRuncState}, {"status", readCrunState}} {
+			p := filepath.Join(dir, st.file)
+			tried = append(tried, p)
+			m, err := st.read(p)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
 			}
+			if err != nil {
+				return Meta{}, err
+			}
+			m.Sandbox = (f.Runtime == "containerd" || f.Runtime == "cri-o") && isSandbox(m.Labels)
+			return m, nil
 		}
-		deriveKubernetes(&m, cri)
-		return m, nil
 	}
 	if len(tried) == 0 {
 		return Meta{}, fmt.Errorf("%s container %s: %w (runtime state not supported)", f.Runtime, f.ID, ErrNoState)
@@ -80,31 +134,47 @@ func (r Roots) ReadMeta(f Found) (Meta, error) {
 	return Meta{}, fmt.Errorf("%s container %s: %w in %s", f.Runtime, f.ID, ErrNoState, strings.Join(tried, ", "))
 }
 
-// stateDirs lists the runc state dirs that may hold f, in order.
+// stateDirs lists the runc and crun state dirs that may hold f, in order.
 func (r Roots) stateDirs(f Found) []string {
 	if !bareRe.MatchString(f.ID) {
-		return nil // only runc-style 64-hex IDs have runc state
+		return nil // only runc-style 64-hex IDs have runc or crun state
 	}
 	switch f.Runtime {
 	case "docker":
 		return []string{filepath.Join(r.Run, "docker/runtime-runc/moby", f.ID)}
 	case "podman":
-		return []string{filepath.Join(r.Run, "runc", f.ID)}
+		return []string{filepath.Join(r.Run, "runc", f.ID), filepath.Join(r.Run, "crun", f.ID)}
 	case "containerd", "cri-o":
 		var dirs []string
 		nss, _ := os.ReadDir(filepath.Join(r.Run, "containerd/runc"))
 		for _, ns := range nss {
 			dirs = append(dirs, filepath.Join(r.Run, "containerd/runc", ns.Name(), f.ID))
 		}
-		dirs = append(dirs, filepath.Join(r.Run, "runc", f.ID)) // cri-o with runc
-		return dirs
+		// CRI-O with runc or crun
+		return append(dirs, filepath.Join(r.Run, "runc", f.ID), filepath.Join(r.Run, "crun", f.ID))
 	}
 	return nil
 }
 
+// Annotations the CRI runtimes set themselves on a pod's sandbox (pause)
+// container; a workload's own annotations cannot override them.
+var sandboxKeys = [][2]string{
+	{"io.kubernetes.cri.container-type", "sandbox"},  // containerd
+	{"io.kubernetes.cri-o.ContainerType", "sandbox"}, // CRI-O
+}
+
+func isSandbox(ann map[string]string) bool {
+	for _, kv := range sandboxKeys {
+		if ann[kv[0]] == kv[1] {
+			return true
+		}
+	}
+	return false
+}
+
 // readRuncState parses a runc state.json with runc's own types, read-only.
 func readRuncState(path string) (Meta, error) {
-	data, err := os.ReadFile(path)
+	data, err := readCapped(path)
 	if err != nil {
 		return Meta{}, err
 	}
@@ -113,7 +183,8 @@ func readRuncState(path string) (Meta, error) {
 		return Meta{}, fmt.Errorf("parse %s: %w", path, err)
 	}
 	bundle, ann := utils.Annotations(st.Config.Labels)
-	m := Meta{Labels: map[string]string{}, PID: st.InitProcessPid, Bundle: bundle, Source: path}
+	m := Meta{Labels: map[string]string{}, PID: st.InitProcessPid, StartTime: st.InitProcessStartTime,
+		Bundle: bundle, Source: path, Cgroup: runcCgroup(&st)}
 	for k, v := range ann {
 		m.Labels[k] = v
 	}
@@ -128,8 +199,41 @@ func readRuncState(path string) (Meta, error) {
 	return m, nil
 }
 
+// crunStatus is crun's <root>/<id>/status (libcrun status.c).
+type crunStatus struct {
+	PID        int    `json:"pid"`
+	StartTime  uint64 `json:"process-start-time"`
+	CgroupPath string `json:"cgroup-path"`
+	Bundle     string `json:"bundle"`
+}
+
+// readCrunState parses crun's status file; the annotations come from the
+// copy of the OCI config crun keeps beside it, else from the bundle's.
+func readCrunState(path string) (Meta, error) {
+	data, err := readCapped(path)
+	if err != nil {
+		return Meta{}, err
+	}
+	var st crunStatus
+	if err := json.Unmarshal(data, &st); err != nil {
+		return Meta{}, fmt.Errorf("parse %s: %w", path, err)
+	}
+	m := Meta{Labels: map[string]string{}, PID: st.PID, StartTime: st.StartTime, Bundle: st.Bundle, Source: path,
+		Cgroup: strings.Trim(filepath.Clean("/"+st.CgroupPath), "/")}
+	spec, err := readSpec(filepath.Join(filepath.Dir(path), "config.json"))
+	if errors.Is(err, fs.ErrNotExist) && st.Bundle != "" {
+		spec, err = readSpec(filepath.Join(st.Bundle, "config.json"))
+	}
+	if err == nil {
+		for k, v := range spec.Annotations {
+			m.Labels[k] = v
+		}
+	}
+	return m, nil
+}
+
 func readSpec(path string) (*specs.Spec, error) {
-	data, err := os.ReadFile(path)
+	data, err := readCapped(path)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +254,7 @@ type dockerConfig struct {
 
 func (r Roots) addDockerStore(id string, m *Meta) error {
 	p := filepath.Join(r.Docker, "containers", id, "config.v2.json")
-	data, err := os.ReadFile(p)
+	data, err := readCapped(p)
 	if err != nil {
 		return err
 	}

@@ -1,5 +1,17 @@
 package discover
 
+import (
+	"path/filepath"
+	"strings"
+)
+
+// fromContainerd says whether m was read from containerd's own runc root
+// (/run/containerd/runc/<namespace>/<id>), where the io.kubernetes.cri.*
+// annotations are containerd's.
+func (r Roots) fromContainerd(m Meta) bool {
+	return strings.HasPrefix(m.Source, filepath.Join(r.Run, "containerd/runc")+"/")
+}
+
 // Kubernetes keys that policies match on, and the CRI annotations
 // containerd's CRI plugin sets from the pod sandbox that they derive from.
 var kubeKeys = [][2]string{

@@ -17,6 +17,9 @@ type Container struct {
 	// MetaErr says why runtime metadata could not be read; the container is
 	// then classified by its cgroup path alone.
 	MetaErr string `json:"meta_error,omitempty"`
+	// Sandbox marks a Kubernetes pod's sandbox (pause) container, as its CRI
+	// runtime labels it: not a workload, so in no tenant.
+	Sandbox bool `json:"sandbox,omitempty"`
 
 	Tenant      string `json:"tenant,omitempty"`
 	Class       string `json:"class,omitempty"`

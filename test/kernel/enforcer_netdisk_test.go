@@ -10,11 +10,14 @@
 //     CNI plugin or Docker's libnetwork does). The TCP source runs on a
 //     thread of this test locked into the container's namespace: the bytes
 //     cross the container's veth exactly as its own would.
-//   - disk: the container's root is an overlay whose upperdir is on the lab's
-//     XFS scratch disk (what Docker's overlay2 driver does), mounted at the
-//     bundle's rootfs before runc starts. The enforcer finds the upperdir in
-//     /proc/<pid>/mountinfo. The container itself writes (runc exec dd),
-//     without CAP_SYS_RESOURCE, as containers run.
+//   - disk: the container's root is an overlay whose upperdir is in
+//     Docker's layer store, /var/lib/docker/overlay2/<mount-id>/diff (a
+//     directory of the lab's XFS scratch disk bound there), recorded in
+//     Docker's layerdb (image/overlay2/layerdb/mounts/<id>/mount-id), as
+//     Docker's overlay2 driver does, and mounted at the bundle's rootfs
+//     before runc starts. The enforcer takes the layer from that record. The
+//     container itself writes (runc exec dd), without CAP_SYS_RESOURCE, as
+//     containers run.
 package kernel
 
 import (
@@ -59,10 +62,24 @@ func TestEnforcerNetDisk(t *testing.T) {
 	}
 	id := hex.EncodeToString(rnd)
 
-	// The writable layer on XFS, mounted where Docker's bundle rootfs is.
+	// The writable layer on XFS, bound into Docker's layer store and
+	// recorded in its layerdb, mounted where Docker's bundle rootfs is.
 	bundle := filepath.Join("/run/containerd/io.containerd.runtime.v2.task/moby", id)
 	layer := filepath.Join(xfs, "enforcer-netdisk", id[:12])
-	lower, upper, work := filepath.Join(layer, "lower"), filepath.Join(layer, "diff"), filepath.Join(layer, "work")
+	store := filepath.Join("/var/lib/docker/overlay2", id[:12])
+	mountID := filepath.Join("/var/lib/docker/image/overlay2/layerdb/mounts", id)
+	for _, d := range []string{layer, store, mountID} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := unix.Mount(layer, store, "", unix.MS_BIND, ""); err != nil {
+		t.Fatalf("bind %s at %s: %v", layer, store, err)
+	}
+	if err := os.WriteFile(filepath.Join(mountID, "mount-id"), []byte(id[:12]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lower, upper, work := filepath.Join(store, "lower"), filepath.Join(store, "diff"), filepath.Join(store, "work")
 	rootfs := filepath.Join(bundle, "rootfs")
 	for _, d := range []string{lower, upper, work, rootfs} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -94,7 +111,12 @@ func TestEnforcerNetDisk(t *testing.T) {
 		if err := unix.Unmount(rootfs, unix.MNT_DETACH); err != nil {
 			t.Errorf("unmount %s: %v", rootfs, err)
 		}
+		if err := unix.Unmount(store, unix.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", store, err)
+		}
 		os.RemoveAll(layer)
+		os.Remove(store)
+		os.RemoveAll(mountID)
 	})
 
 	b := ndVethInto(t, c.InitPID, 60)

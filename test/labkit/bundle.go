@@ -53,22 +53,30 @@ func writeRootfs(bundle, busybox string) error {
 
 // ociSpec is the container's config.json: busybox rootfs, its own pid,
 // ipc, uts, mount, network and cgroup namespaces, and cgroupsPath.
+// DockerDefaultCaps are the capabilities Docker (and containerd's CRI)
+// give a container by default.
+var DockerDefaultCaps = []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
+	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"}
+
 func ociSpec(s ContainerSpec, p placement, cgroupsPath string) *specs.Spec {
 	ro := []string{"nosuid", "noexec", "nodev", "ro"}
+	caps := []string{"CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"}
+	for _, c := range s.Caps {
+		if !contains(caps, c) {
+			caps = append(caps, c)
+		}
+	}
 	return &specs.Spec{
 		Version:  specs.Version,
 		Hostname: s.ID[:12],
 		Root:     &specs.Root{Path: "rootfs"},
 		Process: &specs.Process{
-			User: specs.User{UID: 0, GID: 0},
-			Args: s.Args,
-			Env:  []string{"PATH=/bin", "HOSTNAME=" + s.ID[:12]},
-			Cwd:  "/",
-			Capabilities: &specs.LinuxCapabilities{
-				Bounding:  []string{"CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"},
-				Effective: []string{"CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"},
-				Permitted: []string{"CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"},
-			},
+			User:            specs.User{UID: 0, GID: 0},
+			Args:            s.Args,
+			Env:             []string{"PATH=/bin", "HOSTNAME=" + s.ID[:12]},
+			Cwd:             "/",
+			Capabilities:    &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
 			NoNewPrivileges: true,
 		},
 		Mounts: []specs.Mount{

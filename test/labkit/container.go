@@ -22,10 +22,17 @@ type ContainerSpec struct {
 	Labels      map[string]string // Docker: Config.Labels in the store; others: extra annotations
 	Args        []string
 	K8sQoS      string // guaranteed, burstable, besteffort
-	PodUID      string
-	PodName     string
-	Namespace   string
-	SandboxID   string
+	// OCI is the OCI runtime: "" for runc (Runc()), or "crun" (podman
+	// with crun: state in /run/crun/<id>, crun's own format).
+	OCI string
+	// Caps are capabilities the container's process gets beyond labkit's
+	// minimal set (CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE), e.g.
+	// DockerDefaultCaps.
+	Caps      []string
+	PodUID    string
+	PodName   string
+	Namespace string
+	SandboxID string
 	// Limits the runtime sets in the OCI config, as docker run -m,
 	// --cpus and --pids-limit do (0: none): memory.max (and
 	// memory.swap.max = the same, Docker's default swap of twice the
@@ -44,8 +51,9 @@ type Container struct {
 	Cgroup    string // below the cgroup root, leading "/"
 	CgroupDir string // absolute
 	Bundle    string
-	StateRoot string // runc --root; state.json is at StateRoot/ID/state.json
+	StateRoot string // runc --root; state.json is at StateRoot/ID/state.json (crun: status)
 	Spec      ContainerSpec
+	bin       string // the OCI runtime binary
 }
 
 // Runc is the runc binary StartContainer uses: $QUELL_LAB_RUNC or "runc".
@@ -72,7 +80,10 @@ func StartContainer(t testing.TB, spec ContainerSpec) *Container {
 		t.Fatal(err)
 	}
 	c := &Container{ID: spec.ID, Name: spec.Name, Runtime: spec.Runtime, Cgroup: p.Cgroup,
-		CgroupDir: filepath.Join(Root(), p.Cgroup), Bundle: p.Bundle, StateRoot: p.StateRoot, Spec: spec}
+		CgroupDir: filepath.Join(Root(), p.Cgroup), Bundle: p.Bundle, StateRoot: p.StateRoot, Spec: spec, bin: Runc()}
+	if spec.OCI == "crun" {
+		c.bin = "crun"
+	}
 	if err := os.MkdirAll(p.StateRoot, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +95,11 @@ func StartContainer(t testing.TB, spec ContainerSpec) *Container {
 	if systemd {
 		cgroupsPath = p.SystemdPath
 	}
-	if err := writeJSON(filepath.Join(p.Bundle, "config.json"), ociSpec(spec, p, cgroupsPath)); err != nil {
+	oci := ociSpec(spec, p, cgroupsPath)
+	if spec.OCI == "crun" {
+		oci.Version = "1.0.2" // crun 1.8 refuses newer spec versions ("unknown version specified")
+	}
+	if err := writeJSON(filepath.Join(p.Bundle, "config.json"), oci); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.remove(t) })
@@ -101,10 +116,10 @@ func StartContainer(t testing.TB, spec ContainerSpec) *Container {
 		t.Fatal(err)
 	}
 	defer log.Close()
-	cmd := exec.Command(Runc(), args...)
+	cmd := exec.Command(c.bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", Runc(), strings.Join(args, " "), err, ReadFile(logPath))
+		t.Fatalf("%s %s: %v\n%s", c.bin, strings.Join(args, " "), err, ReadFile(logPath))
 	}
 	pid, err := strconv.Atoi(ReadFile(pidFile))
 	if err != nil {
@@ -123,11 +138,17 @@ func StartContainer(t testing.TB, spec ContainerSpec) *Container {
 	return c
 }
 
+// Stop kills and deletes the container (its cgroup goes with it) and
+// removes its bundle and store entry, as its runtime does when it stops
+// it; a container started again with the same spec.ID takes its place.
+// Calling it again (or at cleanup) is harmless.
+func (c *Container) Stop(t testing.TB) { c.remove(t) }
+
 func (c *Container) remove(t testing.TB) {
 	root := []string{"--root", c.StateRoot}
-	_ = exec.Command(Runc(), append(root, "kill", c.ID, "KILL")...).Run()
-	if out, err := exec.Command(Runc(), append(root, "delete", "--force", c.ID)...).CombinedOutput(); err != nil &&
-		!strings.Contains(string(out), "does not exist") {
+	_ = exec.Command(c.bin, append(root, "kill", c.ID, "KILL")...).Run()
+	if out, err := exec.Command(c.bin, append(root, "delete", "--force", c.ID)...).CombinedOutput(); err != nil &&
+		!strings.Contains(string(out), "does not exist") && !strings.Contains(string(out), "not exist") {
 		t.Errorf("cleanup: runc delete %s: %v\n%s", c.ID, err, out)
 	}
 	if err := os.RemoveAll(c.Bundle); err != nil {

@@ -37,6 +37,12 @@ func place(s *ContainerSpec, runDir, libDir string) (placement, error) {
 	if s.ID == "" {
 		s.ID = randomHex(32)
 	}
+	if s.OCI != "" && s.OCI != "crun" {
+		return placement{}, fmt.Errorf("OCI runtime %q: want \"\" (runc) or \"crun\"", s.OCI)
+	}
+	if s.OCI == "crun" && s.Runtime != Podman {
+		return placement{}, fmt.Errorf("OCI runtime crun: only with labkit.Podman")
+	}
 	if len(s.ID) != 64 || strings.Trim(s.ID, "0123456789abcdef") != "" {
 		return placement{}, fmt.Errorf("container ID %q: want 64 lowercase hex digits", s.ID)
 	}
@@ -94,6 +100,9 @@ func place(s *ContainerSpec, runDir, libDir string) (placement, error) {
 			Bundle:      filepath.Join(libDir, "containers/storage/overlay-containers", s.ID, "userdata"),
 			Cgroup:      "/machine.slice/libpod-" + s.ID + ".scope",
 			SystemdPath: "machine.slice:libpod:" + s.ID,
+		}
+		if s.OCI == "crun" {
+			p.StateRoot = filepath.Join(runDir, "crun")
 		}
 		ann["io.container.manager"] = "libpod"
 		ann["io.podman.annotations.name"] = s.Name
