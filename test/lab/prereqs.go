@@ -16,7 +16,9 @@ var debianName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
 // hostPackages are the Debian packages the lab needs on the host.
 var hostPackages = []string{
 	"qemu-system-x86", "linux-image-amd64", "busybox-static", "xfsprogs", "e2fsprogs",
-	"iproute2", "runc", "crun", "kmod", "systemd", "dbus", "util-linux", "cpio",
+	"iproute2", "runc", "kmod", "systemd", "dbus", "util-linux", "cpio",
+	// The real engines the systemd-mode tests start (labkit.StartEngine).
+	"docker.io", "containerd", "podman", "crun",
 }
 
 // missingPackages asks dpkg-query which of pkgs are not installed.

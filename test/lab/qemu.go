@@ -30,7 +30,11 @@ func qemuArgs(c qemuConfig) []string {
 	appendLine := []string{"console=ttyS0", "loglevel=4", "panic=-1", "quell.mode=" + c.Mode}
 	if c.Mode == modeSystemd {
 		appendLine = append(appendLine, "systemd.unit=quell-lab.target", "systemd.show_status=1", "systemd.log_color=0",
-			"systemd.unified_cgroup_hierarchy=1", "systemd.firstboot=0")
+			"systemd.unified_cgroup_hierarchy=1", "systemd.firstboot=0",
+			// Debian's kernel enables AppArmor; dockerd then wants to load
+			// its docker-default profile with apparmor_parser, which the lab
+			// does not carry. With AppArmor off, `docker run` works as typed.
+			"apparmor=0")
 	}
 	args := []string{
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
