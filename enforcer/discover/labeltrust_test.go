@@ -52,3 +52,24 @@ func TestReadMetaDockerLabelsAreNotTrusted(t *testing.T) {
 		t.Errorf("the label is still matchable by plain labels: %v", m.Labels)
 	}
 }
+
+// Real podman + crun (systemd driver) runs the container in a "container"
+// child of its scope and crun's status names that child: the scope is
+// still the container's cgroup, and a child under another scope is not.
+func TestReadMetaCrunUnderPodmansScope(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := Roots{Run: filepath.Join(dir, "run"), Proc: filepath.Join(dir, "proc")}
+	cg := "machine.slice/libpod-" + idC + ".scope"
+	status := func(path string) string {
+		return `{"pid": 0, "cgroup-path": "` + path + `", "scope": "libpod-` + idC + `.scope", "systemd-cgroup": true, "bundle": "/b"}`
+	}
+	writeFile(t, filepath.Join(r.Run, "crun", idC, "status"), status("/"+cg+"/container"))
+	if m, err := r.ReadMeta(Found{ID: idC, Runtime: "podman", Cgroup: cg}); err != nil || m.Cgroup != cg {
+		t.Fatalf("ReadMeta = %+v, %v; want the scope %s", m, err, cg)
+	}
+	writeFile(t, filepath.Join(r.Run, "crun", idC, "status"), status("/machine.slice/other.scope/container"))
+	if _, err := r.ReadMeta(Found{ID: idC, Runtime: "podman", Cgroup: cg}); err == nil {
+		t.Fatal("a status naming another scope's child was accepted")
+	}
+}

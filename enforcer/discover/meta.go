@@ -204,7 +204,22 @@ type crunStatus struct {
 	PID        int    `json:"pid"`
 	StartTime  uint64 `json:"process-start-time"`
 	CgroupPath string `json:"cgroup-path"`
+	Scope      string `json:"scope"` // the systemd scope, with "systemd-cgroup": true
 	Bundle     string `json:"bundle"`
+}
+
+// crunCgroup is the container's cgroup from crun's status. With the
+// systemd cgroup driver crun (as podman runs it) makes the scope and puts
+// the container's processes in a "container" child of it
+// ("cgroup-path": "/machine.slice/libpod-<id>.scope/container", checked
+// in the lab with podman 4.3 + crun 1.8.1); the scope, which holds the
+// limits, is the container's cgroup.
+func crunCgroup(st crunStatus) string {
+	cg := strings.Trim(filepath.Clean("/"+st.CgroupPath), "/")
+	if st.Scope != "" && strings.HasSuffix(cg, "/"+st.Scope+"/container") {
+		cg = strings.TrimSuffix(cg, "/container")
+	}
+	return cg
 }
 
 // readCrunState parses crun's status file; the annotations come from the
@@ -219,7 +234,7 @@ func readCrunState(path string) (Meta, error) {
 		return Meta{}, fmt.Errorf("parse %s: %w", path, err)
 	}
 	m := Meta{Labels: map[string]string{}, PID: st.PID, StartTime: st.StartTime, Bundle: st.Bundle, Source: path,
-		Cgroup: strings.Trim(filepath.Clean("/"+st.CgroupPath), "/")}
+		Cgroup: crunCgroup(st)}
 	spec, err := readSpec(filepath.Join(filepath.Dir(path), "config.json"))
 	if errors.Is(err, fs.ErrNotExist) && st.Bundle != "" {
 		spec, err = readSpec(filepath.Join(st.Bundle, "config.json"))
