@@ -233,4 +233,8 @@ func TestQuarantinedContainerEvictedAgainOnSight(t *testing.T) {
 	if q := st.Quarantines(); len(q) != 1 || q[0].Target.Cgroup != cg || q[0].Identity != "docker batch-miner" {
 		t.Fatalf("quarantines on disk = %+v", q)
 	}
+	// And in the view `quell status` renders.
+	if q := e.View().Quarantine; len(q) != 1 || q[0].Identity != "docker batch-miner" || q[0].Kills != 2 || q[0].Rule != "cpu-contention" {
+		t.Fatalf("view quarantine = %+v", q)
+	}
 }

@@ -24,7 +24,7 @@ func (e *Enforcer) publish(start time.Time, host view.HostView, plans []plan, er
 	pens := e.det.Penalties()
 	penBy := map[string]*view.PenaltyView{}
 	for i := range pens {
-		penBy[pens[i].ID] = &pens[i]
+		penBy[pens[i].Cgroup] = &pens[i] // by cgroup: IDs may be claimed twice
 	}
 	tenants := map[string]*view.TenantView{}
 	pol := e.currentPolicy() // once: a reload during publish must not change it halfway
@@ -69,7 +69,7 @@ func (e *Enforcer) publish(start time.Time, host view.HostView, plans []plan, er
 		}
 		cv.Limits = e.limitsOf(t.c.Cgroup)
 		cv.Set = setOf(cv.Limits)
-		cv.Penalty = penBy[t.c.ID]
+		cv.Penalty = penBy[t.c.Cgroup]
 		if tv := tenants[t.c.Tenant]; tv != nil {
 			tv.Containers++
 			addUsage(&tv.Usage, t.usage)
@@ -93,6 +93,14 @@ func (e *Enforcer) publish(start time.Time, host view.HostView, plans []plan, er
 		}
 	}
 	v.Penalties = pens
+	for _, q := range e.det.eng.Quarantines() {
+		who := q.Identity
+		if who == "" {
+			who = q.Target.Cgroup
+		}
+		v.Quarantine = append(v.Quarantine, view.QuarantineView{ID: q.Target.ID, Cgroup: q.Target.Cgroup, Identity: who,
+			Rule: q.Rule + q.Detector, Since: q.Since, Until: q.Until, Kills: q.Kills, Reason: q.Reason})
+	}
 	e.ticks++
 	v.Loop = view.LoopStatus{Interval: e.cfg.Interval, LastTick: start, LastDuration: e.clock.Now().Sub(start),
 		Watched: len(e.known), Errors: errs, Ticks: e.ticks}

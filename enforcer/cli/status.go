@@ -97,6 +97,10 @@ func writeStatus(w io.Writer, v *view.View, direct bool) error {
 		fmt.Fprintf(&b, "penalty:    %s %s (rule %s) until %s: %s\n", pen.Action, shortID(pen.ID), pen.Rule,
 			pen.Deadline.Local().Format(time.TimeOnly), pen.Reason)
 	}
+	for _, q := range v.Quarantine {
+		fmt.Fprintf(&b, "quarantine: %s (rule %s, evicted %d×) until %s: evicted again if it comes back\n", q.Identity, q.Rule, q.Kills,
+			q.Until.Local().Format(time.TimeOnly))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -15,7 +15,10 @@ type View struct {
 	Tenants    []TenantView    `json:"tenants"`
 	Containers []ContainerView `json:"containers"`
 	Penalties  []PenaltyView   `json:"penalties"`
-	Loop       LoopStatus      `json:"loop"`
+	// Quarantine are evicted containers watched for their runtime's
+	// restart: one seen running again is evicted on sight.
+	Quarantine []QuarantineView `json:"quarantine,omitempty"`
+	Loop       LoopStatus       `json:"loop"`
 }
 
 // PolicyStatus says which policy is in force and whether the last load worked.
@@ -89,6 +92,19 @@ type PenaltyView struct {
 	Factor   float64   `json:"factor,omitempty"`
 	Since    time.Time `json:"since"`
 	Deadline time.Time `json:"deadline"`
+	Reason   string    `json:"reason"`
+}
+
+// QuarantineView is an evicted container that is evicted again on sight
+// until Until.
+type QuarantineView struct {
+	ID       string    `json:"id"` // container ID last evicted
+	Cgroup   string    `json:"cgroup"`
+	Identity string    `json:"identity"` // runtime + name (+ pod), or the cgroup when it had none
+	Rule     string    `json:"rule"`     // the rule or detector that evicted it
+	Since    time.Time `json:"since"`
+	Until    time.Time `json:"until"`
+	Kills    int       `json:"kills"`
 	Reason   string    `json:"reason"`
 }
 
