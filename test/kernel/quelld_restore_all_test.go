@@ -14,7 +14,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -37,26 +36,16 @@ func TestQuelldRestoreAllRemovesShapingAndQuotas(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := hex.EncodeToString(rnd)
-	bundle := filepath.Join("/run/containerd/io.containerd.runtime.v2.task/moby", id)
-	layer := filepath.Join(xfs, "restore-all", id[:12])
-	lower, upper, work := filepath.Join(layer, "lower"), filepath.Join(layer, "diff"), filepath.Join(layer, "work")
-	rootfs := filepath.Join(bundle, "rootfs")
-	for _, d := range []string{lower, upper, work, rootfs} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := unix.Mount("overlay", rootfs, "overlay", 0,
-		fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work)); err != nil {
-		t.Fatalf("mount overlay rootfs: %v", err)
-	}
+	// The layer as Docker's overlay2 keeps it: quelld takes a layer only
+	// from the runtime's storage records.
+	upper, bundle := dockerLayer(t, xfs, "restore-all", id)
 	c := labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, ID: id, Name: "ra-web"})
 	t.Cleanup(func() {
 		root := []string{"--root", c.StateRoot}
 		_ = exec.Command(labkit.Runc(), append(root, "kill", c.ID, "KILL")...).Run()
 		_ = exec.Command(labkit.Runc(), append(root, "delete", "--force", c.ID)...).Run()
-		_ = unix.Unmount(rootfs, unix.MNT_DETACH)
-		os.RemoveAll(layer)
+		// Before labkit's own cleanup, which removes the bundle.
+		_ = unix.Unmount(filepath.Join(bundle, "rootfs"), unix.MNT_DETACH)
 	})
 	b := ndVethInto(t, c.InitPID, 61)
 

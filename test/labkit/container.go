@@ -33,6 +33,10 @@ type ContainerSpec struct {
 	PodName   string
 	Namespace string
 	SandboxID string
+	// Sandbox makes a Containerd container the pod's sandbox (pause)
+	// container, as containerd's CRI plugin marks it
+	// (io.kubernetes.cri.container-type=sandbox).
+	Sandbox bool
 	// Limits the runtime sets in the OCI config, as docker run -m,
 	// --cpus and --pids-limit do (0: none): memory.max (and
 	// memory.swap.max = the same, Docker's default swap of twice the

@@ -1,7 +1,6 @@
 package labkit
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -121,23 +120,14 @@ func importBusybox(e Engine) error {
 	if err := writeRootfs(dir, Busybox()); err != nil {
 		return err
 	}
-	tar := exec.Command("tar", "-C", filepath.Join(dir, "rootfs"), "-c", ".")
-	imp := exec.Command(engineBins[e], "import", "-q", "-", BusyboxImage)
-	pipe, err := tar.StdoutPipe()
-	if err != nil {
+	archive := filepath.Join(dir, "image.tar")
+	if err := runCmd("tar", "-C", filepath.Join(dir, "rootfs"), "-cf", archive, "."); err != nil {
 		return err
 	}
-	imp.Stdin = pipe
-	var out bytes.Buffer
-	imp.Stdout, imp.Stderr = &out, &out
-	if err := tar.Start(); err != nil {
-		return fmt.Errorf("tar %s: %w", dir, err)
+	if out, err := exec.Command(engineBins[e], "import", archive, BusyboxImage).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s import %s: %w\n%s", e, archive, err, out)
 	}
-	if err := imp.Run(); err != nil {
-		_ = tar.Wait()
-		return fmt.Errorf("%s import: %w\n%s", e, err, out.String())
-	}
-	return tar.Wait()
+	return nil
 }
 
 // RunReal runs `<engine> run -d --name name opts... bb:1 cmd...` exactly as

@@ -83,8 +83,12 @@ func place(s *ContainerSpec, runDir, libDir string) (placement, error) {
 			Cgroup:      slices + "/" + pod + "/cri-containerd-" + s.ID + ".scope",
 			SystemdPath: pod + ":cri-containerd:" + s.ID,
 		}
+		ctype := "container"
+		if s.Sandbox {
+			ctype = "sandbox"
+		}
 		for k, v := range map[string]string{
-			"io.kubernetes.cri.container-type":    "container",
+			"io.kubernetes.cri.container-type":    ctype,
 			"io.kubernetes.cri.container-name":    s.Name,
 			"io.kubernetes.cri.image-name":        "docker.io/library/busybox:latest",
 			"io.kubernetes.cri.sandbox-id":        s.SandboxID,

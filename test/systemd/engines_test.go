@@ -59,4 +59,23 @@ func TestRealEnginesContainersAreLimited(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	// quelld read both engines' runtime state and took it: crun's status
+	// under podman names the scope's "container" child, which must not
+	// make the cross-check refuse it.
+	for _, rc := range []*labkit.RealContainer{d, p} {
+		found := false
+		for _, c := range topJSON(t).Containers {
+			if c.ID != rc.ID {
+				continue
+			}
+			found = true
+			t.Logf("FIGURE engines %s container: name %q pid %d (engine says %d) meta_error %q", rc.Engine, c.Name, c.PID, rc.PID, c.MetaErr)
+			if c.MetaErr != "" && !strings.Contains(c.MetaErr, "incomplete") || c.PID != rc.PID {
+				t.Errorf("%s container %s: quelld's PID %d (engine: %d), metadata error %q", rc.Engine, rc.Name, c.PID, rc.PID, c.MetaErr)
+			}
+		}
+		if !found {
+			t.Errorf("%s container %s (%s) not in quell's view", rc.Engine, rc.Name, rc.Cgroup)
+		}
+	}
 }
