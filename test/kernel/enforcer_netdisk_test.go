@@ -64,32 +64,8 @@ func TestEnforcerNetDisk(t *testing.T) {
 
 	// The writable layer on XFS, bound into Docker's layer store and
 	// recorded in its layerdb, mounted where Docker's bundle rootfs is.
-	bundle := filepath.Join("/run/containerd/io.containerd.runtime.v2.task/moby", id)
-	layer := filepath.Join(xfs, "enforcer-netdisk", id[:12])
-	store := filepath.Join("/var/lib/docker/overlay2", id[:12])
-	mountID := filepath.Join("/var/lib/docker/image/overlay2/layerdb/mounts", id)
-	for _, d := range []string{layer, store, mountID} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := unix.Mount(layer, store, "", unix.MS_BIND, ""); err != nil {
-		t.Fatalf("bind %s at %s: %v", layer, store, err)
-	}
-	if err := os.WriteFile(filepath.Join(mountID, "mount-id"), []byte(id[:12]), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	lower, upper, work := filepath.Join(store, "lower"), filepath.Join(store, "diff"), filepath.Join(store, "work")
+	upper, bundle := dockerLayer(t, xfs, "enforcer-netdisk", id)
 	rootfs := filepath.Join(bundle, "rootfs")
-	for _, d := range []string{lower, upper, work, rootfs} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := unix.Mount("overlay", rootfs, "overlay", 0,
-		fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work)); err != nil {
-		t.Fatalf("mount overlay rootfs: %v", err)
-	}
 	c := labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, ID: id, Name: "nd-web"})
 	if c.Bundle != bundle {
 		t.Fatalf("labkit put the bundle at %s, not %s where the overlay is", c.Bundle, bundle)
@@ -111,12 +87,6 @@ func TestEnforcerNetDisk(t *testing.T) {
 		if err := unix.Unmount(rootfs, unix.MNT_DETACH); err != nil {
 			t.Errorf("unmount %s: %v", rootfs, err)
 		}
-		if err := unix.Unmount(store, unix.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", store, err)
-		}
-		os.RemoveAll(layer)
-		os.Remove(store)
-		os.RemoveAll(mountID)
 	})
 
 	b := ndVethInto(t, c.InitPID, 60)
