@@ -62,6 +62,8 @@ type Enforcer struct {
 	quotas     DiskQuotas
 	disks      map[string]*diskEntry
 	tenantDisk map[string]int64 // tenant → bytes in its shared project, last tick
+
+	prlimit Prlimiter // ulimits.go
 }
 
 // tracked is one container the loop follows between ticks.
@@ -84,6 +86,8 @@ type tracked struct {
 	// nil until read. last: the limits its plan had last pass.
 	runtime map[string]string
 	last    limits.Resources
+	// ulimits: the ulimits set on its processes this pass (ulimits.go).
+	ulimits []view.Limit
 }
 
 // appliedSet is what reconcile wrote on a cgroup, with why, for the view.
@@ -134,6 +138,9 @@ func New(cfg Config, opts ...Option) (*Enforcer, error) {
 	}
 	if e.fs == nil {
 		e.fs = limits.NewFS(cfg.CgroupRoot, limits.WithSelf(cfg.SelfCgroup))
+	}
+	if e.prlimit == nil {
+		e.prlimit = sysPrlimit{}
 	}
 	e.initNetDisk()
 	if cfg.ReadOnly {
@@ -255,7 +262,8 @@ func (e *Enforcer) Tick(ctx context.Context) {
 	}
 	errs += e.shapeNetwork(ctx, pol)
 	errs += e.quotaDisks(pol)
-	pt.mark("net+disk")
+	errs += e.applyUlimits(pol)
+	pt.mark("net+disk+ulimits")
 	errs += e.detectAndAct(ctx, pol, host, start)
 	pt.mark("detect+act")
 	e.publish(start, host, plans, errs)

@@ -72,6 +72,7 @@ func (e *Enforcer) RestoreAll(ctx context.Context) error {
 			Reason: "quell told to restore everything: originals restored", After: writesString(back)})
 	}
 	errs = append(errs, e.restoreNetDisk(ctx)...)
+	errs = append(errs, e.restoreAllUlimits()...)
 	if err := e.save(); err != nil {
 		errs = append(errs, fmt.Errorf("save state: %w", err))
 	}
