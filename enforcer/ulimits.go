@@ -32,7 +32,6 @@ package enforcer
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,9 +40,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/quell-dev/quell/enforcer/discover"
-	"github.com/quell-dev/quell/enforcer/state"
-	"github.com/quell-dev/quell/enforcer/view"
-	"github.com/quell-dev/quell/limits"
 	"github.com/quell-dev/quell/policies"
 )
 
@@ -252,152 +248,4 @@ func (e *Enforcer) ulimitOriginal(t *tracked, procs []procRef, res int) (unix.Rl
 		}
 	}
 	return e.prlimit.Get(first, res)
-}
-
-// applyUlimits is the loop's ulimit step (see the top of this file). It
-// returns the number of containers with errors this pass.
-func (e *Enforcer) applyUlimits(p *policies.Policy) int {
-	if p == nil {
-		return 0 // without a valid policy nothing is set, nothing restored
-	}
-	errs := 0
-	wanted := map[string]map[string]bool{}
-	for _, cg := range sortedCgroups(e.known) {
-		t := e.known[cg]
-		t.ulimits = nil
-		ten := tenantNamed(p, t.c.Tenant)
-		if ten == nil || ten.Container.Ulimits == nil {
-			continue
-		}
-		wanted[cg] = map[string]bool{}
-		for _, r := range ulimitResources {
-			if r.of(ten.Container.Ulimits) != nil {
-				wanted[cg][r.name] = true // kept even in a pass that cannot list the processes
-			}
-		}
-		procs, err := e.containerProcs(cg)
-		if err != nil {
-			if !errors.Is(err, limits.ErrGone) {
-				t.errs = append(t.errs, "ulimits: "+err.Error())
-				errs++
-			}
-			continue
-		}
-		if len(procs) == 0 {
-			continue
-		}
-		bad := false
-		kept := e.store.Ulimits(cg)
-		for _, r := range ulimitResources {
-			pv := r.of(ten.Container.Ulimits)
-			if pv == nil {
-				continue
-			}
-			var orig unix.Rlimit
-			if k, ok := kept[r.name]; ok {
-				orig = unix.Rlimit{Cur: k.Soft, Max: k.Hard}
-			} else if orig, err = e.ulimitOriginal(t, procs, r.res); err != nil {
-				if !errors.Is(err, syscall.ESRCH) {
-					t.errs = append(t.errs, fmt.Sprintf("ulimits: %s: read the original: %v", r.name, err))
-					bad = true
-				}
-				continue
-			}
-			want := ulimitWant(orig, *pv, ten.Override)
-			why := fmt.Sprintf("tenant %s container.ulimits.%s = %d", ten.Name, r.name, *pv)
-			by := "policy"
-			if want != (unix.Rlimit{Cur: *pv, Max: *pv}) {
-				why += "; the runtime's " + fmtRlimit(orig) + " is a ceiling the policy only tightens"
-				by = "runtime"
-			}
-			if !e.cfg.DryRun {
-				e.store.RecordUlimit(cg, r.name, state.Ulimit{Soft: orig.Cur, Hard: orig.Max, WantSoft: want.Cur, WantHard: want.Max})
-			}
-			o := e.setProcs(cg, procs, r.res, func(cur unix.Rlimit) (unix.Rlimit, bool) { return ulimitFor(cur, orig, want) })
-			val := fmtRlimit(want)
-			if o.set > 0 {
-				if e.cfg.DryRun {
-					val += fmt.Sprintf(" (dry-run: %d processes would be set)", o.set)
-				} else {
-					e.events.add(view.Event{Time: e.clock.Now(), Kind: "limit", Tenant: t.c.Tenant, Cgroup: cg, Target: t.c.ID,
-						Reason: fmt.Sprintf("ulimit %s: %s (prlimit on %d processes)", r.name, why, o.set), Before: fmtRlimit(orig), After: fmtRlimit(want)})
-				}
-			}
-			t.ulimits = append(t.ulimits, view.Limit{File: "ulimit " + r.name, Value: val, Original: fmtRlimit(orig), Why: why, DecidedBy: by})
-			if o.failed > 0 {
-				t.errs = append(t.errs, fmt.Sprintf("ulimits: %s: %d of %d processes not set: %s", r.name, o.failed, len(procs), o.errs[0]))
-				bad = true
-			}
-		}
-		if bad {
-			errs++
-		}
-	}
-	if e.cfg.DryRun {
-		return errs
-	}
-	for _, cg := range e.store.UlimitCgroups() {
-		if n := e.restoreUlimits(cg, wanted[cg], "no longer wanted by the policy"); n > 0 {
-			errs++
-		}
-	}
-	return errs
-}
-
-// restoreUlimits gives the processes of cg that hold quell's value of a
-// kept resource not in keep the original back, and forgets the resources
-// restored (all of them when cg is gone). It returns the number of
-// processes that could not be restored.
-func (e *Enforcer) restoreUlimits(cg string, keep map[string]bool, reason string) int {
-	kept := e.store.Ulimits(cg)
-	var todo []string
-	for name := range kept {
-		if !keep[name] {
-			todo = append(todo, name)
-		}
-	}
-	if len(todo) == 0 {
-		return 0
-	}
-	procs, err := e.containerProcs(cg)
-	if errors.Is(err, limits.ErrGone) || errors.Is(err, fs.ErrNotExist) {
-		e.store.ForgetUlimit(cg, "")
-		return 0
-	}
-	if err != nil {
-		e.log.Warn("restore ulimits", "cgroup", cg, "err", err)
-		return 1
-	}
-	failed := 0
-	for _, name := range todo {
-		k := kept[name]
-		res, ok := resourceNamed(name)
-		if !ok {
-			e.store.ForgetUlimit(cg, name)
-			continue
-		}
-		orig := unix.Rlimit{Cur: k.Soft, Max: k.Hard}
-		want := unix.Rlimit{Cur: k.WantSoft, Max: k.WantHard}
-		o := e.setProcs(cg, procs, res, func(cur unix.Rlimit) (unix.Rlimit, bool) { return orig, cur == want && cur != orig })
-		if o.failed > 0 {
-			failed += o.failed
-			e.log.Warn("restore ulimit", "cgroup", cg, "resource", name, "failed", o.failed, "err", o.errs[0])
-			continue
-		}
-		e.store.ForgetUlimit(cg, name)
-		e.events.add(view.Event{Time: e.clock.Now(), Kind: "restore", Cgroup: cg, Target: idOf(cg, e.known),
-			Reason: fmt.Sprintf("ulimit %s: %s; original restored on %d processes", name, reason, o.set), Before: fmtRlimit(want), After: fmtRlimit(orig)})
-	}
-	return failed
-}
-
-// restoreAllUlimits is RestoreAll's ulimit part.
-func (e *Enforcer) restoreAllUlimits() []error {
-	var errs []error
-	for _, cg := range e.store.UlimitCgroups() {
-		if n := e.restoreUlimits(cg, nil, "quell told to restore everything"); n > 0 {
-			errs = append(errs, fmt.Errorf("restore ulimits of %s: %d processes not restored", cg, n))
-		}
-	}
-	return errs
 }
