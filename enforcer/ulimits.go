@@ -108,13 +108,14 @@ func ulimitWant(orig unix.Rlimit, policy uint64, override bool) unix.Rlimit {
 }
 
 // ulimitFor says what a process holding cur gets: want when it holds the
-// container's original, cur lowered to want when it holds more, nothing
-// when it holds want already or chose less itself.
-func ulimitFor(cur, orig, want unix.Rlimit) (unix.Rlimit, bool) {
+// container's original or what quell set before (prev, when the policy
+// changed), cur lowered to want when it holds more, nothing when it holds
+// want already or chose less itself.
+func ulimitFor(cur, orig, prev, want unix.Rlimit) (unix.Rlimit, bool) {
 	switch {
 	case cur == want:
 		return cur, false
-	case cur == orig:
+	case cur == orig || cur == prev:
 		return want, true
 	case cur.Cur > want.Cur || cur.Max > want.Max:
 		return unix.Rlimit{Cur: min(cur.Cur, want.Cur), Max: min(cur.Max, want.Max)}, true

@@ -18,6 +18,7 @@ import (
 type ulimitItem struct {
 	r          ulimitResource
 	orig, want unix.Rlimit
+	prev       unix.Rlimit // what quell set before (the original when nothing)
 	why, by    string
 }
 
@@ -33,9 +34,9 @@ func (e *Enforcer) ulimitItems(t *tracked, ten *policies.Tenant, procs []procRef
 		if pv == nil {
 			continue
 		}
-		var orig unix.Rlimit
+		var orig, prev unix.Rlimit
 		if k, ok := kept[r.name]; ok {
-			orig = unix.Rlimit{Cur: k.Soft, Max: k.Hard}
+			orig, prev = unix.Rlimit{Cur: k.Soft, Max: k.Hard}, unix.Rlimit{Cur: k.WantSoft, Max: k.WantHard}
 		} else {
 			var err error
 			if orig, err = e.ulimitOriginal(t, procs, r.res); err != nil {
@@ -44,8 +45,9 @@ func (e *Enforcer) ulimitItems(t *tracked, ten *policies.Tenant, procs []procRef
 				}
 				continue
 			}
+			prev = orig
 		}
-		it := ulimitItem{r: r, orig: orig, want: ulimitWant(orig, *pv, ten.Override), by: "policy",
+		it := ulimitItem{r: r, orig: orig, prev: prev, want: ulimitWant(orig, *pv, ten.Override), by: "policy",
 			why: fmt.Sprintf("tenant %s container.ulimits.%s = %d", ten.Name, r.name, *pv)}
 		if it.want != (unix.Rlimit{Cur: *pv, Max: *pv}) {
 			it.why += "; the runtime's " + fmtRlimit(orig) + " is a ceiling the policy only tightens"
@@ -111,7 +113,7 @@ func (e *Enforcer) applyUlimits(p *policies.Policy) int {
 			if !e.cfg.DryRun {
 				e.store.RecordUlimit(cg, it.r.name, state.Ulimit{Soft: it.orig.Cur, Hard: it.orig.Max, WantSoft: it.want.Cur, WantHard: it.want.Max})
 			}
-			o := e.setProcs(cg, procs, it.r.res, func(cur unix.Rlimit) (unix.Rlimit, bool) { return ulimitFor(cur, it.orig, it.want) })
+			o := e.setProcs(cg, procs, it.r.res, func(cur unix.Rlimit) (unix.Rlimit, bool) { return ulimitFor(cur, it.orig, it.prev, it.want) })
 			val := fmtRlimit(it.want)
 			if o.set > 0 {
 				if e.cfg.DryRun {
@@ -157,7 +159,7 @@ func (e *Enforcer) planUlimits(p *policies.Policy) map[string][]view.Change {
 		if ten := tens[cg]; ten != nil {
 			items, _ := e.ulimitItems(t, ten, procs)
 			for _, it := range items {
-				if n := e.countProcs(procs, it.r.res, func(cur unix.Rlimit) bool { _, c := ulimitFor(cur, it.orig, it.want); return c }); n > 0 {
+				if n := e.countProcs(procs, it.r.res, func(cur unix.Rlimit) bool { _, c := ulimitFor(cur, it.orig, it.prev, it.want); return c }); n > 0 {
 					out[cg] = append(out[cg], view.Change{File: "ulimit " + it.r.name, Old: fmtRlimit(it.orig),
 						New: fmt.Sprintf("%s (prlimit on %d processes)", fmtRlimit(it.want), n), Why: it.why})
 				}

@@ -174,6 +174,18 @@ func TestUlimitsAppliedToEveryProcessAndRestored(t *testing.T) {
 		t.Errorf("a reused PID got a limit")
 	}
 
+	// The policy raises the limit: processes holding quell's old value get
+	// the new one (still under Docker's original).
+	h.file("policy.d/10-acme.toml", strings.Replace(ulimitPolicy, "nofile = 64", "nofile = 128", 1))
+	must(t, e.Reload(ctx))
+	clock.Add(time.Second)
+	e.Tick(ctx)
+	for pid, want := range map[int]unix.Rlimit{101: rl(128, 128), 104: rl(128, 128), 103: rl(32, 64)} {
+		if got := pl.get(pid, unix.RLIMIT_NOFILE); got != want {
+			t.Errorf("after raising the policy PID %d nofile = %v, want %v", pid, got, want)
+		}
+	}
+
 	// The tenant leaves the policy: every process holding quell's value
 	// gets the original back; one that chose less itself is left alone.
 	h.file("policy.d/10-acme.toml", "")
@@ -245,7 +257,7 @@ func TestUlimitFor(t *testing.T) {
 		{rl(2000000, 2000000), rl(64, 64), true}, // above even the original
 		{rl(10, 20), rl(10, 20), false},          // below in both
 	} {
-		got, change := ulimitFor(c.cur, orig, want)
+		got, change := ulimitFor(c.cur, orig, rl(128, 128), want)
 		if got != c.got || change != c.change {
 			t.Errorf("ulimitFor(%v) = %v, %v; want %v, %v", c.cur, got, change, c.got, c.change)
 		}
