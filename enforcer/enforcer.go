@@ -86,8 +86,10 @@ type tracked struct {
 	// nil until read. last: the limits its plan had last pass.
 	runtime map[string]string
 	last    limits.Resources
-	// ulimits: the ulimits set on its processes this pass (ulimits.go).
-	ulimits []view.Limit
+	// ulimits: the ulimits set on its processes this pass (ulimits.go);
+	// ulimitEv: by resource, the value and reason last told in an event.
+	ulimits  []view.Limit
+	ulimitEv map[string]string
 }
 
 // appliedSet is what reconcile wrote on a cgroup, with why, for the view.

@@ -118,9 +118,18 @@ func (e *Enforcer) applyUlimits(p *policies.Policy) int {
 			if o.set > 0 {
 				if e.cfg.DryRun {
 					val += fmt.Sprintf(" (dry-run: %d processes would be set)", o.set)
-				} else {
+				} else if t.ulimitEv[it.r.name] != val+" "+it.why {
+					// An event when quell first sets the resource or sets it
+					// to a new value; the processes a later docker exec (or
+					// a health check) starts are caught quietly.
+					if t.ulimitEv == nil {
+						t.ulimitEv = map[string]string{}
+					}
+					t.ulimitEv[it.r.name] = val + " " + it.why
 					e.events.add(view.Event{Time: e.clock.Now(), Kind: "limit", Tenant: t.c.Tenant, Cgroup: cg, Target: t.c.ID,
 						Reason: fmt.Sprintf("ulimit %s: %s (prlimit on %d processes)", it.r.name, it.why, o.set), Before: fmtRlimit(it.orig), After: val})
+				} else {
+					e.log.Debug("ulimit set on new processes", "cgroup", cg, "resource", it.r.name, "value", val, "processes", o.set)
 				}
 			}
 			t.ulimits = append(t.ulimits, view.Limit{File: "ulimit " + it.r.name, Value: val, Original: fmtRlimit(it.orig), Why: it.why, DecidedBy: it.by})
@@ -233,6 +242,9 @@ func (e *Enforcer) restoreUlimits(cg string, keep map[string]bool, reason string
 			continue
 		}
 		e.store.ForgetUlimit(cg, name)
+		if t := e.known[cg]; t != nil {
+			delete(t.ulimitEv, name)
+		}
 		e.events.add(view.Event{Time: e.clock.Now(), Kind: "restore", Cgroup: cg, Target: idOf(cg, e.known),
 			Reason: fmt.Sprintf("ulimit %s: %s; original restored on %d processes", name, reason, o.set), Before: fmtRlimit(want), After: fmtRlimit(orig)})
 	}

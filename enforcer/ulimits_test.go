@@ -156,6 +156,11 @@ func TestUlimitsAppliedToEveryProcessAndRestored(t *testing.T) {
 	if pl.sets[101] != sets {
 		t.Errorf("PID 101 set again although it holds the limit")
 	}
+	for _, ev := range e.Events(0, 0) {
+		if strings.Contains(ev.Reason, "ulimit nofile") && strings.Contains(ev.Reason, "on 1 processes") {
+			t.Errorf("a process caught later made an event: %s", ev.Reason)
+		}
+	}
 
 	// A PID reused by another process between the listing and the call
 	// gets nothing.

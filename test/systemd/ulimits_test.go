@@ -127,10 +127,12 @@ func TestRealDockerUlimits(t *testing.T) {
 		t.Logf("FIGURE ulimits docker original %s %s:%s", name, s, h)
 	}
 
+	// quelld sees the policy file change (inotify) before the reload.
+	start := time.Now()
 	writePolicy(t, ulimitsPolicy)
 	mustRun(t, "systemctl", "reload", systemd.UnitName)
-	took := waitLimit(t, d.PID, "Max open files", "64", "64", 30*time.Second)
-	t.Logf("FIGURE ulimits init nofile 64 %v after reload", took.Round(time.Millisecond))
+	waitLimit(t, d.PID, "Max open files", "64", "64", 30*time.Second)
+	t.Logf("FIGURE ulimits init nofile 64 %v after the policy was written", time.Since(start).Round(time.Millisecond))
 	waitLimit(t, d.PID, "Max processes", "512", "512", 5*time.Second)
 	waitLimit(t, d.PID, "Max core file size", "0", "0", 5*time.Second)
 
@@ -139,7 +141,7 @@ func TestRealDockerUlimits(t *testing.T) {
 	if out, err := labkit.EngineCmd(labkit.DockerEngine, "exec", "-d", "u1", "sleep", "3601"); err != nil {
 		t.Fatalf("docker exec -d: %v\n%s", err, out)
 	}
-	start := time.Now()
+	start = time.Now()
 	pid := execPID(t, d.CgroupDir, "sleep", "3601")
 	waitLimit(t, pid, "Max open files", "64", "64", 15*time.Second)
 	t.Logf("FIGURE ulimits docker exec -d process nofile 64 %v after exec", time.Since(start).Round(time.Millisecond))
@@ -165,18 +167,40 @@ func TestRealDockerUlimits(t *testing.T) {
 		t.Errorf("open files = %q, %v; want EMFILE after fewer than 64", out, err)
 	}
 
-	x, _ := quell(t, "explain", "u1")
+	x, _ := quell(t, "explain", d.ID)
 	if !strings.Contains(x, "ulimit nofile") || !strings.Contains(x, orig["Max open files"][0]) {
-		t.Errorf("quell explain u1 shows no ulimit nofile with its original:\n%s", x)
+		t.Errorf("quell explain shows no ulimit nofile with its original:\n%s", x)
+	}
+	for _, line := range strings.Split(x, "\n") {
+		if strings.Contains(line, "ulimit ") {
+			t.Logf("FIGURE ulimits explain: %s", strings.TrimSpace(line))
+		}
 	}
 
 	// The policy stops setting ulimits: Docker's originals come back.
+	start = time.Now()
 	writePolicy(t, ulimitsBase)
 	mustRun(t, "systemctl", "reload", systemd.UnitName)
-	took = waitLimit(t, d.PID, "Max open files", orig["Max open files"][0], orig["Max open files"][1], 30*time.Second)
-	t.Logf("FIGURE ulimits nofile restored to %s %v after reload", orig["Max open files"][0], took.Round(time.Millisecond))
+	waitLimit(t, d.PID, "Max open files", orig["Max open files"][0], orig["Max open files"][1], 30*time.Second)
+	t.Logf("FIGURE ulimits nofile restored to %s %v after the policy was written", orig["Max open files"][0], time.Since(start).Round(time.Millisecond))
 	waitLimit(t, pid, "Max open files", orig["Max open files"][0], orig["Max open files"][1], 5*time.Second)
 	for _, name := range []string{"Max processes", "Max core file size"} {
 		waitLimit(t, d.PID, name, orig[name][0], orig[name][1], 5*time.Second)
 	}
+
+	// Set again, quelld stopped (the limits stay), `quelld --restore-all`
+	// (an uninstall): the originals come back.
+	writePolicy(t, ulimitsPolicy)
+	mustRun(t, "systemctl", "reload", systemd.UnitName)
+	waitLimit(t, pid, "Max open files", "64", "64", 30*time.Second)
+	mustRun(t, "systemctl", "stop", systemd.UnitName)
+	if s, _, _ := procLimit(d.PID, "Max open files"); s != "64" {
+		t.Errorf("stopping quelld changed the limits: nofile %s", s)
+	}
+	mustRun(t, "quelld", "--restore-all", "--policy", labPolicyDir, "--metrics", "off")
+	for _, p := range []int{d.PID, pid} {
+		waitLimit(t, p, "Max open files", orig["Max open files"][0], orig["Max open files"][1], time.Second)
+		waitLimit(t, p, "Max core file size", orig["Max core file size"][0], orig["Max core file size"][1], time.Second)
+	}
+	t.Logf("FIGURE ulimits quelld --restore-all gave init and exec'd process nofile %s back", orig["Max open files"][0])
 }
