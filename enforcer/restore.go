@@ -24,7 +24,8 @@ import (
 // restored). Network shaping quell marked as its own is removed from the
 // host's links, and every directory the state dir records as tagged with a
 // project quota is put back in project 0, the projects' limits cleared and
-// their IDs freed (restore_netdisk.go).
+// their IDs freed (restore_netdisk.go). Processes that still hold the
+// ulimits quell set get their container's original back (ulimits_apply.go).
 //
 // It is refused in dry-run and read-only mode, and must not run while a
 // quelld loop runs on the same state dir.
