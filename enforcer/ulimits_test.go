@@ -274,3 +274,36 @@ func TestUlimitFor(t *testing.T) {
 		t.Errorf("fmtRlimit = %q", s)
 	}
 }
+
+func TestUlimitsDryRunSetsNothing(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10-acme.toml", ulimitPolicy)
+	cg := h.container(idA, "acme-web", 0)
+	pl := newFakePrlimit()
+	h.proc(101, 1010)
+	pl.proc(101, rl(1048576, 1048576), rl(0, inf))
+	h.file("cgroup/"+cg+"/cgroup.procs", "101\n")
+	cfg := h.config()
+	cfg.DryRun = true
+	e, err := New(cfg, WithClock(newClock()), WithPrlimit(pl))
+	must(t, err)
+	e.Tick(context.Background())
+	if pl.sets[101] != 0 {
+		t.Fatalf("dry-run set a limit")
+	}
+	if len(e.store.UlimitCgroups()) != 0 {
+		t.Errorf("dry-run kept originals")
+	}
+	var val string
+	for _, c := range e.View().Containers {
+		for _, l := range c.Limits {
+			if l.File == "ulimit nofile" {
+				val = l.Value
+			}
+		}
+	}
+	if val != "64 (dry-run: 1 processes would be set)" {
+		t.Errorf("view ulimit nofile = %q", val)
+	}
+}
