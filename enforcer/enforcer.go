@@ -62,6 +62,8 @@ type Enforcer struct {
 	quotas     DiskQuotas
 	disks      map[string]*diskEntry
 	tenantDisk map[string]int64 // tenant → bytes in its shared project, last tick
+
+	prlimit Prlimiter // ulimits.go
 }
 
 // tracked is one container the loop follows between ticks.
@@ -87,6 +89,10 @@ type tracked struct {
 	// noState: its runtime keeps state quell reads (runc's, crun's) but
 	// none was there yet at the last read; see settling.
 	noState bool
+	// ulimits: the ulimits set on its processes this pass (ulimits.go);
+	// ulimitEv: by resource, the value and reason last told in an event.
+	ulimits  []view.Limit
+	ulimitEv map[string]string
 }
 
 // stateWait is how long a container whose runtime state has not appeared
@@ -154,6 +160,9 @@ func New(cfg Config, opts ...Option) (*Enforcer, error) {
 	}
 	if e.fs == nil {
 		e.fs = limits.NewFS(cfg.CgroupRoot, limits.WithSelf(cfg.SelfCgroup))
+	}
+	if e.prlimit == nil {
+		e.prlimit = sysPrlimit{}
 	}
 	e.initNetDisk()
 	if cfg.ReadOnly {
@@ -275,7 +284,8 @@ func (e *Enforcer) Tick(ctx context.Context) {
 	}
 	errs += e.shapeNetwork(ctx, pol)
 	errs += e.quotaDisks(pol)
-	pt.mark("net+disk")
+	errs += e.applyUlimits(pol)
+	pt.mark("net+disk+ulimits")
 	errs += e.detectAndAct(ctx, pol, host, start)
 	pt.mark("detect+act")
 	e.publish(start, host, plans, errs)

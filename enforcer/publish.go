@@ -67,7 +67,7 @@ func (e *Enforcer) publish(start time.Time, host view.HostView, plans []plan, er
 		if t.c.Labels != nil {
 			cv.Labels = copyMap(t.c.Labels)
 		}
-		cv.Limits = e.limitsOf(t.c.Cgroup)
+		cv.Limits = append(e.limitsOf(t.c.Cgroup), t.ulimits...)
 		cv.Set = setOf(cv.Limits)
 		cv.Penalty = penBy[t.c.Cgroup]
 		if tv := tenants[t.c.Tenant]; tv != nil {

@@ -24,7 +24,8 @@ import (
 // restored). Network shaping quell marked as its own is removed from the
 // host's links, and every directory the state dir records as tagged with a
 // project quota is put back in project 0, the projects' limits cleared and
-// their IDs freed (restore_netdisk.go).
+// their IDs freed (restore_netdisk.go). Processes that still hold the
+// ulimits quell set get their container's original back (ulimits_apply.go).
 //
 // It is refused in dry-run and read-only mode, and must not run while a
 // quelld loop runs on the same state dir.
@@ -72,6 +73,7 @@ func (e *Enforcer) RestoreAll(ctx context.Context) error {
 			Reason: "quell told to restore everything: originals restored", After: writesString(back)})
 	}
 	errs = append(errs, e.restoreNetDisk(ctx)...)
+	errs = append(errs, e.restoreAllUlimits()...)
 	if err := e.save(); err != nil {
 		errs = append(errs, fmt.Errorf("save state: %w", err))
 	}

@@ -48,6 +48,7 @@ func (e *Enforcer) Plan(ctx context.Context) ([]view.PlanEntry, error) {
 		e.discover(pol)
 	}
 	var out []view.PlanEntry
+	ul := e.planUlimits(pol)
 	for _, p := range e.desire(pol) {
 		entry := view.PlanEntry{Cgroup: p.cgroup, Tenant: p.tenant}
 		if p.t != nil {
@@ -70,9 +71,18 @@ func (e *Enforcer) Plan(ctx context.Context) ([]view.PlanEntry, error) {
 		for _, d := range e.fs.Diff(cur, ws) {
 			entry.Changes = append(entry.Changes, view.Change{File: d.File, Old: d.Old, New: d.New, Why: p.why[d.File]})
 		}
+		entry.Changes = append(entry.Changes, ul[p.cgroup]...)
+		delete(ul, p.cgroup)
 		if len(entry.Changes) > 0 {
 			out = append(out, entry)
 		}
+	}
+	for cg, ch := range ul { // containers whose cgroup files need nothing
+		entry := view.PlanEntry{Cgroup: cg, Changes: ch}
+		if t := e.known[cg]; t != nil {
+			entry.Container, entry.Tenant = t.c.ID, t.c.Tenant
+		}
+		out = append(out, entry)
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Cgroup < out[b].Cgroup })
 	return out, nil

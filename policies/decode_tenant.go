@@ -10,7 +10,7 @@ var (
 	tenantKeys = []string{"name", "class", "override", "match", "limits", "container"}
 	matchKeys  = []string{"cgroups", "names", "labels", "trusted_labels"}
 	limitKeys  = []string{"cpus", "cpu_weight", "cpuset", "cpuset_mems", "memory", "memory_high", "memory_low",
-		"swap", "pids", "io", "io_weight", "net", "disk"}
+		"swap", "pids", "io", "io_weight", "net", "disk", "ulimits"}
 	ioKeys   = []string{"device", "read_bps", "write_bps", "read_iops", "write_iops"}
 	netKeys  = []string{"egress", "ingress"}
 	diskKeys = []string{"bytes", "inodes", "volumes"}
@@ -45,10 +45,10 @@ func (d *decoder) tenant(t *tbl, n int) Tenant {
 	}
 	var agg, per *limitsSrc
 	if l, ok := t.sub("limits"); ok {
-		ten.Limits, agg = d.limits(l)
+		ten.Limits, agg = d.limits(l, false)
 	}
 	if l, ok := t.sub("container"); ok {
-		ten.Container, per = d.limits(l)
+		ten.Container, per = d.limits(l, true)
 	}
 	if agg != nil && per != nil {
 		checkCaps(ten.Limits, ten.Container, agg, per)
@@ -108,7 +108,8 @@ func labelTable(t *tbl, key string) map[string]string {
 
 // limits decodes [tenant.limits] or [tenant.container] and checks the values
 // against each other.
-func (d *decoder) limits(t *tbl) (Limits, *limitsSrc) {
+// perContainer: t is [tenant.container], where ulimits may be given.
+func (d *decoder) limits(t *tbl, perContainer bool) (Limits, *limitsSrc) {
 	var l Limits
 	src := &limitsSrc{t: t}
 	if v, ok := t.num("cpus"); ok {
@@ -221,6 +222,17 @@ func (d *decoder) limits(t *tbl) (Limits, *limitsSrc) {
 		}
 		dt.finish(diskKeys)
 		l.Disk = &dl
+	}
+	if ut, ok := t.sub("ulimits"); ok {
+		if perContainer {
+			l.Ulimits = d.ulimits(ut)
+		} else {
+			ut.used = map[string]bool{} // nothing below it is reported as unknown
+			for k := range ut.m {
+				ut.used[k] = true
+			}
+			t.fail("ulimits", "per-process limits have no tenant-wide total: put ulimits under [tenant.container]")
+		}
 	}
 	t.finish(limitKeys)
 	return l, src

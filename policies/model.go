@@ -70,6 +70,7 @@ type Limits struct {
 	IOWeight   *uint64 // io.weight 1..10000
 	Net        *NetLimit
 	Disk       *DiskLimit
+	Ulimits    *Ulimits // [tenant.container] only (ulimits.go)
 }
 
 // IOLimit is one io.max entry. Zero rates mean "not limited".

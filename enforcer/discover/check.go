@@ -139,3 +139,7 @@ func expandSlice(slice string) (string, bool) {
 	}
 	return strings.Join(append(path, slice), "/"), true
 }
+
+// StartTime returns field 22 (starttime, clock ticks after boot) of a
+// /proc/<pid>/stat line; false when the line does not parse.
+func StartTime(stat []byte) (uint64, bool) { return startTime(stat) }

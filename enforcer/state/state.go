@@ -52,6 +52,11 @@ type Data struct {
 	// so that a value that is neither quell's nor the original is known
 	// for the runtime's own (written.go).
 	Written map[string]map[string][]string `json:"written,omitempty"`
+
+	// Ulimits are the originals of the per-process limits quell sets on
+	// containers' processes with prlimit (ulimits.go): cgroup → resource
+	// name (nofile, nproc, cpu, core) → original and what quell sets.
+	Ulimits map[string]map[string]Ulimit `json:"ulimits,omitempty"`
 }
 
 // Thaw is a thaw not yet confirmed by the kernel.
