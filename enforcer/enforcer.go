@@ -86,8 +86,8 @@ type tracked struct {
 	// nil until read. last: the limits its plan had last pass.
 	runtime map[string]string
 	last    limits.Resources
-	// noState: its runtime keeps state quell reads (runc's, crun's) but
-	// none was there yet at the last read; see settling.
+	// noState: its runtime's state directory (runc's, crun's) was there
+	// without its state file at the last read; see settling.
 	noState bool
 	// ulimits: the ulimits set on its processes this pass (ulimits.go);
 	// ulimitEv: by resource, the value and reason last told in an event.
@@ -103,8 +103,9 @@ type tracked struct {
 // attach fails and `docker run` with it (seen in the lab under load:
 // "failed to call BPF_PROG_ATTACH (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI):
 // can't attach program: no such file or directory"). The state is written
-// once the container is set up. After stateWait a container without state
-// is limited by its cgroup path alone.
+// once the container is set up; runc made the state's directory before the
+// cgroup, so only a directory without its state file is waited for. After
+// stateWait a container without state is limited by its cgroup path alone.
 const stateWait = 15 * time.Second
 
 // settling reports whether t's runtime may still be creating it.

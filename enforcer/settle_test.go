@@ -9,9 +9,10 @@ import (
 )
 
 // TestContainerLeftAloneWhileItsRuntimeCreatesIt: a Docker cgroup whose
-// runc state has not appeared is still being set up by runc (a write then
-// races runc's own cgroup setup), so nothing is written to it until the
-// state appears, or stateWait has passed.
+// runc state directory exists without its state.json is still being set
+// up by runc (a write then races runc's own cgroup setup), so nothing is
+// written to it until the state appears, or stateWait has passed. A cgroup
+// with no state directory at all is limited at once: no state will come.
 func TestContainerLeftAloneWhileItsRuntimeCreatesIt(t *testing.T) {
 	t.Parallel()
 	h := newFakeHost(t)
@@ -25,13 +26,18 @@ name = "docker"
 `)
 	cgA := h.container(idA, "a", 0)
 	cgB := h.container(idB, "b", 0)
+	cgC := h.container(idSettleC, "c", 0)
 	for _, id := range []string{idA, idB} {
-		must(t, os.RemoveAll(filepath.Join(h.run, "docker/runtime-runc/moby", id)))
+		must(t, os.Remove(filepath.Join(h.run, "docker/runtime-runc/moby", id, "state.json")))
 	}
+	must(t, os.RemoveAll(filepath.Join(h.run, "docker/runtime-runc/moby", idSettleC)))
 	clock := newClock()
 	e := h.enforcer(clock)
 	ctx := context.Background()
 	e.Tick(ctx)
+	if got := h.read("cgroup/" + cgC + "/cpu.max"); got != "50000 100000" {
+		t.Errorf("a cgroup with no runc state directory waited: cpu.max = %q, want 50000 100000", got)
+	}
 	for _, cg := range []string{cgA, cgB} {
 		if got := h.read("cgroup/" + cg + "/cpu.max"); got != "max 100000" {
 			t.Fatalf("%s written while its runtime state is missing: cpu.max = %q", cg, got)
@@ -54,3 +60,5 @@ name = "docker"
 		t.Errorf("after stateWait cpu.max = %q, want 50000 100000", got)
 	}
 }
+
+const idSettleC = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"

@@ -229,10 +229,21 @@ func (r Roots) readState(f Found) (Meta, error) {
 	return Meta{}, fmt.Errorf("%s container %s: %w in %s", f.Runtime, f.ID, ErrNoState, strings.Join(tried, ", "))
 }
 
-// StateExpected reports whether f's runtime keeps state that ReadMeta
-// reads (runc's or crun's): then a missing state means the runtime has not
-// finished creating the container.
-func (r Roots) StateExpected(f Found) bool { return len(r.stateDirs(f)) > 0 }
+// StatePending reports whether f's runtime is still creating it: runc
+// and crun make the container's state directory (runc's exec.fifo lives
+// there) before they create its cgroup, and write the state file into it
+// only once the cgroup is set up. A directory without a state file is that
+// window; no directory at all means no runc or crun state will come (a
+// runtime quell does not read, or a cgroup made by hand), so there is
+// nothing to wait for.
+func (r Roots) StatePending(f Found) bool {
+	for _, d := range r.stateDirs(f) {
+		if fi, err := os.Lstat(d); err == nil && fi.IsDir() {
+			return true
+		}
+	}
+	return false
+}
 
 // stateDirs lists the runc and crun state dirs that may hold f, in order.
 func (r Roots) stateDirs(f Found) []string {
