@@ -202,16 +202,22 @@ quarantine = "2m"
 	id := strings.TrimSpace(out)
 	t.Logf("FIGURE dockercli --restart=always run took %v; id %s", time.Since(start).Round(time.Millisecond), id)
 
-	// Each run's length from Docker's own StartedAt/FinishedAt.
+	// Each run's length from Docker's own StartedAt/FinishedAt; every
+	// change of Docker's view of it is logged.
 	seen := map[time.Time]time.Time{}
 	var count int
+	last := ""
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) && len(seen) < 4 {
 		out, err := labkit.EngineCmd(labkit.DockerEngine, "inspect", "-f",
-			"{{.State.StartedAt}} {{.State.FinishedAt}} {{.RestartCount}}", "sleeper")
+			"{{.State.StartedAt}} {{.State.FinishedAt}} {{.RestartCount}} {{.State.Status}} restarting={{.State.Restarting}} exit={{.State.ExitCode}} error={{.State.Error}}", "sleeper")
 		if err == nil {
+			if out != last {
+				t.Logf("%s docker inspect: %s", time.Now().Format("15:04:05.000"), strings.TrimSpace(out))
+				last = out
+			}
 			f := strings.Fields(out)
-			if len(f) == 3 {
+			if len(f) >= 3 {
 				s, e1 := time.Parse(time.RFC3339Nano, f[0])
 				e, e2 := time.Parse(time.RFC3339Nano, f[1])
 				if e1 == nil && e2 == nil && e.After(s) {
@@ -221,6 +227,10 @@ quarantine = "2m"
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	if len(seen) < 2 || t.Failed() {
+		j, _ := run(t, "journalctl", "--no-pager", "-o", "cat", "-n", "40", "-u", "docker")
+		t.Logf("dockerd journal tail:\n%s", j)
 	}
 	if len(seen) < 2 {
 		t.Errorf("saw %d evicted runs of a --restart=always container in 90s, want at least 2", len(seen))
