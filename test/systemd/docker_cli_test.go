@@ -173,7 +173,8 @@ func parseKV(s string) map[string]int64 {
 
 // TestDockerCLIRestartAlwaysQuarantine: a `--restart=always` container
 // running a process a detector names is evicted; Docker restarts it and
-// quelld evicts it again on sight while the quarantine lasts.
+// quelld evicts it again on sight while the quarantine lasts; Docker then
+// gives up restarting it (see below).
 func TestDockerCLIRestartAlwaysQuarantine(t *testing.T) {
 	installQuelld(t, `
 [[tenant]]
@@ -208,7 +209,7 @@ quarantine = "2m"
 	var count int
 	last := ""
 	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) && len(seen) < 4 {
+	for time.Now().Before(deadline) {
 		out, err := labkit.EngineCmd(labkit.DockerEngine, "inspect", "-f",
 			"{{.State.StartedAt}} {{.State.FinishedAt}} {{.RestartCount}} {{.State.Status}} restarting={{.State.Restarting}} exit={{.State.ExitCode}} error={{.State.Error}}", "sleeper")
 		if err == nil {
@@ -228,25 +229,26 @@ quarantine = "2m"
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if len(seen) < 2 || t.Failed() {
+	if len(seen) < 1 {
 		j, _ := run(t, "journalctl", "--no-pager", "-o", "cat", "-n", "40", "-u", "docker")
 		t.Logf("dockerd journal tail:\n%s", j)
 	}
-	if len(seen) < 2 {
-		t.Errorf("saw %d evicted runs of a --restart=always container in 90s, want at least 2", len(seen))
+	// Seen twice in the lab (dockerd 20.10.24, runc 1.1): quelld's
+	// on-sight kill of the restart lands during `runc create`, Docker's
+	// start fails ("runc create failed") and its restart manager gives up:
+	// the container stays exited after one restart.
+	if len(seen) < 1 || count < 1 || !strings.Contains(last, " exited ") || !strings.Contains(last, "runc create failed") {
+		t.Errorf("want one evicted run, one restart killed during runc create, then Docker stops restarting; Docker says %q", last)
 	}
 	for s, e := range seen {
 		t.Logf("FIGURE dockercli run started %s ran %v before eviction", s.Format("15:04:05.000"), e.Sub(s).Round(time.Millisecond))
 	}
 	t.Logf("FIGURE dockercli docker RestartCount %d after %v", count, time.Since(start).Round(time.Second))
-	if count < 1 {
-		t.Errorf("docker RestartCount = %d, want >= 1", count)
-	}
 
 	v := topJSON(t)
 	found := false
 	for _, q := range v.Quarantine {
-		if q.ID == id {
+		if q.ID == id && q.Kills >= 2 {
 			found = true
 			t.Logf("FIGURE dockercli quarantine %s rule %s kills %d until %s", q.Identity, q.Rule, q.Kills, q.Until.Sub(q.Since))
 		}
