@@ -170,7 +170,8 @@ func TestRealDockerBridgeShaping(t *testing.T) {
 	check("net-b -> host (egress)", stream(t, b, nil, "172.17.0.1", 5004, "docker0", "rx_bytes"), netEgress)
 }
 
-// shaped: the container's host veth has a root qdisc other than the default.
+// shaped: the container's host veth has quell's clsact qdisc (its hooks
+// redirect to the tenant's IFBs, see limits/tc).
 func shaped(c *labkit.RealContainer) bool {
 	out, err := c.Exec("cat", "/sys/class/net/eth0/iflink")
 	if err != nil {
@@ -183,7 +184,7 @@ func shaped(c *labkit.RealContainer) bool {
 			dev := strings.Fields(l)[1]
 			dev = strings.TrimSuffix(dev[:strings.Index(dev+"@", "@")], ":")
 			qd, _ := exec.Command("/usr/sbin/tc", "qdisc", "show", "dev", dev).CombinedOutput()
-			return strings.Contains(string(qd), "htb") || strings.Contains(string(qd), "tbf")
+			return strings.Contains(string(qd), "clsact")
 		}
 	}
 	return false
