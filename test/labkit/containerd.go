@@ -64,7 +64,8 @@ func RunCRIContainer(t testing.TB, pod CRIPod, name string) *RealContainer {
 	} {
 		args = append(args, "--annotation", k+"="+v)
 	}
-	args = append(args, filepath.Join(dir, "rootfs"), id, "sleep", "3600")
+	// --rootfs has no image config: no PATH in the process env, so argv[0] is absolute.
+	args = append(args, filepath.Join(dir, "rootfs"), id, "/bin/sleep", "3600")
 	if out, err := exec.Command("/usr/bin/ctr", args...).CombinedOutput(); err != nil {
 		t.Fatalf("ctr %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
