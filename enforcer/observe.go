@@ -80,6 +80,7 @@ func usageFrom(prev, cur limits.Stats, prevT, now time.Time, last view.Usage) vi
 	dt := now.Sub(prevT).Seconds()
 	if cur.CPU != nil && prev.CPU != nil && dt > 0 && cur.CPU.UsageUsec >= prev.CPU.UsageUsec {
 		u.CPUs = float64(cur.CPU.UsageUsec-prev.CPU.UsageUsec) / 1e6 / dt
+		u.Window = dt
 		if cur.CPU.Throttling && prev.CPU.Throttling && cur.CPU.NrPeriods > prev.CPU.NrPeriods {
 			u.ThrottledPct = 100 * float64(cur.CPU.NrThrottled-prev.CPU.NrThrottled) / float64(cur.CPU.NrPeriods-prev.CPU.NrPeriods)
 		} else {

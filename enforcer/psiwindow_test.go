@@ -231,4 +231,7 @@ func TestEarlyPassSeesNewCPUUseWithALongInterval(t *testing.T) {
 	if got := e.known[cg].usage.CPUs; math.Abs(got-2) > 1e-6 {
 		t.Fatalf("CPUs 600 ms after the last pass = %v, want 2 (1.2 s of CPU over 0.6 s)", got)
 	}
+	if got := e.known[cg].usage.Window; math.Abs(got-0.6) > 1e-9 {
+		t.Errorf("rate window = %v s, want 0.6 (the span the rate covers, shown to readers)", got)
+	}
 }

@@ -33,6 +33,7 @@ type Container struct {
 type Usage struct {
 	At             time.Time `json:"at"`
 	CPUs           float64   `json:"cpus"`           // CPU usage rate over the last interval
+	Window         float64   `json:"window_s"`       // seconds the rates (CPUs, throttled, io) cover, ending At
 	ThrottledPct   float64   `json:"throttled_pct"`  // nr_throttled / nr_periods over the interval, %
 	MemoryBytes    int64     `json:"memory_bytes"`   // memory.current
 	SwapBytes      int64     `json:"swap_bytes"`     // memory.swap.current

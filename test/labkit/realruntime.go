@@ -143,8 +143,18 @@ func importBusybox(e Engine) error {
 
 // StopPodmanAPI stops podman's API service (its socket and the service it
 // started), as on a host that never enabled it.
-func StopPodmanAPI() error {
-	return runCmd("systemctl", "stop", "podman.socket", "podman.service")
+func StopPodmanAPI(t testing.TB) {
+	t.Helper()
+	if err := runCmd("systemctl", "stop", "podman.socket", "podman.service"); err != nil {
+		t.Fatal(err)
+	}
+	// Later tests in the same guest expect the API (StartEngine started it
+	// once and remembers that).
+	t.Cleanup(func() {
+		if err := runCmd("systemctl", "start", "podman.socket"); err != nil {
+			t.Errorf("podman.socket not started again: %v", err)
+		}
+	})
 }
 
 // RunReal runs `<engine> run -d --name name opts... bb:1 cmd...` exactly as

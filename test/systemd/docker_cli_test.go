@@ -208,6 +208,7 @@ quarantine = "2m"
 	seen := map[time.Time]time.Time{}
 	var count int
 	last := ""
+	var longRun string // a run that outlived on-sight eviction, after the first eviction
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		out, err := labkit.EngineCmd(labkit.DockerEngine, "inspect", "-f",
@@ -225,6 +226,9 @@ quarantine = "2m"
 					seen[s] = e
 				}
 				count, _ = strconv.Atoi(f[2])
+				if len(seen) > 0 && len(f) >= 4 && f[3] == "running" && e1 == nil && time.Since(s) > 10*time.Second && longRun == "" {
+					longRun = strings.TrimSpace(out)
+				}
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -233,13 +237,18 @@ quarantine = "2m"
 		j, _ := run(t, "journalctl", "--no-pager", "-o", "cat", "-n", "40", "-u", "docker")
 		t.Logf("dockerd journal tail:\n%s", j)
 	}
-	// Seen twice in the lab (dockerd 20.10.24, runc 1.1): quelld's
-	// on-sight kill of the restart lands during `runc create`, Docker's
-	// start fails ("runc create failed") and its restart manager gives up:
-	// the container stays exited after one restart.
-	if len(seen) < 1 || count < 1 || !strings.Contains(last, " exited ") || !strings.Contains(last, "runc create failed") {
-		t.Errorf("want one evicted run, one restart killed during runc create, then Docker stops restarting; Docker says %q", last)
+	// Seen in the lab (dockerd 20.10.24, runc 1.1): quelld's on-sight kill
+	// of the restart can land during `runc create`; Docker's start then
+	// fails ("runc create failed") and its restart manager gives up, so the
+	// container stays exited. Otherwise each restart is killed on sight.
+	// Either way no run after the first eviction lasts.
+	if len(seen) < 1 {
+		t.Errorf("the container was never evicted; Docker says %q", last)
 	}
+	if longRun != "" {
+		t.Errorf("a restart ran for over 10 s inside the quarantine: %q", longRun)
+	}
+	t.Logf("FIGURE dockercli after 90 s Docker says: %s", strings.TrimSpace(last))
 	for s, e := range seen {
 		t.Logf("FIGURE dockercli run started %s ran %v before eviction", s.Format("15:04:05.000"), e.Sub(s).Round(time.Millisecond))
 	}

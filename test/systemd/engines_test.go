@@ -107,9 +107,7 @@ func TestRealEnginesContainersAreLimited(t *testing.T) {
 	}
 	// Without podman's API the name is still known, from
 	// containers/storage below the graphroot storage.conf gives.
-	if err := labkit.StopPodmanAPI(); err != nil {
-		t.Fatal(err)
-	}
+	labkit.StopPodmanAPI(t)
 	p2 := labkit.RunReal(t, labkit.PodmanEngine, "ci-2", []string{"--label", "team=ci"})
 	var c *view.ContainerView
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {

@@ -87,14 +87,18 @@ func rate(t *testing.T, c *labkit.RealContainer, dev, stat string) float64 {
 	return float64(b1-b0) * 8 / t1.Sub(t0).Seconds()
 }
 
-// stream sends zeros from (container or host) to ip:port, received by the
-// listener (container or host), and returns the receiver's rate measured by
-// its counter; everything is stopped afterwards.
-func stream(t *testing.T, from, to *labkit.RealContainer, ip string, port int, dev, stat string) float64 {
+// stream sends zeros from one side (container or host) to the other over
+// HTTP: the sender serves a 1 GiB sparse file with busybox httpd at
+// fromIP:port, the receiver downloads it with busybox wget (busybox's small
+// nc stops after its first read from a pipe, so it moves nothing useful).
+// It returns the receiver's rate measured by its interface counter;
+// everything is stopped afterwards.
+func stream(t *testing.T, from, to *labkit.RealContainer, fromIP string, port int, dev, stat string) float64 {
 	t.Helper()
 	bb := labkit.Busybox()
-	listen := fmt.Sprintf("nc -l -p %d > /dev/null", port)
-	send := fmt.Sprintf("dd if=/dev/zero bs=65536 2>/dev/null | nc %s %d", ip, port)
+	dir := fmt.Sprintf("/tmp/www%d", port)
+	serve := fmt.Sprintf("mkdir -p %[1]s && dd if=/dev/zero of=%[1]s/big bs=1 count=0 seek=1073741824 2>/dev/null && exec httpd -f -p %[2]d -h %[1]s", dir, port)
+	fetch := fmt.Sprintf("exec wget -q -O /dev/null http://%s:%d/big", fromIP, port)
 	var host []*exec.Cmd
 	start := func(c *labkit.RealContainer, script string) {
 		if c != nil {
@@ -103,20 +107,23 @@ func stream(t *testing.T, from, to *labkit.RealContainer, ip string, port int, d
 			}
 			return
 		}
-		cmd := exec.Command(bb, "sh", "-c", strings.ReplaceAll(strings.ReplaceAll(script, "nc ", bb+" nc "), "dd ", bb+" dd "))
+		for _, applet := range []string{"httpd", "wget", "dd", "mkdir"} {
+			script = strings.ReplaceAll(script, applet+" ", bb+" "+applet+" ")
+		}
+		cmd := exec.Command(bb, "sh", "-c", script)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		host = append(host, cmd)
 	}
-	start(to, listen)
+	start(from, serve)
 	time.Sleep(time.Second)
-	start(from, send)
+	start(to, fetch)
 	defer func() {
 		for _, c := range []*labkit.RealContainer{from, to} {
 			if c != nil {
-				_, _ = c.Exec("killall", "nc", "dd")
+				_, _ = c.Exec("killall", "httpd", "wget")
 			}
 		}
 		for _, cmd := range host {
@@ -137,7 +144,7 @@ func TestRealDockerBridgeShaping(t *testing.T) {
 	b := labkit.RunReal(t, labkit.DockerEngine, "net-b", nil)
 	free := labkit.RunReal(t, labkit.DockerEngine, "free-c", nil)
 	free2 := labkit.RunReal(t, labkit.DockerEngine, "free-d", nil)
-	ipB, ipFree := dockerIP(t, "net-b"), dockerIP(t, "free-c")
+	ipA, ipB, ipFree, ipFree2 := dockerIP(t, "net-a"), dockerIP(t, "net-b"), dockerIP(t, "free-c"), dockerIP(t, "free-d")
 	// Wait until quelld shaped both (its view reports the caps).
 	if !waitFor(40*time.Second, func() bool {
 		v := topJSON(t)
@@ -149,7 +156,7 @@ func TestRealDockerBridgeShaping(t *testing.T) {
 	}
 	t.Logf("host qdiscs:\n%s", tcShow())
 
-	base := stream(t, free2, free, ipFree, 5000, "eth0", "rx_bytes")
+	base := stream(t, free2, free, ipFree2, 5000, "eth0", "rx_bytes")
 	t.Logf("FIGURE netdisk unshaped bridge free-d -> free-c: %.2f Mbit/s", base/1e6)
 	check := func(what string, got, limit float64) {
 		t.Logf("FIGURE netdisk %s: %.2f Mbit/s, limit %.2f Mbit/s (ratio %.2f)", what, got/1e6, limit/1e6, got/limit)
@@ -161,13 +168,13 @@ func TestRealDockerBridgeShaping(t *testing.T) {
 		t.Errorf("unshaped bridge rate %.2f Mbit/s is under 1.5x the ingress cap: the lab cannot tell shaping from its own speed", base/1e6)
 	}
 	// Same bridge, A's egress binds (B's ingress is higher).
-	check("bridge net-a -> net-b (egress of net-a)", stream(t, a, b, ipB, 5001, "eth0", "rx_bytes"), netEgress)
+	check("bridge net-a -> net-b (egress of net-a)", stream(t, a, b, ipA, 5001, "eth0", "rx_bytes"), netEgress)
 	// Same bridge, sender unshaped: B's ingress binds.
-	check("bridge free-c -> net-b (ingress of net-b)", stream(t, free, b, ipB, 5002, "eth0", "rx_bytes"), netIngress)
+	check("bridge free-c -> net-b (ingress of net-b)", stream(t, free, b, ipFree, 5002, "eth0", "rx_bytes"), netIngress)
 	// Host -> B: ingress of B.
-	check("host -> net-b (ingress)", stream(t, nil, b, ipB, 5003, "eth0", "rx_bytes"), netIngress)
+	check("host -> net-b (ingress)", stream(t, nil, b, "172.17.0.1", 5003, "eth0", "rx_bytes"), netIngress)
 	// B -> host (docker0's rx counts what the bridge passed up to the host).
-	check("net-b -> host (egress)", stream(t, b, nil, "172.17.0.1", 5004, "docker0", "rx_bytes"), netEgress)
+	check("net-b -> host (egress)", stream(t, b, nil, ipB, 5004, "docker0", "rx_bytes"), netEgress)
 }
 
 // shaped: the container's host veth has quell's clsact qdisc (its hooks

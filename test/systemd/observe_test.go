@@ -8,8 +8,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,39 +29,52 @@ name = "docker"
 `
 
 // TestTopAgreesWithKernel: a busy loop under `docker run --cpus 0.3` and a
-// container holding 48 MiB of tmpfs, read three ways over the same
-// seconds: the kernel's cpu.stat usage_usec and memory.current, quell top
-// --once --json, and docker stats --no-stream. quell must be within 5% of
-// the kernel; docker stats is logged beside them (it is its own window
-// over its own clock, and its memory leaves out inactive_file).
+// container holding 48 MiB of tmpfs, read three ways: the kernel's
+// cpu.stat usage_usec (sampled every 5 ms by the test) and memory.current,
+// quell top --once --json, and docker stats --no-stream. quell's CPU rate
+// covers the window it reports (window_s, ending at its "at"); the kernel's
+// rate is taken over exactly that window from the test's samples. quell
+// must be within 5% of the kernel; docker stats is logged beside them (its
+// own window over its own clock, and its memory leaves out inactive_file).
+// quelld runs with interval = "3s" so a window holds 30 CPU periods and a
+// few milliseconds of sampling offset stay far below 5%.
 func TestTopAgreesWithKernel(t *testing.T) {
+	must(t, os.MkdirAll("/etc/quell", 0o755))
+	must(t, os.WriteFile("/etc/quell/quelld.toml", []byte("interval = \"3s\"\n"), 0o644))
+	t.Cleanup(func() { _ = os.Remove("/etc/quell/quelld.toml") })
 	installQuelld(t, observePolicy)
 	busy := labkit.RunReal(t, labkit.DockerEngine, "busy-1", []string{"--cpus", "0.3"}, "sh", "-c", "while :; do :; done")
 	mem := labkit.RunReal(t, labkit.DockerEngine, "mem-1", []string{"-m", "128m"},
 		"sh", "-c", "dd if=/dev/zero of=/dev/shm/hold bs=1M count=48 && exec sleep 3600")
+	samples := sampleCPU(t, busy.CgroupDir, 5*time.Millisecond)
 	// Let the busy loop settle into its quota and the holder fill its tmpfs.
 	time.Sleep(5 * time.Second)
 	for round := 1; round <= 2; round++ {
-		u0, t0 := cpuUsageUsec(t, busy.CgroupDir), time.Now()
 		stats := dockerStats(t, "busy-1", "mem-1")
-		time.Sleep(3 * time.Second)
+		time.Sleep(7 * time.Second) // two full passes
 		v := topJSON(t)
-		u1, t1 := cpuUsageUsec(t, busy.CgroupDir), time.Now()
-		kernelCPU := float64(u1-u0) / 1e6 / t1.Sub(t0).Seconds()
 		kernelMem := memCurrent(t, mem.CgroupDir)
-
 		cb, cm := findContainer(v, busy.ID), findContainer(v, mem.ID)
 		if cb == nil || cm == nil {
 			t.Fatalf("quell top lacks busy-1 (%v) or mem-1 (%v)", cb != nil, cm != nil)
 		}
+		end := cb.Usage.At
+		begin := end.Add(-time.Duration(cb.Usage.Window * float64(time.Second)))
+		kernelCPU, err := samples.rate(begin, end)
+		if err != nil {
+			t.Fatalf("round %d: quell's window %s..%s (%.3fs): %v", round, begin.Format("15:04:05.000"), end.Format("15:04:05.000"), cb.Usage.Window, err)
+		}
 		dCPU, dMem := stats["busy-1"].cpus, stats["mem-1"].mem
-		t.Logf("FIGURE top-vs-kernel round %d cpu (busy-1, --cpus 0.3): kernel %.4f quell %.4f (%+.1f%%) docker-stats %.4f (%+.1f%%)",
-			round, kernelCPU, cb.Usage.CPUs, pct(cb.Usage.CPUs, kernelCPU), dCPU, pct(dCPU, kernelCPU))
+		t.Logf("FIGURE top-vs-kernel round %d cpu (busy-1, --cpus 0.3) over quell's %.3fs window: kernel %.4f quell %.4f (%+.1f%%) docker-stats %.4f (%+.1f%%, its own window)",
+			round, cb.Usage.Window, kernelCPU, cb.Usage.CPUs, pct(cb.Usage.CPUs, kernelCPU), dCPU, pct(dCPU, kernelCPU))
 		t.Logf("FIGURE top-vs-kernel round %d memory (mem-1, 48MiB tmpfs): kernel memory.current %d quell %d (%+.1f%%) docker-stats %d (%+.1f%%) (%s)",
 			round, kernelMem, cm.Usage.MemoryBytes, pct(float64(cm.Usage.MemoryBytes), float64(kernelMem)),
 			dMem, pct(float64(dMem), float64(kernelMem)), stats["mem-1"].raw)
+		if cb.Usage.Window < 1 {
+			t.Errorf("round %d: quell's rate window is %.3fs, want a full pass (3s interval)", round, cb.Usage.Window)
+		}
 		if math.Abs(pct(cb.Usage.CPUs, kernelCPU)) > 5 {
-			t.Errorf("round %d: quell says busy-1 uses %.4f CPUs, the kernel %.4f over the same seconds", round, cb.Usage.CPUs, kernelCPU)
+			t.Errorf("round %d: quell says busy-1 uses %.4f CPUs, the kernel %.4f over the same window", round, cb.Usage.CPUs, kernelCPU)
 		}
 		if math.Abs(pct(float64(cm.Usage.MemoryBytes), float64(kernelMem))) > 5 {
 			t.Errorf("round %d: quell says mem-1 holds %d B, memory.current %d", round, cm.Usage.MemoryBytes, kernelMem)
@@ -67,30 +82,79 @@ func TestTopAgreesWithKernel(t *testing.T) {
 	}
 }
 
+// cpuSeries is usage_usec read at known times.
+type cpuSeries struct {
+	mu sync.Mutex
+	at []time.Time
+	us []int64
+}
+
+// sampleCPU reads dir's usage_usec every step until the test ends.
+func sampleCPU(t *testing.T, dir string, step time.Duration) *cpuSeries {
+	s := &cpuSeries{}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			b, err := os.ReadFile(filepath.Join(dir, "cpu.stat"))
+			now := time.Now()
+			if err == nil {
+				for _, line := range strings.Split(string(b), "\n") {
+					if v, ok := strings.CutPrefix(line, "usage_usec "); ok {
+						if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+							s.mu.Lock()
+							s.at, s.us = append(s.at, now), append(s.us, n)
+							s.mu.Unlock()
+						}
+					}
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(step):
+			}
+		}
+	}()
+	t.Cleanup(func() { close(done); <-stopped })
+	return s
+}
+
+// usAt interpolates usage_usec at time x between the samples around it.
+func (s *cpuSeries) usAt(x time.Time) (float64, error) {
+	i := sort.Search(len(s.at), func(i int) bool { return !s.at[i].Before(x) })
+	if i == 0 || i == len(s.at) {
+		return 0, fmt.Errorf("no kernel samples around %s (%d samples)", x.Format("15:04:05.000"), len(s.at))
+	}
+	t0, t1 := s.at[i-1], s.at[i]
+	if t1.Sub(t0) > 50*time.Millisecond {
+		return 0, fmt.Errorf("kernel samples %s apart around %s", t1.Sub(t0), x.Format("15:04:05.000"))
+	}
+	f := float64(x.Sub(t0)) / float64(t1.Sub(t0))
+	return float64(s.us[i-1]) + f*float64(s.us[i]-s.us[i-1]), nil
+}
+
+// rate is the kernel's CPUs between begin and end.
+func (s *cpuSeries) rate(begin, end time.Time) (float64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u0, err := s.usAt(begin)
+	if err != nil {
+		return 0, err
+	}
+	u1, err := s.usAt(end)
+	if err != nil {
+		return 0, err
+	}
+	return (u1 - u0) / 1e6 / end.Sub(begin).Seconds(), nil
+}
+
 func pct(got, want float64) float64 {
 	if want == 0 {
 		return math.Inf(1)
 	}
 	return (got - want) / want * 100
-}
-
-func cpuUsageUsec(t *testing.T, dir string) int64 {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "cpu.stat"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "usage_usec "); ok {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatalf("%s/cpu.stat has no usage_usec", dir)
-	return 0
 }
 
 func memCurrent(t *testing.T, dir string) int64 {
