@@ -49,7 +49,7 @@ func (c *Config) defaults() {
 		c.PolicyPaths = []string{"/etc/quell/policy.d"}
 	}
 	if c.Runtimes == (discover.Roots{}) {
-		c.Runtimes = discover.DefaultRoots
+		c.Runtimes = discover.HostRoots(time.Now)
 	}
 	if c.Interval <= 0 {
 		c.Interval = time.Second

@@ -121,6 +121,7 @@ func (e *Enforcer) readMeta(t *tracked) {
 		}
 	}
 	c.Name, c.Labels, c.TrustedLabels, c.PID, c.Bundle, c.Sandbox = m.Name, m.Labels, m.Trusted, m.PID, m.Bundle, m.Sandbox
+	c.Sources = m.Sources
 	t.c = c
 }
 

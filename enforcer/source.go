@@ -3,9 +3,11 @@ package enforcer
 import (
 	"context"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
+	"github.com/quell-dev/quell/enforcer/discover"
 	"github.com/quell-dev/quell/enforcer/view"
 )
 
@@ -83,7 +85,7 @@ func (e *Enforcer) Explain(ctx context.Context, key string) (*view.Explanation, 
 	var hit *view.ContainerView
 	for i := range v.Containers {
 		c := &v.Containers[i]
-		if c.ID == key || c.Cgroup == strings.TrimPrefix(key, "/") || c.Name == key ||
+		if c.ID == key || c.Cgroup == strings.TrimPrefix(key, "/") || c.Name == key || path.Base(c.Cgroup) == key ||
 			(len(key) >= 4 && strings.HasPrefix(c.ID, key)) {
 			if hit != nil && hit.ID != c.ID {
 				return nil, fmt.Errorf("%q is ambiguous: %s and %s", key, hit.ID[:min(12, len(hit.ID))], c.ID[:min(12, len(c.ID))])
@@ -95,11 +97,16 @@ func (e *Enforcer) Explain(ctx context.Context, key string) (*view.Explanation, 
 		return nil, fmt.Errorf("no container %q: %w (quell containers lists them)", key, view.ErrNotFound)
 	}
 	x := &view.Explanation{Container: *hit, Match: hit.MatchReason}
-	if hit.MetaErr != "" {
+	switch {
+	case strings.Contains(hit.MetaErr, discover.ErrIncomplete.Error()):
+		x.Meta = fmt.Sprintf("%s container; name %q, init PID %d, %d labels; partly read: %s", hit.Runtime, hit.Name, hit.PID,
+			len(hit.Labels), hit.MetaErr)
+	case hit.MetaErr != "":
 		x.Meta = "runtime metadata unreadable (" + hit.MetaErr + "); classified by cgroup path alone"
-	} else {
+	default:
 		x.Meta = fmt.Sprintf("%s container; name %q, init PID %d, %d labels", hit.Runtime, hit.Name, hit.PID, len(hit.Labels))
 	}
+
 	for i := range v.Tenants {
 		if v.Tenants[i].Name == hit.Tenant {
 			t := v.Tenants[i]

@@ -13,16 +13,17 @@ import (
 func explainCmd() *command {
 	return &command{
 		name:    "explain",
-		args:    "ID|CGROUP",
+		args:    "ID|NAME|CGROUP",
 		summary: "Why a container has its tenant and limits, and what quell did to it",
-		detail: "Give a container ID (or a unique prefix, as docker ps shows it) or a cgroup path\n" +
-			"below the cgroup root. The answer says which tenant matched and why, where the\n" +
-			"container's metadata came from, every file quell changed (original → current,\n" +
-			"and why), which rules and detectors can act on it, and what quell did to it.",
-		examples: []string{"quell explain 3f2a1b4c5d6e", "quell explain system.slice/docker-3f2a1b4c5d6e….scope", "quell explain --json 3f2a | jq .limits"},
+		detail: "Give a container ID (or a unique prefix, as docker ps shows it), its name, a cgroup\n" +
+			"path below the cgroup root or a cgroup's base name (docker-<id>.scope). The answer\n" +
+			"says which tenant matched and why, where each of the container's facts came from\n" +
+			"(a runtime state file or an engine's API), every file quell changed (original →\n" +
+			"current, and why), which rules and detectors can act on it, and what quell did to it.",
+		examples: []string{"quell explain 3f2a1b4c5d6e", "quell explain web-1", "quell explain docker-3f2a1b4c5d6e….scope", "quell explain --json 3f2a | jq .limits"},
 		run: func(e *env, args []string) (int, error) {
 			if len(args) != 1 {
-				return 0, usagef("want one container ID or cgroup path, got %d arguments", len(args))
+				return 0, usagef("want one container ID, name or cgroup, got %d arguments", len(args))
 			}
 			svc, direct, err := e.reader()
 			if err != nil {
@@ -87,6 +88,11 @@ func writeExplanation(w io.Writer, x *view.Explanation, direct bool) error {
 	}
 	if len(c.Labels) > 0 {
 		fmt.Fprintf(&b, "  labels: %s\n", labelList(c.Labels))
+	}
+	for _, k := range []string{"name", "labels", "pid", "data-root"} {
+		if v := c.Sources[k]; v != "" {
+			fmt.Fprintf(&b, "  %-9s from %s\n", k+":", v)
+		}
 	}
 
 	b.WriteString("\nUsage\n")

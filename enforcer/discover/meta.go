@@ -32,6 +32,18 @@ type Roots struct {
 	// CgroupMount is where the runtimes see the cgroup root (the prefix of
 	// runc's cgroup_paths); "" likewise.
 	CgroupMount string
+	// DockerConfig is dockerd's daemon.json, whose "data-root" moves
+	// Docker's store ("" reads none); StorageConf is containers/storage's
+	// storage.conf, whose graphroot moves podman's (see resolved).
+	DockerConfig, StorageConf string
+	// DockerAPI and PodmanAPI are the engines' Docker-compatible APIs
+	// (nil: not asked). Docker's is asked for its data-root and for a
+	// container whose store entry is missing; podman's for every podman
+	// container's name and labels, which no state file holds.
+	DockerAPI, PodmanAPI *EngineAPI
+
+	resolvedDone               bool
+	dockerFrom, containersFrom string // where Docker and Containers came from
 }
 
 // DefaultRoots are the locations on a stock Debian/Ubuntu host.
@@ -60,6 +72,16 @@ type Meta struct {
 	// the CRI runtime (containerd, CRI-O) marks it in the OCI annotations
 	// it sets itself: not a workload.
 	Sandbox bool
+	// Sources says where each fact came from: "pid", "name", "labels",
+	// "data-root" → a file or an engine API.
+	Sources map[string]string
+}
+
+func (m *Meta) from(fact, where string) {
+	if m.Sources == nil {
+		m.Sources = map[string]string{}
+	}
+	m.Sources[fact] = where
 }
 
 // ErrIncomplete means part of the metadata is missing (e.g. Docker's store
@@ -87,6 +109,7 @@ var ErrRefused = errors.New("runtime state refused")
 // read when Docker's store entry is missing, and other errors when a state
 // file exists but cannot be read, is over MaxMetaFile, or cannot be parsed.
 func (r Roots) ReadMeta(f Found) (Meta, error) {
+	r = r.resolved()
 	m, err := r.readState(f)
 	if err != nil {
 		return Meta{}, err
@@ -94,17 +117,89 @@ func (r Roots) ReadMeta(f Found) (Meta, error) {
 	if err := r.Check(f, m); err != nil {
 		return Meta{}, err
 	}
-	if f.Runtime == "docker" {
-		if err := r.addDockerStore(f.ID, &m); errors.Is(err, fs.ErrNotExist) {
-			deriveKubernetes(&m, r.fromContainerd(m))
-			return m, fmt.Errorf("docker container %s: %w: no %s yet (name and labels unknown)", f.ID, ErrIncomplete,
-				filepath.Join(r.Docker, "containers", f.ID, "config.v2.json"))
-		} else if err != nil {
-			return m, err
-		}
+	if m.PID > 0 {
+		m.from("pid", m.Source)
+	}
+	switch f.Runtime {
+	case "docker":
+		err = r.addDocker(f.ID, &m)
+	case "podman":
+		err = r.addPodman(f.ID, &m)
 	}
 	deriveKubernetes(&m, r.fromContainerd(m))
-	return m, nil
+	if len(m.Labels) > 0 && m.Sources["labels"] == "" {
+		m.from("labels", m.Source)
+	}
+	return m, err
+}
+
+// addDocker adds name and labels from Docker's store (config.v2.json below
+// its data-root), else from its Engine API.
+func (r Roots) addDocker(id string, m *Meta) error {
+	p := filepath.Join(r.Docker, "containers", id, "config.v2.json")
+	err := r.addDockerStore(p, m)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	c, aerr := r.DockerAPI.Container(id)
+	if aerr == nil {
+		aerr = r.takeEngine(c, m, "Docker Engine API "+r.DockerAPI.Socket)
+	}
+	if aerr == nil {
+		return nil
+	}
+	return fmt.Errorf("docker container %s: %w: no %s yet (data-root from %s) and the engine API: %v (name and labels unknown)",
+		id, ErrIncomplete, p, r.dockerFrom, aerr)
+}
+
+// addPodman adds name and labels from podman's API; without it, the name
+// from containers/storage's containers.json (labels are kept only in
+// libpod's database, which quell does not open).
+func (r Roots) addPodman(id string, m *Meta) error {
+	c, aerr := r.PodmanAPI.Container(id)
+	if aerr == nil {
+		if aerr = r.takeEngine(c, m, "podman API "+r.PodmanAPI.Socket); aerr == nil {
+			return nil
+		}
+	}
+	if r.Containers == "" {
+		return nil
+	}
+	name, p, err := r.podmanName(id)
+	if errors.Is(err, fs.ErrNotExist) {
+		if r.PodmanAPI == nil {
+			return nil // neither asked nor kept: as a runc container made by hand
+		}
+		return fmt.Errorf("podman container %s: %w: not in %s and podman's API: %v (name and labels unknown)", id, ErrIncomplete, p, aerr)
+	}
+	if err != nil {
+		return err
+	}
+	if name != "" {
+		m.Name = name
+		m.from("name", p)
+	}
+	if r.PodmanAPI == nil {
+		return nil
+	}
+	return fmt.Errorf("podman container %s: %w: labels unknown: podman's API: %v (start podman.socket)", id, ErrIncomplete, aerr)
+}
+
+// takeEngine takes name and labels from an engine's answer, unless the
+// engine's init PID disagrees with the runtime state's (then none of it).
+func (r Roots) takeEngine(c engineContainer, m *Meta, where string) error {
+	if c.State.Pid != 0 && m.PID != 0 && c.State.Pid != m.PID {
+		return fmt.Errorf("%s says init PID %d, the runtime state %d: answer refused", where, c.State.Pid, m.PID)
+	}
+	m.Name = strings.TrimPrefix(c.Name, "/")
+	for k, v := range c.Config.Labels {
+		m.Labels[k] = v
+	}
+	m.from("name", where)
+	if len(c.Config.Labels) > 0 {
+		m.from("labels", where)
+	}
+	return nil
 }
 
 // readState reads the first runc or crun state found for f.
@@ -267,8 +362,7 @@ type dockerConfig struct {
 	}
 }
 
-func (r Roots) addDockerStore(id string, m *Meta) error {
-	p := filepath.Join(r.Docker, "containers", id, "config.v2.json")
+func (r Roots) addDockerStore(p string, m *Meta) error {
 	data, err := readCapped(p)
 	if err != nil {
 		return err
@@ -280,6 +374,13 @@ func (r Roots) addDockerStore(id string, m *Meta) error {
 	m.Name = strings.TrimPrefix(c.Name, "/")
 	for k, v := range c.Config.Labels {
 		m.Labels[k] = v
+	}
+	m.from("name", p)
+	if len(c.Config.Labels) > 0 {
+		m.from("labels", p)
+	}
+	if r.dockerFrom != "" && r.dockerFrom != "default" {
+		m.from("data-root", r.Docker+" (from "+r.dockerFrom+")")
 	}
 	return nil
 }

@@ -18,6 +18,8 @@ var storageName = regexp.MustCompile(`^[0-9A-Za-z_][0-9A-Za-z_.-]{0,127}$`)
 
 // StorageLayer returns the writable layer of container f as its runtime's
 // own storage records it:
+// (Docker and Containers as the engines' configuration moved them: see
+// resolved):
 //   - Docker (overlay2): <Docker>/image/overlay2/layerdb/mounts/<id>/mount-id
 //     names <Docker>/overlay2/<mount-id>/diff;
 //   - podman (containers/storage, overlay): <Containers>/overlay-containers/containers.json
@@ -27,6 +29,7 @@ var storageName = regexp.MustCompile(`^[0-9A-Za-z_][0-9A-Za-z_.-]{0,127}$`)
 // wrapping fs.ErrNotExist means the runtime's storage holds no record of f
 // (another storage driver, another runtime, a container made by hand).
 func (r Roots) StorageLayer(f Found) (string, error) {
+	r = r.resolved()
 	switch {
 	case f.Runtime == "docker" && r.Docker != "":
 		p := filepath.Join(r.Docker, "image/overlay2/layerdb/mounts", f.ID, "mount-id")
@@ -108,6 +111,7 @@ var ErrLayerOutside = errors.New("writable layer outside the runtimes' storage")
 // and without an overlay root, the OCI bundle's rootfs (the bundle comes
 // from runtime state).
 func (r Roots) Layer(f Found, procRoot string, pid int, bundle string) (string, error) {
+	r = r.resolved()
 	layer, err := r.StorageLayer(f)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return layer, err

@@ -14,6 +14,9 @@ type Container struct {
 	TrustedLabels map[string]string `json:"trusted_labels,omitempty"`
 	PID           int               `json:"pid,omitempty"` // init PID, 0 when unknown
 	Bundle        string            `json:"bundle,omitempty"`
+	// Sources says where each fact came from ("name", "labels", "pid",
+	// "data-root" → a runtime state file or an engine's API).
+	Sources map[string]string `json:"sources,omitempty"`
 	// MetaErr says why runtime metadata could not be read; the container is
 	// then classified by its cgroup path alone.
 	MetaErr string `json:"meta_error,omitempty"`

@@ -99,6 +99,17 @@ func startEngine(e Engine) error {
 		}); err != nil {
 			return err
 		}
+		// podman's API service, socket-activated as Debian enables it:
+		// where quelld asks for names and labels.
+		for _, u := range []string{"podman.service", "podman.socket"} {
+			_ = os.Remove(filepath.Join("/etc/systemd/system", u))
+		}
+		if err := runCmd("systemctl", "daemon-reload"); err != nil {
+			return err
+		}
+		if err := runCmd("systemctl", "start", "podman.socket"); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("unknown engine %q", e)
 	}
@@ -128,6 +139,12 @@ func importBusybox(e Engine) error {
 		return fmt.Errorf("%s import %s: %w\n%s", e, archive, err, out)
 	}
 	return nil
+}
+
+// StopPodmanAPI stops podman's API service (its socket and the service it
+// started), as on a host that never enabled it.
+func StopPodmanAPI() error {
+	return runCmd("systemctl", "stop", "podman.socket", "podman.service")
 }
 
 // RunReal runs `<engine> run -d --name name opts... bb:1 cmd...` exactly as
