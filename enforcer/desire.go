@@ -32,8 +32,9 @@ func (e *Enforcer) desire(p *policies.Policy) []plan {
 		return nil
 	}
 	byTenant := map[string][]*tracked{}
+	now := e.clock.Now()
 	for _, t := range e.known {
-		if t.c.Tenant != "" {
+		if t.c.Tenant != "" && !t.settling(now) {
 			byTenant[t.c.Tenant] = append(byTenant[t.c.Tenant], t)
 		}
 	}

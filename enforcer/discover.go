@@ -107,6 +107,7 @@ func (e *Enforcer) readMeta(t *tracked) {
 	}
 	m, err := r.ReadMeta(f)
 	t.metaAt = e.clock.Now()
+	t.noState = errors.Is(err, discover.ErrNoState) && r.StateExpected(f)
 	if err != nil {
 		c.MetaErr = err.Error()
 		quiet := errors.Is(err, discover.ErrNoState) || errors.Is(err, discover.ErrIncomplete)

@@ -84,6 +84,26 @@ type tracked struct {
 	// nil until read. last: the limits its plan had last pass.
 	runtime map[string]string
 	last    limits.Resources
+	// noState: its runtime keeps state quell reads (runc's, crun's) but
+	// none was there yet at the last read; see settling.
+	noState bool
+}
+
+// stateWait is how long a container whose runtime state has not appeared
+// is left alone after its cgroup was found. The runtime is still creating
+// it: runc (systemd driver) sets the scope's properties and attaches its
+// device filter after systemd made the scope, and a unit property change
+// from quelld in between makes systemd replace that filter, so runc's own
+// attach fails and `docker run` with it (seen in the lab under load:
+// "failed to call BPF_PROG_ATTACH (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI):
+// can't attach program: no such file or directory"). The state is written
+// once the container is set up. After stateWait a container without state
+// is limited by its cgroup path alone.
+const stateWait = 15 * time.Second
+
+// settling reports whether t's runtime may still be creating it.
+func (t *tracked) settling(now time.Time) bool {
+	return t.noState && now.Sub(t.foundAt) < stateWait
 }
 
 // appliedSet is what reconcile wrote on a cgroup, with why, for the view.

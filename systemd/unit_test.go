@@ -53,7 +53,9 @@ func TestUnitFile(t *testing.T) {
 	one("Restart", "on-failure")
 	one("Delegate", "no")
 	one("OOMScoreAdjust", "-900")
-	one("ProtectSystem", "strict")
+	// "full", not "strict": a moved Docker data-root or podman graphroot
+	// must stay writable for project quotas.
+	one("ProtectSystem", "full")
 	one("ProtectHome", "yes")
 	one("NoNewPrivileges", "yes")
 	one("StateDirectory", "quell")

@@ -19,17 +19,20 @@ import (
 // client pulls in most of the Docker engine's module tree.
 //
 // Every request has a short deadline and a capped answer. A socket that
-// timed out is left alone for Backoff, so a hung daemon costs one deadline
-// per Backoff, not one per container per pass. An EngineAPI is safe for
+// failed is left alone for a while, 1 s after the first failure, doubling
+// up to Backoff, so a hung daemon costs one deadline per Backoff, not one
+// per container per pass, while a socket-activated service that was still
+// starting (podman's) is asked again soon. An EngineAPI is safe for
 // concurrent use.
 type EngineAPI struct {
 	Socket  string
 	Timeout time.Duration // per request; 0: 500ms
-	Backoff time.Duration // after a timeout or a refused connection; 0: 30s
+	Backoff time.Duration // longest rest after failures; 0: 30s
 	Now     func() time.Time
 
 	mu      sync.Mutex
 	quiet   time.Time // no request before this
+	fails   int       // failures in a row
 	root    string    // DockerRootDir, once known
 	rootErr error
 	client  *http.Client
@@ -170,16 +173,22 @@ func (a *EngineAPI) get(path string, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		return fmt.Errorf("engine API %s %s: %v", a.Socket, path, err)
 	}
+	a.mu.Lock()
+	a.fails = 0
+	a.mu.Unlock()
 	return nil
 }
 
-// rest keeps requests off the socket for Backoff.
+// rest keeps requests off the socket: 1 s after one failure, doubling
+// with each failure in a row up to Backoff.
 func (a *EngineAPI) rest() {
-	b := a.Backoff
-	if b <= 0 {
-		b = 30 * time.Second
+	limit := a.Backoff
+	if limit <= 0 {
+		limit = 30 * time.Second
 	}
 	a.mu.Lock()
-	a.quiet = a.now().Add(b)
-	a.mu.Unlock()
+	defer a.mu.Unlock()
+	a.fails++
+	d := time.Second << min(a.fails-1, 10)
+	a.quiet = a.now().Add(min(d, limit))
 }

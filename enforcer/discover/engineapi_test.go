@@ -134,9 +134,16 @@ func TestEngineAPIRefusesAndRests(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("two asks of a hung daemon took %v", d)
 	}
-	now = now.Add(11 * time.Second)
-	if _, err := a.Container(idA); !errors.Is(err, errEngineDown) || calls.Load() != 2 {
-		t.Fatalf("after the rest: %v after %d calls; want asked again", err, calls.Load())
+	// Rests of 1 s, 2 s, 4 s, then Backoff (10 s) at most.
+	for i, rest := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second} {
+		now = now.Add(rest - time.Millisecond)
+		if _, err := a.Container(idA); !errors.Is(err, errEngineDown) || calls.Load() != int64(i+1) {
+			t.Fatalf("within rest %d (%v): %v after %d calls; want no call", i, rest, err, calls.Load())
+		}
+		now = now.Add(time.Millisecond)
+		if _, err := a.Container(idA); !errors.Is(err, errEngineDown) || calls.Load() != int64(i+2) {
+			t.Fatalf("after rest %d (%v): %v after %d calls; want asked again", i, rest, err, calls.Load())
+		}
 	}
 
 	big := fakeEngine(t, func(w http.ResponseWriter, req *http.Request) {

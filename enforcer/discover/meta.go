@@ -229,6 +229,11 @@ func (r Roots) readState(f Found) (Meta, error) {
 	return Meta{}, fmt.Errorf("%s container %s: %w in %s", f.Runtime, f.ID, ErrNoState, strings.Join(tried, ", "))
 }
 
+// StateExpected reports whether f's runtime keeps state that ReadMeta
+// reads (runc's or crun's): then a missing state means the runtime has not
+// finished creating the container.
+func (r Roots) StateExpected(f Found) bool { return len(r.stateDirs(f)) > 0 }
+
 // stateDirs lists the runc and crun state dirs that may hold f, in order.
 func (r Roots) stateDirs(f Found) []string {
 	if !bareRe.MatchString(f.ID) {
