@@ -25,8 +25,8 @@ func HostRoots(now func() time.Time) Roots {
 
 // resolved returns r with Docker and Containers moved to where the engines
 // really keep their stores (a data-root moved to another disk, as many
-// hosts do): Docker's from its Engine API (/info DockerRootDir), else
-// daemon.json's "data-root" (or the older "graph"), else r.Docker;
+// hosts do): Docker's from daemon.json's "data-root" (or the older
+// "graph"), else its Engine API (/info DockerRootDir), else r.Docker;
 // podman's graphroot from storage.conf, else r.Containers. Where each came
 // from is kept for explanations.
 func (r Roots) resolved() Roots {
@@ -36,10 +36,14 @@ func (r Roots) resolved() Roots {
 	r.resolvedDone = true
 	r.dockerFrom, r.containersFrom = "default", "default"
 	if r.Docker != "" {
-		if root, err := r.DockerAPI.RootDir(); err == nil {
-			r.Docker, r.dockerFrom = root, "Docker Engine API "+r.DockerAPI.Socket
-		} else if root, err := daemonJSONRoot(r.DockerConfig); err == nil && root != "" {
+		// daemon.json first: dockerd refuses to start when it and a
+		// --data-root flag both set the root, so a data-root there is the
+		// one in use, and reading it costs no request (dockerd's /info
+		// runs its runtimes' --version: seconds on a loaded host).
+		if root, err := daemonJSONRoot(r.DockerConfig); err == nil && root != "" {
 			r.Docker, r.dockerFrom = root, r.DockerConfig
+		} else if root, err := r.DockerAPI.RootDir(); err == nil {
+			r.Docker, r.dockerFrom = root, "Docker Engine API "+r.DockerAPI.Socket
 		}
 	}
 	if r.Containers != "" {

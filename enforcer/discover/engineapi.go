@@ -93,7 +93,7 @@ func (a *EngineAPI) RootDir() (string, error) {
 	var info struct {
 		DockerRootDir string `json:"DockerRootDir"`
 	}
-	if err := a.get("/info", &info); err != nil {
+	if err := a.getWithin("/info", &info, 4*a.timeout()); err != nil {
 		return "", err
 	}
 	if info.DockerRootDir == "" || info.DockerRootDir[0] != '/' {
@@ -132,8 +132,19 @@ func (a *EngineAPI) httpClient() *http.Client {
 	return a.client
 }
 
+func (a *EngineAPI) timeout() time.Duration {
+	if a.Timeout > 0 {
+		return a.Timeout
+	}
+	return 500 * time.Millisecond
+}
+
 // get fetches path and decodes its JSON answer into v.
-func (a *EngineAPI) get(path string, v any) error {
+func (a *EngineAPI) get(path string, v any) error { return a.getWithin(path, v, a.timeout()) }
+
+// getWithin is get with its own deadline (/info is slower than the rest,
+// and asked once).
+func (a *EngineAPI) getWithin(path string, v any, timeout time.Duration) error {
 	if a == nil || a.Socket == "" {
 		return errEngineDown
 	}
@@ -142,10 +153,6 @@ func (a *EngineAPI) get(path string, v any) error {
 	a.mu.Unlock()
 	if resting {
 		return fmt.Errorf("%w: %s (failed recently)", errEngineDown, a.Socket)
-	}
-	timeout := a.Timeout
-	if timeout <= 0 {
-		timeout = 500 * time.Millisecond
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
