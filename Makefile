@@ -5,7 +5,7 @@
 #   make unit                       go test -race ./... (and quelld's lab-tagged test hook)
 #   make test                       check, unit, then the real-kernel tests in the lab (installs prerequisites)
 #   make lab CMD='...' [MODE=systemd]   run one command in a lab guest, exit with its status
-#   make demo                       quelld on sample tenants in the lab, a noisy neighbour caught
+#   make demo                       quelld on sample tenants (real dockerd, podman) in the lab, a noisy neighbour caught
 #   make install | uninstall        install the release quelld, quell and the unit on this host (root)
 #   make prereqs | bench | clean
 export PATH := /usr/local/go/bin:$(PATH)
@@ -86,7 +86,7 @@ lab: prereqs build
 	$(LAB) run --mode "$(MODE)" $(LABARGS) -- "$$CMD"
 
 demo: prereqs build
-	$(LAB) run $(LABARGS) -- 'cd /tmp && demo.test -test.timeout 300s'
+	$(LAB) run --mode systemd --timeout 15m $(LABARGS) -- 'cd /tmp && demo.test -test.timeout 600s'
 
 # The committed report is replaced only by a run in which every case passed;
 # a failed run's report stays in benchmarks/results/.new for a look.

@@ -1,9 +1,10 @@
 //go:build lab
 
-// Package demo is `make demo`: inside the lab VM it starts quelld on a
-// sample policy, starts sample tenants' containers the way Docker,
-// Kubernetes (containerd) and podman place them, lets a noisy neighbour
-// loose and shows quell catching it — with quell's own CLI.
+// Package demo is `make demo`: inside the lab VM (systemd mode) it starts
+// quelld on a sample policy, starts sample tenants' containers with the
+// real docker and podman CLIs (and a Kubernetes job placed as containerd's
+// CRI plugin places it: no kubelet runs in the lab), lets a noisy
+// neighbour loose and shows quell catching it — with quell's own CLI.
 package demo
 
 import (
@@ -54,11 +55,20 @@ func TestDemo(t *testing.T) {
 	q := labkit.StartQuelld(t, dir, policy)
 	show(t, q, "policy", "check", filepath.Join(dir, "policy.d"))
 
-	say("start quelld and sample containers (Docker, Kubernetes/containerd, podman layouts, real runc)")
-	labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, Name: "acme-web", Args: light})
-	labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, Name: "acme-db", Args: []string{"sleep", "3600"}})
-	labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Podman, Name: "ci-build-1", Args: busy(1)})
-	labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Podman, Name: "ci-build-2", Args: busy(1)})
+	say("start the host's real container engines: dockerd 20.10 and podman 4.3 + crun")
+	t0 := time.Now()
+	labkit.StartEngine(t, labkit.DockerEngine)
+	labkit.StartEngine(t, labkit.PodmanEngine)
+	fmt.Printf("  both up, image %s imported offline, in %.0fs\n", labkit.BusyboxImage, time.Since(t0).Seconds())
+
+	say("sample containers, started the way their users start them")
+	// acme-web asks Docker for 128 MiB; the policy would give each acme
+	// container 192 MiB: the runtime's value is a ceiling quell keeps.
+	run(t, labkit.DockerEngine, "acme-web", []string{"-m", "128m", "--label", "team=web"}, light...)
+	run(t, labkit.DockerEngine, "acme-db", nil, "sleep", "3600")
+	run(t, labkit.PodmanEngine, "ci-build-1", nil, busy(1)...)
+	run(t, labkit.PodmanEngine, "ci-build-2", nil, busy(1)...)
+	fmt.Println("  (no kubelet runs in the lab: the Kubernetes job is a runc container placed and annotated as containerd's CRI plugin does)")
 	labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Containerd, Name: "report", Namespace: "batch", PodName: "nightly-report", Args: []string{"sleep", "3600"}})
 	time.Sleep(4 * time.Second)
 	show(t, q, "top", "--once", "-c")
@@ -88,8 +98,8 @@ func TestDemo(t *testing.T) {
 	show(t, q, "events")
 
 	say("a cryptominer by name: a process called xmrig in a Docker container named acme-tools")
-	xm := labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, Name: "acme-tools",
-		Args: []string{"sh", "-c", `printf '#!/bin/sh\nwhile :; do sleep 1; done\n' > /tmp/xmrig; chmod +x /tmp/xmrig; exec /tmp/xmrig`}})
+	xm := run(t, labkit.DockerEngine, "acme-tools", nil,
+		"sh", "-c", `printf '#!/bin/sh\nwhile :; do sleep 1; done\n' > /tmp/xmrig; chmod +x /tmp/xmrig; exec /tmp/xmrig`)
 	evicted := false
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !evicted; time.Sleep(200 * time.Millisecond) {
 		out, _ := q.Quell("events", "--json", "-n", "5")
@@ -113,6 +123,24 @@ func TestDemo(t *testing.T) {
 	if frozen != 0 {
 		t.Errorf("%d cgroups left frozen", frozen)
 	}
+}
+
+// run starts a container with the engine's own CLI, showing the command
+// line as the user types it and how long the engine took.
+func run(t *testing.T, e labkit.Engine, name string, opts []string, cmd ...string) *labkit.RealContainer {
+	t.Helper()
+	line := append(append([]string{string(e), "run", "-d", "--name", name}, opts...), labkit.BusyboxImage)
+	for _, a := range cmd {
+		if strings.ContainsAny(a, " ;$'\"") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		line = append(line, a)
+	}
+	fmt.Printf("$ %s\n", strings.Join(line, " "))
+	start := time.Now()
+	c := labkit.RunReal(t, e, name, opts, cmd...)
+	fmt.Printf("  %s %s in %.0fs\n", c.ID[:12], c.Cgroup, time.Since(start).Seconds())
+	return c
 }
 
 func kernel() string {
