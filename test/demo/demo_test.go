@@ -90,22 +90,36 @@ func TestDemo(t *testing.T) {
 	}
 	fmt.Println()
 	if caught == 0 {
-		show(t, q, "events")
+		show(t, q, "events", "-n", "20")
 		t.Fatal("the noisy neighbour was not caught within 90s")
 	}
 	time.Sleep(3 * time.Second)
 	show(t, q, "top", "--once", "-c")
-	show(t, q, "events")
+	show(t, q, "events", "-n", "8")
 
 	say("a cryptominer by name: a process called xmrig in a Docker container named acme-tools")
-	xm := run(t, labkit.DockerEngine, "acme-tools", nil,
-		"sh", "-c", `printf '#!/bin/sh\nwhile :; do sleep 1; done\n' > /tmp/xmrig; chmod +x /tmp/xmrig; exec /tmp/xmrig`)
+	// Not run(): quelld may evict it before docker inspect sees it running.
+	xmArgs := []string{"run", "-d", "--name", "acme-tools", labkit.BusyboxImage,
+		"sh", "-c", `printf '#!/bin/sh\nwhile :; do sleep 1; done\n' > /tmp/xmrig; chmod +x /tmp/xmrig; exec /tmp/xmrig`}
+	fmt.Printf("$ docker %s\n", shellLine(xmArgs))
+	out, err := labkit.EngineCmd(labkit.DockerEngine, xmArgs...)
+	if err != nil {
+		t.Fatalf("docker run acme-tools: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _, _ = labkit.EngineCmd(labkit.DockerEngine, "rm", "-f", "acme-tools") })
+	xmID := strings.TrimSpace(out)
+	xmStart := time.Now()
 	evicted := false
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !evicted; time.Sleep(200 * time.Millisecond) {
 		out, _ := q.Quell("events", "--json", "-n", "5")
-		evicted = strings.Contains(out, `"kind":"evict"`) && strings.Contains(out, xm.ID)
+		evicted = strings.Contains(out, `"kind":"evict"`) && strings.Contains(out, xmID)
+	}
+	if evicted {
+		fmt.Printf("  evicted %.1fs after docker run returned\n", time.Since(xmStart).Seconds())
 	}
 	show(t, q, "events", "-n", "2")
+	st, _ := labkit.EngineCmd(labkit.DockerEngine, "ps", "-a", "--filter", "name=acme-tools", "--format", "{{.Names}}: {{.Status}}")
+	fmt.Printf("$ docker ps -a --filter name=acme-tools\n  %s\n", strings.TrimSpace(st))
 	if !evicted {
 		t.Error("the container running xmrig was not evicted within 30s")
 	}
@@ -129,14 +143,9 @@ func TestDemo(t *testing.T) {
 // line as the user types it and how long the engine took.
 func run(t *testing.T, e labkit.Engine, name string, opts []string, cmd ...string) *labkit.RealContainer {
 	t.Helper()
-	line := append(append([]string{string(e), "run", "-d", "--name", name}, opts...), labkit.BusyboxImage)
-	for _, a := range cmd {
-		if strings.ContainsAny(a, " ;$'\"") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		line = append(line, a)
-	}
-	fmt.Printf("$ %s\n", strings.Join(line, " "))
+	line := append(append([]string{"run", "-d", "--name", name}, opts...), labkit.BusyboxImage)
+	line = append(line, cmd...)
+	fmt.Printf("$ %s %s\n", e, shellLine(line))
 	start := time.Now()
 	c := labkit.RunReal(t, e, name, opts, cmd...)
 	fmt.Printf("  %s %s in %.0fs\n", c.ID[:12], c.Cgroup, time.Since(start).Seconds())
@@ -155,4 +164,16 @@ func cpuSome() string {
 		return f[1]
 	}
 	return "?"
+}
+
+// shellLine quotes args as a shell would need them.
+func shellLine(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if strings.ContainsAny(a, " ;$'\"\\\n") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		out[i] = a
+	}
+	return strings.Join(out, " ")
 }
