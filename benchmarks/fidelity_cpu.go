@@ -36,8 +36,8 @@ func cpuMaxCase(cpus float64, smoke bool) Case {
 			if err != nil {
 				return nil, err
 			}
-			return []Result{Result{Control: "cpu.max", Case: fmt.Sprintf("cpu.max %.2f CPU", cpus), Set: cpus, Achieved: round(got, 4),
-				Unit: "CPU", Extra: all, Method: fmt.Sprintf("%d busy loops, %s over %v; %s", loops, methodCPU, win, bestNote)}.WithError()}, nil
+			return crossChecked(env, []Result{Result{Control: "cpu.max", Case: fmt.Sprintf("cpu.max %.2f CPU", cpus), Set: cpus, Achieved: round(got, 4),
+				Unit: "CPU", Extra: all, Method: fmt.Sprintf("%d busy loops, %s over %v; %s", loops, methodCPU, win, bestNote)}.WithError()}, c)
 		}}
 }
 
@@ -76,7 +76,7 @@ func cpuWeightCase() Case {
 			r := Result{Control: "cpu.weight", Case: "cpu.weight 200:100", Set: 2, Achieved: round(got[0]/got[1], 4), Unit: "usage ratio",
 				Extra:  map[string]float64{"cpus_w200": round(got[0], 3), "cpus_w100": round(got[1], 3)},
 				Method: "2+2 busy loops in sibling cgroups on 2 CPUs; ratio of " + methodCPU}
-			return []Result{r.WithError()}, nil
+			return crossChecked(env, []Result{r.WithError()}, cgs...)
 		}}
 }
 

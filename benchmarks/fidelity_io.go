@@ -96,8 +96,8 @@ func ioMaxCase(key string, smoke bool) Case {
 			if unit == "B/s" {
 				set, ach, unit = set/(1<<20), ach/(1<<20), "MiB/s"
 			}
-			return []Result{Result{Control: "io.max", Case: "io.max " + key, Set: set, Achieved: round(ach, 3), Unit: unit,
-				Method: fmt.Sprintf("%d MiB O_DIRECT in %d B blocks on ext4 %s (%d:%d); %s delta / transfer time", mib, bs, env.Ext4Dev, ma, mi, counter)}.WithError()}, nil
+			return crossChecked(env, []Result{Result{Control: "io.max", Case: "io.max " + key, Set: set, Achieved: round(ach, 3), Unit: unit,
+				Method: fmt.Sprintf("%d MiB O_DIRECT in %d B blocks on ext4 %s (%d:%d); %s delta / transfer time", mib, bs, env.Ext4Dev, ma, mi, counter)}.WithError()}, c)
 		}}
 }
 

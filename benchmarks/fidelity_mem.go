@@ -37,9 +37,9 @@ func memoryMaxCase(smoke bool) Case {
 			if s.MemoryPeak == nil || s.MemoryEvents == nil {
 				return nil, errors.New("memory.peak or memory.events absent")
 			}
-			return []Result{Result{Control: "memory.max", Case: "memory.max 64 MiB", Set: 64, Achieved: round(float64(*s.MemoryPeak)/(1<<20), 3),
+			return crossChecked(env, []Result{Result{Control: "memory.max", Case: "memory.max 64 MiB", Set: 64, Achieved: round(float64(*s.MemoryPeak)/(1<<20), 3),
 				Unit: "MiB", Extra: map[string]float64{"oom_kill": float64(s.MemoryEvents.OOMKill)},
-				Method: "256 MiB allocation, swap 0; memory.peak vs memory.max (memory.events oom_kill)"}.WithError()}, nil
+				Method: "256 MiB allocation, swap 0; memory.peak vs memory.max (memory.events oom_kill)"}.WithError()}, c)
 		}}
 }
 
@@ -80,8 +80,8 @@ func swapMaxCase() Case {
 					maxSwap = max(maxSwap, *s.SwapCurrent)
 				}
 			}
-			return []Result{Result{Control: "memory.swap.max", Case: "memory.swap.max 16 MiB", Set: swapMiB, Achieved: round(float64(maxSwap)/(1<<20), 3),
-				Unit: "MiB", Method: "72 MiB allocation under memory.max 32 MiB; max of memory.swap.current sampled every 20 ms"}.WithError()}, nil
+			return crossChecked(env, []Result{Result{Control: "memory.swap.max", Case: "memory.swap.max 16 MiB", Set: swapMiB, Achieved: round(float64(maxSwap)/(1<<20), 3),
+				Unit: "MiB", Method: "72 MiB allocation under memory.max 32 MiB; max of memory.swap.current sampled every 20 ms"}.WithError()}, c)
 		}}
 }
 
@@ -113,8 +113,8 @@ func pidsMaxCase() Case {
 			if f := strings.Fields(l); len(f) > 1 && f[0] == "done" {
 				forks, _ = strconv.Atoi(f[1])
 			}
-			return []Result{Result{Control: "pids.max", Case: "pids.max 24", Set: 24, Achieved: float64(*s.PidsCurrent), Unit: "pids",
+			return crossChecked(env, []Result{Result{Control: "pids.max", Case: "pids.max 24", Set: 24, Achieved: float64(*s.PidsCurrent), Unit: "pids",
 				Extra:  map[string]float64{"forks_before_refusal": float64(forks)},
-				Method: "fork loop until EAGAIN; pids.current"}.WithError()}, nil
+				Method: "fork loop until EAGAIN; pids.current"}.WithError()}, c)
 		}}
 }

@@ -44,8 +44,8 @@ func splitCase(smoke bool) Case {
 			if err != nil {
 				return nil, err
 			}
-			return []Result{Result{Control: "tenant split", Case: "tenant cpus 1.5 over 3 containers", Set: 1.5, Achieved: round(total, 4), Unit: "CPU",
+			return crossChecked(env, []Result{Result{Control: "tenant split", Case: "tenant cpus 1.5 over 3 containers", Set: 1.5, Achieved: round(total, 4), Unit: "CPU",
 				Extra:  all,
-				Method: "quelld split mode, 3 busy docker-*.scope cgroups; sum of " + methodCPU + "; " + bestNote}.WithError()}, nil
+				Method: "quelld split mode, 3 busy docker-*.scope cgroups; sum of " + methodCPU + "; " + bestNote}.WithError()}, cgs...)
 		}}
 }

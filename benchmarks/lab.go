@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"strconv"
 	"strings"
 )
 
@@ -74,4 +75,45 @@ func GoBench(ctx context.Context, goBin, dir string, pkgs []string) (string, err
 		}
 	}
 	return strings.Join(keep, "\n"), err
+}
+
+// GoBenchResults turns the enforcer's BenchmarkTick lines of GoBench's
+// output into Overhead rows "per idle container per pass @n": µs per
+// container (the benchmark's own metric) and allocs per container.
+func GoBenchResults(out, on string) []Result {
+	var rs []Result
+	for _, l := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(l, "BenchmarkTick/containers=") {
+			continue
+		}
+		f := strings.Fields(l)
+		n, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(f[0], "BenchmarkTick/containers="), "-", 2)[0])
+		if err != nil || n <= 0 {
+			continue
+		}
+		var us, allocs float64 = -1, -1
+		for i := 1; i+1 < len(f); i++ {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			switch f[i+1] {
+			case "µs/container":
+				us = v
+			case "allocs/op":
+				allocs = v / float64(n)
+			}
+		}
+		r := Result{Section: Overhead, Control: "per idle container per pass", Case: fmt.Sprintf("per idle container per pass @%d", n),
+			Set: float64(n), Unit: "µs", On: on, Extra: map[string]float64{"cgroups": float64(n)},
+			Method: "go test -bench BenchmarkTick ./enforcer (fake cgroup tree, one full pass, nothing to change)"}
+		if us < 0 || allocs < 0 {
+			r.Err = "could not read µs/container and allocs/op from: " + l
+		} else {
+			r.Achieved = round(us, 2)
+			r.Extra["allocs"] = round(allocs, 1)
+		}
+		rs = append(rs, r)
+	}
+	return rs
 }

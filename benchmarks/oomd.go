@@ -59,6 +59,11 @@ func oomdCase(tuned bool, smoke bool) Case {
 			if out, err := sh("systemctl unmask systemd-oomd.service systemd-oomd.socket; systemctl daemon-reload && systemctl restart systemd-oomd && systemctl start " + oomSlice); err != nil {
 				return nil, fmt.Errorf("start oomd: %v: %s", err, out)
 			}
+			vic, err := startOomVictim(env)
+			if err != nil {
+				return nil, err
+			}
+			defer vic.stop()
 			trials := pick(smoke, 1, 3)
 			var ts []float64
 			for i := 0; i < trials; i++ {
@@ -79,6 +84,7 @@ func oomdCase(tuned bool, smoke bool) Case {
 					return !strings.Contains(labkit.ReadFile(ev), "populated 1")
 				})
 				took := time.Since(onset).Seconds()
+				vic.window(onset)
 				_, _ = sh("systemctl stop " + unit + " 2>/dev/null; systemctl reset-failed " + unit + " 2>/dev/null")
 				if !gone {
 					out, _ := sh("oomctl; journalctl -u systemd-oomd --no-pager | tail -5")
@@ -93,14 +99,18 @@ func oomdCase(tuned bool, smoke bool) Case {
 			}
 			r := reactionResult(name, ts, "transient scope docker-<hex>.scope, MemoryHigh=48M MemorySwapMax=64M, touching 160 MiB in "+oomSlice+
 				" (ManagedOOMMemoryPressure=kill"+map[bool]string{true: ", Limit=" + limit + ", DefaultMemoryPressureDurationSec=" + dur, false: ""}[tuned]+
-				"); onset → cgroup.events populated 0 (polled 50 ms)")
+				"); onset → cgroup.events populated 0 (polled 50 ms); "+victimHow)
+			vic.into(&r)
 			return []Result{r}, nil
 		}}
 }
 
-// quellMemoryCase: the same antagonist under quelld with a rule on host
-// memory pressure at tuned oomd's threshold and duration (20%, 2 s); onset
-// → quelld's first write (a throttle: memory.high tightened).
+// quellMemoryCase: the same antagonist under quelld, like for like with
+// tuned systemd-oomd: the same signal (the memory "full" avg10 pressure of
+// the cgroup holding the antagonist, which is what oomd reads from its
+// slice) over the same threshold and duration (20%, 2 s), and the same
+// action (evict: cgroup.kill); onset → cgroup.events populated 0, polled
+// as for oomd.
 func quellMemoryCase(smoke bool) Case {
 	return Case{Section: Reaction, Name: "quelld memory PSI (same antagonist)", Est: 60 * time.Second, Smoke: smoke, Needs: needSystemd,
 		Run: func(ctx context.Context, env Env, smoke bool) ([]Result, error) {
@@ -113,12 +123,17 @@ class = "best-effort"
 
 [[rule]]
 name = "mem"
-when = { signal = "host.memory.some.avg1", above = 20.0, for = "2s" }
+when = { signal = "tenant.memory.full.avg10", above = 20.0, for = "2s" }
 target = { classes = ["best-effort"], rank = "memory" }
-ladder = [{ action = "throttle", factor = 0.5, for = "300s" }]
+ladder = [{ action = "evict" }]
 cooldown = "300s"
 `
 			_, _ = sh("rm -f /run/systemd/system/" + oomSlice + "; systemctl daemon-reload; systemctl stop systemd-oomd")
+			vic, err := startOomVictim(env)
+			if err != nil {
+				return nil, err
+			}
+			defer vic.stop()
 			trials := pick(smoke, 1, 3)
 			var ts []float64
 			for i := 0; i < trials; i++ {
@@ -130,32 +145,82 @@ cooldown = "300s"
 					return nil, err
 				}
 				unit := "docker-" + labkit.HexID("bad0") + ".scope"
-				dir := filepath.Join(env.CgroupRoot, oomSlice, unit)
+				ev := filepath.Join(env.CgroupRoot, oomSlice, unit, "cgroup.events")
 				onset, err := startAntagonist(env, unit)
 				if err != nil {
 					q.stop()
 					return nil, err
 				}
-				orig := ""
-				acted := waitFor(3*time.Minute, 20*time.Millisecond, func() bool {
-					v := labkit.ReadFile(filepath.Join(dir, "memory.high"))
-					if orig == "" {
-						orig = v
-					}
-					return v != orig && v != ""
-				})
+				ran := waitFor(30*time.Second, 20*time.Millisecond, func() bool { return strings.Contains(labkit.ReadFile(ev), "populated 1") })
+				gone := ran && waitFor(3*time.Minute, 50*time.Millisecond, func() bool { return !strings.Contains(labkit.ReadFile(ev), "populated 1") })
 				took := time.Since(onset).Seconds()
-				_, _ = sh("systemctl stop " + unit)
+				vic.window(onset)
+				_, _ = sh("systemctl stop " + unit + " 2>/dev/null; systemctl reset-failed " + unit + " 2>/dev/null")
 				log := labkit.ReadFile(q.Log)
 				q.stop()
-				if !acted {
-					return nil, fmt.Errorf("quelld did not act within 3 min: %s", labkit.Tail(log, 3))
+				if !ran {
+					return nil, fmt.Errorf("antagonist scope %s never ran", unit)
+				}
+				if !gone {
+					return nil, fmt.Errorf("quelld did not evict within 3 min: %s", labkit.Tail(log, 3))
+				}
+				if !strings.Contains(log, "evict") {
+					return nil, fmt.Errorf("antagonist ended after %.1fs but quelld logged no evict: %s", took, labkit.Tail(log, 3))
 				}
 				ts = append(ts, took)
 			}
-			return []Result{reactionResult("quelld memory PSI (same antagonist)", ts,
-				"same antagonist; rule host.memory.some.avg1 > 20% for 2s, rank memory → throttle; onset → antagonist's memory.high written (polled 20 ms)")}, nil
+			r := reactionResult("quelld memory PSI (same antagonist)", ts,
+				"same antagonist; rule tenant.memory.full.avg10 > 20% for 2s → evict (cgroup.kill), as tuned systemd-oomd; onset → cgroup.events populated 0 (polled 50 ms); "+victimHow)
+			vic.into(&r)
+			return []Result{r}, nil
 		}}
+}
+
+const victimHow = "victim: a request every 5 ms touching 256 pages of a 64 MiB set in its own cgroup, latencies from each onset to the kill, pooled"
+
+// oomVictim is a latency-sensitive victim next to the memory antagonist,
+// the same for systemd-oomd and quelld, so their p99s compare.
+type oomVictim struct {
+	cg   *cgroup
+	c    *labkit.Child
+	from []time.Time
+	to   []time.Time
+}
+
+func startOomVictim(env Env) (*oomVictim, error) {
+	cg, err := newCgroup(env, "benchvictim.slice/docker-"+labkit.HexID("fee1")+".scope")
+	if err != nil {
+		return nil, err
+	}
+	c, err := labkit.StartChild(env.Self, cg.dir, "victim", "mem 64", true)
+	if err != nil {
+		cg.remove()
+		return nil, err
+	}
+	time.Sleep(3 * time.Second) // warm-up, as in the protection cases
+	return &oomVictim{cg: cg, c: c}, nil
+}
+
+func (v *oomVictim) window(from time.Time) {
+	v.from, v.to = append(v.from, from), append(v.to, time.Now())
+}
+
+func (v *oomVictim) stop() { v.c.Kill(); v.cg.remove() }
+
+// into adds the victim's pooled p50/p99 over the trials' windows to r.
+func (v *oomVictim) into(r *Result) {
+	var ls []float64
+	out := v.c.Out.String()
+	for i := range v.from {
+		ls = append(ls, labkit.Latencies(out, v.from[i], v.to[i])...)
+	}
+	if len(ls) == 0 {
+		r.Err = "the victim recorded no request during the trials"
+		return
+	}
+	r.Extra["victim_p50_ms"] = round(labkit.Percentile(ls, 50)/1000, 2)
+	r.Extra["victim_p99_ms"] = round(labkit.Percentile(ls, 99)/1000, 2)
+	r.Extra["victim_samples"] = float64(len(ls))
 }
 
 // startAntagonist starts the memory antagonist as a transient scope unit

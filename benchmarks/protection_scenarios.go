@@ -46,8 +46,10 @@ func cpuScenario() (scenario, error) {
 	return scenario{victimArg: "cpu", victimDesc: "fixed CPU work",
 		antMode: "busy", antN: 3, antDesc: "3 busy loops at cpu.weight 10000",
 		antSetup: limits.Resources{CPUWeight: u64(10000)},
-		static:   limits.Resources{CPUQuota: i64(50000)}, lift: limits.Resources{CPUQuota: i64(limits.Max)},
-		staticDesc: "antagonist cpu.max 0.5 CPU (weight still 10000)", file: "cpu.max", interleave: true}, nil
+		// Like for like: quell's throttle writes cpu.weight 1 beside
+		// cpu.max (enforcer/throttle.go), so the static limit does too.
+		static: limits.Resources{CPUQuota: i64(50000), CPUWeight: u64(1)}, lift: limits.Resources{CPUQuota: i64(limits.Max), CPUWeight: u64(10000)},
+		staticDesc: "antagonist cpu.max 0.5 CPU and cpu.weight 1 (as quell's throttle writes)", file: "cpu.max", interleave: true}, nil
 }
 
 // ioScenario: 4 O_DIRECT 1 MiB writers against a victim's 4 KiB O_DIRECT

@@ -18,6 +18,30 @@ type Report struct {
 	Results []Result  `json:"results"` // every case
 	GoBench string    `json:"go_bench,omitempty"`
 	GoOn    string    `json:"go_bench_on,omitempty"`
+	// Full: the whole suite ran (no --only, not smoke), so every required
+	// target must have a row; a missing one is a MISS "not measured".
+	Full bool `json:"full,omitempty"`
+}
+
+// Verdicts judges every result against Targets (benchmarks/targets.go).
+func (r Report) Verdicts() []Verdict { return Judge(r.Results, Targets, r.Full && !r.Smoke) }
+
+// mark is the worst verdict of one result: "MISS" when any of its goals
+// missed, "ok" when all held, "ref" for a baseline row.
+func mark(vs []Verdict, x Result) string {
+	m := ""
+	for _, v := range vs {
+		if v.Result.Section != x.Section || v.Result.Case != x.Case {
+			continue
+		}
+		switch {
+		case v.Mark() == "MISS":
+			return "MISS"
+		case m == "" || v.Mark() == "ok":
+			m = v.Mark()
+		}
+	}
+	return m
 }
 
 // Write writes report.json, report.md and the SVG charts into dir.
@@ -62,21 +86,48 @@ func (r Report) markdown(charts map[string]string) string {
 		fmt.Fprintf(&b, "- %s\n", o)
 	}
 	b.WriteString("\nFigures are ratios of the kernel's own counters wherever the emulated guest would distort wall-clock time; each row says how it was measured. Latencies and reaction times are wall-clock in the guest: compare rows with each other, not with bare metal.\n")
+	vs := r.Verdicts()
+	b.WriteString("\n## Goals (benchmarks/targets.go)\n\n")
+	fmt.Fprintf(&b, "%d checks, %d missed. Every row below is judged; MISS means the goal did not hold, the case failed, the row has no target, or a required figure was not measured.\n\n", len(vs), Misses(vs))
+	b.WriteString("| verdict | section | case | measured | goal | why |\n|---|---|---|---|---|---|\n")
+	for _, v := range vs {
+		goal, got := "", ""
+		if v.Target != nil {
+			goal = v.Target.String()
+			if v.Why != "not measured" && !strings.HasPrefix(v.Why, "not measured") {
+				got = fmtNum(v.Value) + " " + v.Target.Unit
+			}
+		}
+		why := v.Why
+		if v.Target != nil && v.Pass && !v.Ref {
+			why = v.Target.Why
+		} else if v.Target != nil && !v.Pass && v.Target.Why != "" {
+			why += " — " + v.Target.Why
+		}
+		cells := []string{"**" + v.Mark() + "**", v.Result.Section, v.Result.Case, got, goal, why}
+		if v.Pass {
+			cells[0] = v.Mark()
+		}
+		for i := range cells {
+			cells[i] = strings.ReplaceAll(oneLine(cells[i]), "|", "\\|")
+		}
+		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	}
 	b.WriteString("\n## Headlines\n\n" + r.headlines())
 	b.WriteString("\n## 1. Fidelity (set vs achieved)\n\n![fidelity](fidelity.svg)\n\n")
-	table(&b, []string{"case", "set", "achieved", "unit", "error %", "extra", "how measured"}, r.section(Fidelity), func(x Result) []string {
+	table(&b, vs, []string{"case", "set", "achieved", "unit", "error %", "extra", "how measured"}, r.section(Fidelity), func(x Result) []string {
 		return []string{x.Case, fmtNum(x.Set), fmtNum(x.Achieved), x.Unit, errPct(x), extra(x), x.Method}
 	})
 	b.WriteString("\n## 2. Protection (victim p50/p99 and throughput)\n\n![protection](protection.svg)\n\n")
-	table(&b, []string{"scenario", "p50 ms", "p99 ms", "throughput", "samples", "how measured"}, r.section(Protection), func(x Result) []string {
+	table(&b, vs, []string{"scenario", "p50 ms", "p99 ms", "throughput", "samples", "how measured"}, r.section(Protection), func(x Result) []string {
 		return []string{x.Case, fmtNum(x.Extra["p50_ms"]), fmtNum(x.Extra["p99_ms"]), fmtNum(x.Extra["throughput_ratio"]), fmtNum(x.Extra["samples"]), x.Method}
 	})
 	b.WriteString("\n## 3. Reaction time (antagonist onset → first action)\n\n![reaction](reaction.svg)\n\n")
-	table(&b, []string{"who", "p50 s", "p99 s", "trials", "each (s)", "how measured"}, r.section(Reaction), func(x Result) []string {
+	table(&b, vs, []string{"who", "p50 s", "p99 s", "trials", "each (s)", "how measured"}, r.section(Reaction), func(x Result) []string {
 		return []string{x.Case, fmtNum(x.Extra["p50_s"]), fmtNum(x.Extra["p99_s"]), fmtNum(x.Extra["trials"]), trials(x), x.Method}
 	})
 	b.WriteString("\n## 4. Overhead and scale\n\n![overhead](overhead.svg)\n\n")
-	table(&b, []string{"figure", "cgroups", "value", "unit", "how measured"}, r.section(Overhead), func(x Result) []string {
+	table(&b, vs, []string{"figure", "cgroups", "value", "unit", "how measured"}, r.section(Overhead), func(x Result) []string {
 		return []string{x.Control, fmtNum(x.Extra["cgroups"]), fmtNum(x.Achieved), x.Unit, x.Method}
 	})
 	if r.GoBench != "" {
@@ -136,14 +187,19 @@ func (r Report) headlines() string {
 	return b.String()
 }
 
-func table(b *strings.Builder, head []string, rs []Result, row func(Result) []string) {
+func table(b *strings.Builder, vs []Verdict, head []string, rs []Result, row func(Result) []string) {
+	head = append([]string{"goal"}, head...)
 	b.WriteString("| " + strings.Join(head, " | ") + " |\n|" + strings.Repeat("---|", len(head)) + "\n")
 	for _, x := range rs {
 		if x.Err != "" {
-			fmt.Fprintf(b, "| %s | failed: %s |%s\n", x.Case, oneLine(x.Err), strings.Repeat(" |", len(head)-2))
+			fmt.Fprintf(b, "| **MISS** | %s | failed: %s |%s\n", x.Case, oneLine(x.Err), strings.Repeat(" |", len(head)-3))
 			continue
 		}
-		cells := row(x)
+		m := mark(vs, x)
+		if m == "MISS" {
+			m = "**MISS**"
+		}
+		cells := append([]string{m}, row(x)...)
 		for i := range cells {
 			cells[i] = strings.ReplaceAll(cells[i], "|", "\\|")
 		}
