@@ -32,6 +32,7 @@ type Enforcer struct {
 
 	// Loop-owned state (only the loop goroutine touches it).
 	known          map[string]*tracked // by cgroup
+	obs            observeState        // observe's per-cgroup state (observe_state.go)
 	hostMu         sync.Mutex          // hostPSI: the loop and sampleHost
 	hostPSI        [3]psiWindow        // /proc/pressure/{cpu,memory,io}, for .avg1
 	ticks          uint64              // passes published
@@ -209,6 +210,7 @@ func (e *Enforcer) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			e.standDown()
+			e.obs.closeAll()
 			return nil
 		case <-t.C:
 		case <-pressure: // a PSI trigger fired: look now, not at the next tick

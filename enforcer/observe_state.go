@@ -1,0 +1,126 @@
+package enforcer
+
+import (
+	"time"
+
+	"github.com/quell-dev/quell/limits"
+)
+
+// fullEvery is how many passes an idle container goes between full reads
+// (its memory, pids, io and pressure files): a change that comes without
+// any CPU use (memory reclaimed from it, a page-cache or socket charge,
+// a task that sleeps in io-wait from before) is seen within fullEvery
+// passes. Anything that runs in the container moves cpu.stat, which is
+// read every pass and brings a full read the same pass.
+const fullEvery = 5
+
+// statFileOpener is a cgroupFS that can keep a file open for repeated
+// reads (limits.FS).
+type statFileOpener interface {
+	OpenStatFile(cg, file string) (*limits.StatFile, error)
+}
+
+// observeState is the loop's per-cgroup reading state between passes.
+// Loop-owned.
+type observeState struct {
+	m    map[string]*observed // by cgroup
+	pass uint64
+	used int // entries touched this pass
+}
+
+// observed is one cgroup's reading state.
+type observed struct {
+	stat  *limits.StatFile // cpu.stat, kept open (nil: not open)
+	ino   uint64           // the cgroup directory's inode when stat was opened
+	cpu   limits.CPUStat   // the last cpu.stat read…
+	cpuT  time.Time        // …and when
+	cpuOK bool
+	// quiet: the last full read found no I/O, no pressure stall, no error.
+	quiet bool
+	phase uint64 // full reads fall on passes where (pass+phase)%fullEvery == 0
+	seen  uint64 // the pass that last touched it
+}
+
+func (s *observeState) begin() {
+	if s.m == nil {
+		s.m = map[string]*observed{}
+	}
+	s.pass++
+	s.used = 0
+}
+
+// entry is cg's state, made on first use.
+func (s *observeState) entry(cg string) *observed {
+	o := s.m[cg]
+	if o == nil {
+		o = &observed{phase: uint64(fnv32(cg) % fullEvery)}
+		s.m[cg] = o
+	}
+	if o.seen != s.pass {
+		o.seen = s.pass
+		s.used++
+	}
+	return o
+}
+
+// end forgets (and closes the files of) the cgroups no longer watched.
+func (s *observeState) end() {
+	if s.used == len(s.m) {
+		return
+	}
+	for cg, o := range s.m {
+		if o.seen != s.pass {
+			o.close()
+			delete(s.m, cg)
+		}
+	}
+}
+
+// closeAll closes every file kept open (quelld stopping).
+func (s *observeState) closeAll() {
+	for cg, o := range s.m {
+		o.close()
+		delete(s.m, cg)
+	}
+}
+
+// idle reports whether a container whose cpu.stat reads cur this pass
+// needs no other read: cpu.stat unchanged since the last pass, the last
+// full read quiet, and this pass not its full read.
+func (s *observeState) idle(o *observed, cur limits.CPUStat) bool {
+	return o.cpuOK && o.quiet && cur == o.cpu && (s.pass+o.phase)%fullEvery != 0
+}
+
+func (o *observed) close() {
+	if o.stat != nil {
+		o.stat.Close()
+		o.stat = nil
+	}
+}
+
+// psiStill reports whether no pressure source that could be read stalled
+// between two reads (totals unchanged) and none still shows a recent
+// stall (avg10 above 0): then nothing is lost by not reading them for a
+// few passes.
+func psiStill(before, after [3]limits.PSI, ok [3]bool) bool {
+	for i := range after {
+		if !ok[i] {
+			continue
+		}
+		b, a := before[i], after[i]
+		if a.Some.Total != b.Some.Total || a.Full.Total != b.Full.Total || a.Some.Avg10 != 0 || a.Full.Avg10 != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// fnv32 is FNV-1a of s, without allocating.
+func fnv32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
