@@ -94,6 +94,9 @@ type tracked struct {
 	// ulimitEv: by resource, the value and reason last told in an event.
 	ulimits  []view.Limit
 	ulimitEv map[string]string
+	// rt and plans: what planning keeps of it between passes (desire.go).
+	rt    runtimeMemo
+	plans planMemo
 }
 
 // stateWait is how long a container whose runtime state has not appeared

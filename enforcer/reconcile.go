@@ -27,9 +27,12 @@ func (e *Enforcer) reconcile(ctx context.Context, plans []plan) int {
 	var pending []*pendingWrite
 	for i := range plans {
 		p := &plans[i]
-		files := map[string]bool{}
-		for _, w := range p.res.Writes() {
-			files[origKey(w.File, w.Value)] = true
+		files := p.files
+		if files == nil || p.err != nil {
+			files = map[string]bool{}
+			for _, w := range p.res.Writes() {
+				files[origKey(w.File, w.Value)] = true
+			}
 		}
 		if p.err != nil {
 			// The desired state could not be computed (say an io device
@@ -157,7 +160,10 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 		}
 		e.slices[p.cgroup] = true
 	}
-	wanted := p.res.Writes()
+	wanted := p.writes
+	if wanted == nil {
+		wanted = p.res.Writes()
+	}
 	ws := wanted // less the files the kernel does not offer, below
 	if prev, ok := e.applied[p.cgroup]; ok && prev.settled(wanted, e.ticks) {
 		// Nothing to change last time and the same wanted values: the
