@@ -97,6 +97,7 @@ type tracked struct {
 	// rt and plans: what planning keeps of it between passes (desire.go).
 	rt    runtimeMemo
 	plans planMemo
+	pub   publishMemo // publish_memo.go
 }
 
 // stateWait is how long a container whose runtime state has not appeared

@@ -77,15 +77,15 @@ func (e *Enforcer) reconcile(ctx context.Context, plans []plan) int {
 		return errs
 	}
 	for _, cg := range e.store.Cgroups() {
-		orig := e.store.Originals(cg)
 		var back []limits.Write
 		var keys []string
-		for k, v := range orig {
-			if !wanted[cg][k] {
+		w := wanted[cg]
+		e.store.EachOriginal(cg, func(k, v string) {
+			if !w[k] {
 				back = append(back, limits.Write{File: fileOfKey(k), Value: v})
 				keys = append(keys, k)
 			}
-		}
+		})
 		if len(back) == 0 {
 			continue
 		}
