@@ -98,7 +98,7 @@ func (e *Enforcer) observeFull(cg string, t *tracked, o *observed, now time.Time
 		// over the full window on a later tick.
 		u := usageFrom(limits.Stats{}, st, t.prevT, now, t.usage)
 		u.At = now
-		e.cgroupPSI(cg, t, now, &u)
+		e.cgroupPSI(cg, t, o, now, &u)
 		t.usage = u
 		o.quiet = false
 		return errs
@@ -114,7 +114,7 @@ func (e *Enforcer) observeFull(cg string, t *tracked, o *observed, now time.Time
 		cpuRates(&u, o.cpu, cpu, o.cpuT, now)
 	}
 	u.At = now
-	e.cgroupPSI(cg, t, now, &u)
+	e.cgroupPSI(cg, t, o, now, &u)
 	t.usage = u
 	t.prev, t.prevT = st, now
 	if cpuOK {
@@ -236,11 +236,16 @@ var psiResources = [3]string{"cpu", "memory", "io"}
 
 // cgroupPSI reads the cgroup's pressure files (best effort: PSI may be off)
 // into t, for tenant signals, and their some avg10 into u, for the view.
-func (e *Enforcer) cgroupPSI(cg string, t *tracked, now time.Time, u *view.Usage) {
-	dir := filepath.Join(e.cfg.CgroupRoot, cg)
+func (e *Enforcer) cgroupPSI(cg string, t *tracked, o *observed, now time.Time, u *view.Usage) {
+	if o.psiPath[0] == "" { // made once: three joins per container per read add up
+		dir := filepath.Join(e.cfg.CgroupRoot, cg)
+		for i, r := range psiResources {
+			o.psiPath[i] = filepath.Join(dir, r+".pressure")
+		}
+	}
 	dst := [3]*float64{&u.CPUPressure, &u.MemoryPressure, &u.IOPressure}
-	for i, r := range psiResources {
-		p, err := limits.ReadPSI(filepath.Join(dir, r+".pressure"))
+	for i := range psiResources {
+		p, err := limits.ReadPSI(o.psiPath[i])
 		t.psiOK[i] = err == nil
 		if err != nil {
 			continue

@@ -39,6 +39,8 @@ type observed struct {
 	quiet bool
 	phase uint64 // full reads fall on passes where (pass+phase)%fullEvery == 0
 	seen  uint64 // the pass that last touched it
+
+	psiPath [3]string // {cpu,memory,io}.pressure, made on first use
 }
 
 func (s *observeState) begin() {

@@ -64,19 +64,52 @@ func (w *psiWindow) avg1() (some, full float64, ok bool) {
 // prefix.<some|full>.<avg1|avg10|avg60|avg300> (full only where the kernel
 // has it; avg1 only once the window spans enough time).
 func psiSignals(prefix string, p limits.PSI, w *psiWindow, put func(string, float64)) {
-	line := func(kind string, l limits.PSILine) {
-		put(prefix+"."+kind+".avg10", l.Avg10)
-		put(prefix+"."+kind+".avg60", l.Avg60)
-		put(prefix+"."+kind+".avg300", l.Avg300)
-	}
-	line("some", p.Some)
+	n := psiNamesOf(prefix)
+	put(n.some[1], p.Some.Avg10)
+	put(n.some[2], p.Some.Avg60)
+	put(n.some[3], p.Some.Avg300)
 	if p.HasFull {
-		line("full", p.Full)
+		put(n.full[1], p.Full.Avg10)
+		put(n.full[2], p.Full.Avg60)
+		put(n.full[3], p.Full.Avg300)
 	}
 	if some, full, ok := w.avg1(); ok {
-		put(prefix+".some.avg1", some)
+		put(n.some[0], some)
 		if p.HasFull {
-			put(prefix+".full.avg1", full)
+			put(n.full[0], full)
 		}
 	}
+}
+
+// psiNames are the signal names of one pressure source: avg1, avg10,
+// avg60, avg300 of its some and full lines.
+type psiNames struct{ some, full [4]string }
+
+func makePSINames(prefix string) *psiNames {
+	n := &psiNames{}
+	for i, avg := range [4]string{"avg1", "avg10", "avg60", "avg300"} {
+		n.some[i] = prefix + ".some." + avg
+		n.full[i] = prefix + ".full." + avg
+	}
+	return n
+}
+
+// knownPSINames holds the names of the sources the loop reads every pass
+// (host and tenant), made once: the loop would otherwise build 7 strings
+// per source per container per pass.
+var knownPSINames = func() map[string]*psiNames {
+	m := map[string]*psiNames{}
+	for _, scope := range []string{"host.", "tenant."} {
+		for _, r := range psiResources {
+			m[scope+r] = makePSINames(scope + r)
+		}
+	}
+	return m
+}()
+
+func psiNamesOf(prefix string) *psiNames {
+	if n := knownPSINames[prefix]; n != nil {
+		return n
+	}
+	return makePSINames(prefix)
 }
