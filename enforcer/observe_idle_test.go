@@ -1,0 +1,172 @@
+package enforcer
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/quell-dev/quell/enforcer/view"
+)
+
+// usageOf is cg's usage in the last published view.
+func usageOf(t *testing.T, e *Enforcer, cg string) view.Usage {
+	t.Helper()
+	for _, c := range e.View().Containers {
+		if c.Cgroup == cg {
+			return c.Usage
+		}
+	}
+	t.Fatalf("%s not in the view", cg)
+	return view.Usage{}
+}
+
+// idleHost is one container, idle (nothing moves) for a few passes.
+func idleHost(t *testing.T) (*fakeHost, *Enforcer, *fakeClock, string) {
+	h := newFakeHost(t)
+	h.file("policy.d/10-acme.toml", acmePolicy)
+	cg := h.container(idA, "acme-web", 1000)
+	h.file("cgroup/"+cg+"/io.stat", "254:0 rbytes=4096 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n")
+	for _, r := range []string{"cpu", "memory", "io"} {
+		h.file("cgroup/"+cg+"/"+r+".pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=100\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=50\n")
+	}
+	clock := newClock()
+	e := h.enforcerFS(clock)
+	for range 2 * fullEvery {
+		clock.Add(time.Second)
+		e.Tick(context.Background())
+	}
+	return h, e, clock, cg
+}
+
+// An idle container's memory that changes without any CPU use (reclaimed
+// from it, say) is seen at its next full read: within fullEvery passes,
+// and not before (the passes between read cpu.stat alone).
+func TestIdleContainerMemoryChangeSeenWithinFullEvery(t *testing.T) {
+	t.Parallel()
+	h, e, clock, cg := idleHost(t)
+	if u := usageOf(t, e, cg); u.MemoryBytes != 1048576 || u.CPUs != 0 {
+		t.Fatalf("idle usage = %+v", u)
+	}
+	h.file("cgroup/"+cg+"/memory.current", "2097152\n")
+	o := e.obs.m[cg]
+	seenAt := 0
+	for i := 1; i <= fullEvery; i++ {
+		clock.Add(time.Second)
+		e.Tick(context.Background())
+		full := (e.obs.pass+o.phase)%fullEvery == 0
+		got := usageOf(t, e, cg).MemoryBytes
+		if got == 2097152 {
+			seenAt = i
+			if !full {
+				t.Errorf("pass %d: memory seen on a pass that reads only cpu.stat", i)
+			}
+			break
+		}
+		if full {
+			t.Fatalf("pass %d: full read, memory still %d", i, got)
+		}
+	}
+	if seenAt == 0 {
+		t.Fatalf("memory change not seen within %d passes", fullEvery)
+	}
+	t.Logf("memory change seen %d passes later", seenAt)
+}
+
+// A container that starts using CPU is read in full the same pass, with
+// its CPU rate over that pass (not diluted over the idle passes before).
+func TestContainerStartingToUseCPUReadInFullSamePass(t *testing.T) {
+	t.Parallel()
+	h, e, clock, cg := idleHost(t)
+	// Make sure the next pass is not a full read anyway.
+	o := e.obs.m[cg]
+	for (e.obs.pass+1+o.phase)%fullEvery == 0 {
+		clock.Add(time.Second)
+		e.Tick(context.Background())
+	}
+	h.cpuUsage(cg, 1000+500000) // 0.5 s of CPU in the next second
+	h.file("cgroup/"+cg+"/memory.current", "3145728\n")
+	h.file("cgroup/"+cg+"/pids.current", "7\n")
+	clock.Add(time.Second)
+	e.Tick(context.Background())
+	u := usageOf(t, e, cg)
+	if u.MemoryBytes != 3145728 || u.Pids != 7 {
+		t.Errorf("memory %d, pids %d: not read the pass its CPU moved", u.MemoryBytes, u.Pids)
+	}
+	if u.CPUs < 0.49 || u.CPUs > 0.51 {
+		t.Errorf("CPUs = %v over %vs, want 0.5 over the last pass", u.CPUs, u.Window)
+	}
+	// Busy: read in full every pass while it runs.
+	h.cpuUsage(cg, 1000+1000000)
+	h.file("cgroup/"+cg+"/memory.current", "4194304\n")
+	clock.Add(time.Second)
+	e.Tick(context.Background())
+	if u := usageOf(t, e, cg); u.MemoryBytes != 4194304 || u.CPUs < 0.49 || u.CPUs > 0.51 {
+		t.Errorf("busy container's usage %+v not read in full", u)
+	}
+}
+
+// A container stalled in I/O uses no CPU but moves its pressure totals:
+// it is not idle, and a change in its files is seen the next pass.
+func TestStalledContainerWithoutCPUIsNotIdle(t *testing.T) {
+	t.Parallel()
+	h, e, clock, cg := idleHost(t)
+	h.file("cgroup/"+cg+"/io.pressure", "some avg10=30.00 avg60=5.00 avg300=1.00 total=900100\nfull avg10=30.00 avg60=5.00 avg300=1.00 total=900050\n")
+	// Seen at its next full read…
+	for i := 0; i < fullEvery && usageOf(t, e, cg).IOPressure == 0; i++ {
+		clock.Add(time.Second)
+		e.Tick(context.Background())
+	}
+	if p := usageOf(t, e, cg).IOPressure; p != 30 {
+		t.Fatalf("io pressure %v not seen within %d passes", p, fullEvery)
+	}
+	// …and from then on it is read every pass, although its CPU is still.
+	for i := 0; i < 2; i++ {
+		mem := 5000000 + 4096*i
+		h.file("cgroup/"+cg+"/memory.current", itoa(mem)+"\n")
+		clock.Add(time.Second)
+		e.Tick(context.Background())
+		if got := usageOf(t, e, cg).MemoryBytes; got != int64(mem) {
+			t.Errorf("pass %d: memory %d, want %d: a stalled container was skipped", i, got, mem)
+		}
+	}
+}
+
+// A container removed while idle (cpu.stat kept open) is noticed, and its
+// file closed: it leaves the view and the reading state.
+func TestIdleContainerRemovedIsForgotten(t *testing.T) {
+	t.Parallel()
+	h, e, clock, cg := idleHost(t)
+	if o := e.obs.m[cg]; o == nil || o.stat == nil {
+		t.Fatal("cpu.stat not kept open for an idle container")
+	}
+	h.gone(t, cg)
+	for range 3 {
+		clock.Add(time.Second)
+		e.Tick(context.Background())
+	}
+	if len(e.View().Containers) != 0 {
+		t.Errorf("removed container still in the view: %+v", e.View().Containers)
+	}
+	if len(e.obs.m) != 0 {
+		t.Errorf("reading state kept for a removed container: %d entries", len(e.obs.m))
+	}
+}
+
+// A container restarted under the same cgroup path (removed and made
+// again) is read from its new cgroup, not the old file kept open.
+func TestIdleContainerRecreatedIsReadFromItsNewCgroup(t *testing.T) {
+	t.Parallel()
+	h, e, clock, cg := idleHost(t)
+	h.gone(t, cg)
+	h.container(idA, "acme-web", 0)
+	for range 3 {
+		clock.Add(time.Second)
+		e.Tick(context.Background())
+	}
+	h.cpuUsage(cg, 200000)
+	clock.Add(time.Second)
+	e.Tick(context.Background())
+	if u := usageOf(t, e, cg); u.CPUs < 0.19 || u.CPUs > 0.21 {
+		t.Errorf("CPUs = %v after the restart, want 0.2 (read from the new cgroup)", u.CPUs)
+	}
+}
