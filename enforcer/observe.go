@@ -3,7 +3,6 @@ package enforcer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"time"
 
@@ -68,7 +67,13 @@ func (e *Enforcer) observe(now time.Time) int {
 func (e *Enforcer) observeFull(cg string, t *tracked, o *observed, now time.Time, cpu limits.CPUStat, cpuOK bool, cpuErr error) int {
 	errs := 0
 	t.errs = t.errs[:0]
-	st, err := e.fs.StatsOf(cg, loopStats)
+	var st limits.Stats
+	var err error
+	if o.dir != nil {
+		st, err = o.dir.Stats(loopStats)
+	} else {
+		st, err = e.fs.StatsOf(cg, loopStats)
+	}
 	if errors.Is(err, limits.ErrGone) {
 		e.RequestRescan()
 		return 0
@@ -129,34 +134,31 @@ func (e *Enforcer) observeFull(cg string, t *tracked, o *observed, now time.Time
 // StatsOf. ok is false when nothing was read; err is ErrGone when the
 // cgroup is.
 func (e *Enforcer) readCPU(cg string, t *tracked, o *observed) (c limits.CPUStat, ok bool, err error) {
-	if op, can := e.fs.(statFileOpener); can {
-		if o.stat != nil && o.ino != t.found.Ino {
-			o.close() // made again at the same path: the old file reads ENODEV
+	if op, can := e.fs.(statDirOpener); can {
+		if o.dir != nil && o.ino != t.found.Ino {
+			o.close() // made again at the same path: the old files read ENODEV
 		}
 		for try := 0; try < 2; try++ {
-			if o.stat == nil {
-				s, err := op.OpenStatFile(cg, "cpu.stat")
+			if o.dir == nil {
+				d, err := op.OpenStatDir(cg)
 				if err != nil {
 					if errors.Is(err, limits.ErrGone) {
 						return c, false, err
 					}
 					break // read through StatsOf below, which reports it
 				}
-				o.stat, o.ino = s, t.found.Ino
+				o.dir, o.ino = d, t.found.Ino
 			}
-			b, err := o.stat.Read()
+			c, err := o.dir.CPUStat()
 			if err == nil {
-				if c, err = limits.ParseCPUStat(b); err != nil {
-					return c, false, fmt.Errorf("%s/cpu.stat: %w", cg, err)
-				}
 				return c, true, nil
+			}
+			if !errors.Is(err, limits.ErrGone) {
+				return c, false, err
 			}
 			// Gone, or removed and made again since the open: open it
 			// once more (ErrGone then if it is really gone).
 			o.close()
-			if !errors.Is(err, limits.ErrGone) {
-				return c, false, err
-			}
 		}
 	}
 	st, err := e.fs.StatsOf(cg, cpuStatOnly)
@@ -231,13 +233,17 @@ func ioRate(prev, cur *limits.IOStat) (r, w float64) {
 	return r, w
 }
 
-// psiResources are the pressure sources, in the order of the [3] arrays.
-var psiResources = [3]string{"cpu", "memory", "io"}
+// psiResources are the pressure sources, in the order of the [3] arrays;
+// psiFiles their files in a cgroup.
+var (
+	psiResources = [3]string{"cpu", "memory", "io"}
+	psiFiles     = [3]string{"cpu.pressure", "memory.pressure", "io.pressure"}
+)
 
 // cgroupPSI reads the cgroup's pressure files (best effort: PSI may be off)
 // into t, for tenant signals, and their some avg10 into u, for the view.
 func (e *Enforcer) cgroupPSI(cg string, t *tracked, o *observed, now time.Time, u *view.Usage) {
-	if o.psiPath[0] == "" { // made once: three joins per container per read add up
+	if o.dir == nil && o.psiPath[0] == "" { // made once: three joins per container per read add up
 		dir := filepath.Join(e.cfg.CgroupRoot, cg)
 		for i, r := range psiResources {
 			o.psiPath[i] = filepath.Join(dir, r+".pressure")
@@ -245,7 +251,13 @@ func (e *Enforcer) cgroupPSI(cg string, t *tracked, o *observed, now time.Time, 
 	}
 	dst := [3]*float64{&u.CPUPressure, &u.MemoryPressure, &u.IOPressure}
 	for i := range psiResources {
-		p, err := limits.ReadPSI(o.psiPath[i])
+		var p limits.PSI
+		var err error
+		if o.dir != nil {
+			p, err = o.dir.PSI(psiFiles[i])
+		} else {
+			p, err = limits.ReadPSI(o.psiPath[i])
+		}
 		t.psiOK[i] = err == nil
 		if err != nil {
 			continue

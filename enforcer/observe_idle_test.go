@@ -136,7 +136,7 @@ func TestStalledContainerWithoutCPUIsNotIdle(t *testing.T) {
 func TestIdleContainerRemovedIsForgotten(t *testing.T) {
 	t.Parallel()
 	h, e, clock, cg := idleHost(t)
-	if o := e.obs.m[cg]; o == nil || o.stat == nil {
+	if o := e.obs.m[cg]; o == nil || o.dir == nil {
 		t.Fatal("cpu.stat not kept open for an idle container")
 	}
 	h.gone(t, cg)

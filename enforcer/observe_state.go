@@ -14,10 +14,10 @@ import (
 // read every pass and brings a full read the same pass.
 const fullEvery = 5
 
-// statFileOpener is a cgroupFS that can keep a file open for repeated
-// reads (limits.FS).
-type statFileOpener interface {
-	OpenStatFile(cg, file string) (*limits.StatFile, error)
+// statDirOpener is a cgroupFS that can keep a cgroup's directory and
+// cpu.stat open for repeated reads (limits.FS).
+type statDirOpener interface {
+	OpenStatDir(cg string) (*limits.StatDir, error)
 }
 
 // observeState is the loop's per-cgroup reading state between passes.
@@ -30,17 +30,17 @@ type observeState struct {
 
 // observed is one cgroup's reading state.
 type observed struct {
-	stat  *limits.StatFile // cpu.stat, kept open (nil: not open)
-	ino   uint64           // the cgroup directory's inode when stat was opened
-	cpu   limits.CPUStat   // the last cpu.stat read…
-	cpuT  time.Time        // …and when
+	dir   *limits.StatDir // the cgroup's directory and cpu.stat, kept open (nil: not open)
+	ino   uint64          // the cgroup directory's inode when dir was opened
+	cpu   limits.CPUStat  // the last cpu.stat read…
+	cpuT  time.Time       // …and when
 	cpuOK bool
 	// quiet: the last full read found no I/O, no pressure stall, no error.
 	quiet bool
 	phase uint64 // full reads fall on passes where (pass+phase)%fullEvery == 0
 	seen  uint64 // the pass that last touched it
 
-	psiPath [3]string // {cpu,memory,io}.pressure, made on first use
+	psiPath [3]string // {cpu,memory,io}.pressure, made on first use without dir
 }
 
 func (s *observeState) begin() {
@@ -94,9 +94,9 @@ func (s *observeState) idle(o *observed, cur limits.CPUStat) bool {
 }
 
 func (o *observed) close() {
-	if o.stat != nil {
-		o.stat.Close()
-		o.stat = nil
+	if o.dir != nil {
+		o.dir.Close()
+		o.dir = nil
 	}
 }
 
