@@ -113,7 +113,7 @@ func TestReadPSIDoesNotAllocateMuch(t *testing.T) {
 		t.Fatalf("ReadPSI = %+v", got)
 	}
 	// The path handed to open(2) is the one allocation left.
-	if allocs > 1 {
+	if allocs > 1 && !raceEnabled {
 		t.Errorf("%v allocations per ReadPSI, want at most 1", allocs)
 	}
 }

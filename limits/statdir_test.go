@@ -56,7 +56,7 @@ func TestStatDirReadsAsStatsOf(t *testing.T) { // not parallel: AllocsPerRun
 			t.Fatal(err)
 		}
 	})
-	if allocs != 0 {
+	if allocs != 0 && !raceEnabled {
 		t.Errorf("%v allocations per PSI and CPUStat read, want 0", allocs)
 	}
 	if err := os.RemoveAll(filepath.Join(root, cg)); err != nil {
