@@ -112,17 +112,21 @@ func (e *Enforcer) observeFull(cg string, t *tracked, o *observed, now time.Time
 	// since the last read of cpu.stat (the same span while every pass is
 	// a full read), so that a container that wakes up after idle passes
 	// has its CPU rate over the last pass, not diluted over the idle ones.
+	// The CPU rate, like the others, only over at least minRateWindow (a
+	// pass woken by a PSI trigger right after an idle pass keeps the
+	// last rate; the next pass computes it over the whole span).
 	prev := t.prev
 	prev.CPU = nil
 	u := usageFrom(prev, st, t.prevT, now, t.usage)
-	if cpuOK && o.cpuOK {
+	cpuDue := !o.cpuOK || now.Sub(o.cpuT) >= minRateWindow(e.cfg.Interval)
+	if cpuOK && o.cpuOK && cpuDue {
 		cpuRates(&u, o.cpu, cpu, o.cpuT, now)
 	}
 	u.At = now
 	e.cgroupPSI(cg, t, o, now, &u)
 	t.usage = u
 	t.prev, t.prevT = st, now
-	if cpuOK {
+	if cpuOK && cpuDue {
 		o.cpu, o.cpuOK, o.cpuT = cpu, true, now
 	}
 	o.quiet = err == nil && cpuOK && u.IOReadBps == 0 && u.IOWriteBps == 0 && psiStill(before, t.psi, t.psiOK)
@@ -140,7 +144,7 @@ func (e *Enforcer) readCPU(cg string, t *tracked, o *observed) (c limits.CPUStat
 		}
 		for try := 0; try < 2; try++ {
 			if o.dir == nil {
-				d, err := op.OpenStatDir(cg)
+				d, err := op.OpenStatDir(cg, e.obs.buf)
 				if err != nil {
 					if errors.Is(err, limits.ErrGone) {
 						return c, false, err

@@ -170,3 +170,27 @@ func TestIdleContainerRecreatedIsReadFromItsNewCgroup(t *testing.T) {
 		t.Errorf("CPUs = %v after the restart, want 0.2 (read from the new cgroup)", u.CPUs)
 	}
 }
+
+// A pass woken right after an idle pass (a PSI trigger) that finds the
+// container's CPU moving reads it in full but computes no CPU rate over a
+// few milliseconds: the next pass does, over the whole span.
+func TestWakeUpRightAfterIdlePassKeepsCPURateForTheNextPass(t *testing.T) {
+	t.Parallel()
+	h, e, clock, cg := idleHost(t)
+	h.cpuUsage(cg, 1000+100000) // 0.1 s of CPU
+	h.file("cgroup/"+cg+"/memory.current", "3145728\n")
+	clock.Add(50 * time.Millisecond)
+	e.Tick(context.Background())
+	u := usageOf(t, e, cg)
+	if u.MemoryBytes != 3145728 {
+		t.Errorf("memory %d: not read in full on the woken pass", u.MemoryBytes)
+	}
+	if u.CPUs != 0 {
+		t.Errorf("CPUs = %v over 50 ms, want the last rate (0) kept", u.CPUs)
+	}
+	clock.Add(950 * time.Millisecond)
+	e.Tick(context.Background())
+	if u := usageOf(t, e, cg); u.CPUs < 0.099 || u.CPUs > 0.101 || u.Window < 0.99 {
+		t.Errorf("CPUs = %v over %vs, want 0.1 over 1s", u.CPUs, u.Window)
+	}
+}

@@ -17,7 +17,7 @@ const fullEvery = 5
 // statDirOpener is a cgroupFS that can keep a cgroup's directory and
 // cpu.stat open for repeated reads (limits.FS).
 type statDirOpener interface {
-	OpenStatDir(cg string) (*limits.StatDir, error)
+	OpenStatDir(cg string, buf *[]byte) (*limits.StatDir, error)
 }
 
 // observeState is the loop's per-cgroup reading state between passes.
@@ -25,7 +25,8 @@ type statDirOpener interface {
 type observeState struct {
 	m    map[string]*observed // by cgroup
 	pass uint64
-	used int // entries touched this pass
+	used int     // entries touched this pass
+	buf  *[]byte // the read buffer all entries' dirs share
 }
 
 // observed is one cgroup's reading state.
@@ -46,6 +47,8 @@ type observed struct {
 func (s *observeState) begin() {
 	if s.m == nil {
 		s.m = map[string]*observed{}
+		b := make([]byte, 0, 4096)
+		s.buf = &b
 	}
 	s.pass++
 	s.used = 0

@@ -16,18 +16,20 @@ import (
 // directory costs the kernel a struct file, about 0.3 KiB; the open
 // cpu.stat about 5 KiB.
 //
-// A StatDir is not safe for concurrent use; the bytes and values its
-// reads return do not point into it, except where said.
+// A StatDir is not safe for concurrent use, nor are StatDirs that share
+// a buffer; the values its reads return do not point into the buffer.
 type StatDir struct {
 	dfd  int
 	path string
 	cpu  *StatFile
-	buf  []byte
+	buf  *[]byte
 }
 
-// OpenStatDir opens cgroup cg's directory and its cpu.stat. Errors are
-// OpenStatFile's.
-func (f *FS) OpenStatDir(cg string) (*StatDir, error) {
+// OpenStatDir opens cgroup cg's directory and its cpu.stat. buf is the
+// buffer its reads go through, which StatDirs read one at a time may
+// share (a loop over thousands of cgroups then keeps one, not one each);
+// nil gives it its own. Errors are OpenStatFile's.
+func (f *FS) OpenStatDir(cg string, buf *[]byte) (*StatDir, error) {
 	cpu, err := f.OpenStatFile(cg, "cpu.stat")
 	if err != nil {
 		return nil, err
@@ -45,7 +47,11 @@ func (f *FS) OpenStatDir(cg string) (*StatDir, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", d, classify(d, err))
 	}
-	return &StatDir{dfd: dfd, path: d, cpu: cpu, buf: make([]byte, 0, 1024)}, nil
+	if buf == nil {
+		buf = cpu.buf
+	}
+	cpu.buf = buf
+	return &StatDir{dfd: dfd, path: d, cpu: cpu, buf: buf}, nil
 }
 
 // CPUStat reads and parses cpu.stat (StatFile.Read, ParseCPUStat):
@@ -93,7 +99,7 @@ func (s *StatDir) Close() error {
 	return err
 }
 
-// read reads file, a plain name, into s.buf (valid until the next read).
+// read reads file, a plain name, into the buffer (valid until the next read).
 // Errors are classified as readFile's.
 func (s *StatDir) read(file string) ([]byte, error) {
 	if s.dfd < 0 {
@@ -110,12 +116,12 @@ func (s *StatDir) read(file string) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("read %s: %w", p, classify(s.path, &os.PathError{Op: "open", Path: p, Err: err}))
 	}
-	b, err := readAllFDInto(fd, s.path, s.buf[:0])
+	b, err := readAllFDInto(fd, s.path, (*s.buf)[:0])
 	unix.Close(fd)
 	if err != nil {
 		return nil, fmt.Errorf("read %s/%s: %w", s.path, file, classify(s.path, err))
 	}
-	s.buf = b[:0]
+	*s.buf = b[:0]
 	return b, nil
 }
 

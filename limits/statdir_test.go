@@ -20,7 +20,7 @@ func TestStatDirReadsAsStatsOf(t *testing.T) { // not parallel: AllocsPerRun
 		cg + "/io.pressure":         "some avg10=1.50 avg60=0.00 avg300=0.00 total=100\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=50\n",
 	})
 	f := NewFS(root)
-	d, err := f.OpenStatDir(cg)
+	d, err := f.OpenStatDir(cg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestStatDirReadsAsStatsOf(t *testing.T) { // not parallel: AllocsPerRun
 	if _, err := d.CPUStat(); !errors.Is(err, ErrGone) {
 		t.Errorf("CPUStat of a removed cgroup: %v, want ErrGone", err)
 	}
-	if _, err := f.OpenStatDir(cg); !errors.Is(err, ErrGone) {
+	if _, err := f.OpenStatDir(cg, nil); !errors.Is(err, ErrGone) {
 		t.Errorf("OpenStatDir of a removed cgroup: %v, want ErrGone", err)
 	}
 }
@@ -84,10 +84,10 @@ func TestStatDirRefusesSymlinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := NewFS(root)
-	if _, err := f.OpenStatDir("a.slice/evil"); !errors.Is(err, ErrUnsafe) {
+	if _, err := f.OpenStatDir("a.slice/evil", nil); !errors.Is(err, ErrUnsafe) {
 		t.Errorf("OpenStatDir through a symlink: %v, want ErrUnsafe", err)
 	}
-	d, err := f.OpenStatDir("a.slice")
+	d, err := f.OpenStatDir("a.slice", new([]byte))
 	if err != nil {
 		t.Fatal(err)
 	}

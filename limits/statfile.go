@@ -21,7 +21,7 @@ import (
 type StatFile struct {
 	fd   int
 	path string
-	buf  []byte
+	buf  *[]byte // the read buffer, maybe shared (see OpenStatDir)
 	// notCgroupfs: the file is not on cgroup2fs (a test tree), where a
 	// removed file reads on instead of answering ENODEV; each Read then
 	// checks that it still has a name.
@@ -48,7 +48,8 @@ func (f *FS) OpenStatFile(cg, file string) (*StatFile, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", p, classify(d, err))
 	}
-	s := &StatFile{fd: fd, path: p, buf: make([]byte, 1024)}
+	b := make([]byte, 0, 512)
+	s := &StatFile{fd: fd, path: p, buf: &b}
 	var sfs unix.Statfs_t
 	if err := unix.Fstatfs(fd, &sfs); err != nil || sfs.Type != unix.CGROUP2_SUPER_MAGIC {
 		s.notCgroupfs = true
@@ -71,7 +72,11 @@ func (s *StatFile) Read() ([]byte, error) {
 		}
 	}
 	for {
-		n, err := unix.Pread(s.fd, s.buf, 0)
+		if cap(*s.buf) < 512 {
+			*s.buf = make([]byte, 0, 512)
+		}
+		buf := (*s.buf)[:cap(*s.buf)]
+		n, err := unix.Pread(s.fd, buf, 0)
 		if err == unix.EINTR {
 			continue
 		}
@@ -81,12 +86,12 @@ func (s *StatFile) Read() ([]byte, error) {
 			}
 			return nil, &os.PathError{Op: "read", Path: s.path, Err: err}
 		}
-		if n < len(s.buf) {
-			return s.buf[:n], nil
+		if n < len(buf) {
+			return buf[:n], nil
 		}
 		// Filled: the content may be longer. Read it all again, whole, into
 		// a larger buffer (a seq_file is consistent per read from 0 only).
-		s.buf = make([]byte, 2*len(s.buf))
+		*s.buf = make([]byte, 0, 2*len(buf))
 	}
 }
 
