@@ -225,7 +225,7 @@ name = "ci"
 		clock.Add(time.Second)
 		for i := range cgs {
 			if i < 2 {
-				usage[i] += 1000000
+				usage[i] += 1000000 - (round%3)*200000*i // B's demand moves every pass
 			}
 			h.file("cgroup/"+cgs[i]+"/cpu.stat", "usage_usec "+fmtInt(usage[i])+"\nuser_usec 0\nsystem_usec 0\nnr_periods 10\nnr_throttled 0\nthrottled_usec 0\n")
 		}
@@ -248,6 +248,19 @@ name = "ci"
 	}
 	if v := e.View(); v.Tenants[0].Mode != "split" {
 		t.Fatalf("mode = %q, want split", v.Tenants[0].Mode)
+	}
+	// Shares moved with demand every pass; only the first setting of each
+	// member's cpu.max is news (the same reason, a new share, is not).
+	perCg := map[string]int{}
+	for _, ev := range e.Events(0, 10000) {
+		if ev.Kind == "limit" && strings.HasPrefix(ev.Reason, "cpu.max:") {
+			perCg[ev.Cgroup]++
+		}
+	}
+	for _, cg := range cgs {
+		if perCg[cg] > 1 {
+			t.Errorf("%s: %d cpu.max limit events for the re-division of one split, want 1", cg, perCg[cg])
+		}
 	}
 	// The tenant slice exists for --cgroup-parent users, with the aggregate.
 	if got := h.read("cgroup/quell.slice/quell-ci.slice/cpu.max"); got != "150000 100000" {
