@@ -29,7 +29,7 @@ import (
 // is left alone for a while, 1 s after the first failure, doubling up to
 // Backoff. An EngineAPI is safe for concurrent use.
 type EngineAPI struct {
-	Socket  string
+	Socket   string
 	Timeout  time.Duration // how long a caller waits; 0: 500ms
 	Patience time.Duration // how long a request may stay open; 0: 20s
 	Backoff  time.Duration // longest rest after failures; 0: 30s
