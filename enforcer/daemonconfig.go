@@ -30,6 +30,12 @@ type DaemonConfig struct {
 	UseSystemd            string   `toml:"use_systemd"` // auto (default) | yes | no
 	PressureWakeups       bool     `toml:"pressure_wakeups"`
 	LockMemory            bool     `toml:"lock_memory"` // mlockall: quelld's pages are never swapped out
+
+	// MetricsWebConfig is an exporter-toolkit web config file (TLS, basic
+	// auth) for the metrics endpoint; "" = plain HTTP.
+	MetricsWebConfig string `toml:"metrics_web_config"`
+	// MetricsMaxContainers caps the containers with per-container series.
+	MetricsMaxContainers int `toml:"metrics_max_containers"`
 }
 
 var tomlLineErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
@@ -48,11 +54,15 @@ func (d *duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// defaultMetricsMaxContainers is metrics.DefaultMaxContainers (package
+// enforcer does not import its readers).
+const defaultMetricsMaxContainers = 1000
+
 // DefaultDaemonConfig are the values used for keys the file leaves out.
 func DefaultDaemonConfig() DaemonConfig {
 	return DaemonConfig{CgroupRoot: "/sys/fs/cgroup", ProcRoot: "/proc", StateDir: "/var/lib/quell",
 		PolicyDirs: []string{"/etc/quell/policy.d"}, Interval: duration{time.Second}, Resync: duration{30 * time.Second},
-		Socket: "/run/quell/quelld.sock", SocketGroup: "quell", MetricsAddr: "127.0.0.1:9477",
+		Socket: "/run/quell/quelld.sock", SocketGroup: "quell", MetricsAddr: "127.0.0.1:9477", MetricsMaxContainers: defaultMetricsMaxContainers,
 		MaxEvictionsPerMinute: 2, UseSystemd: "auto", PressureWakeups: true, LockMemory: true}
 }
 
@@ -86,7 +96,10 @@ func LoadDaemonConfig(path string) (DaemonConfig, error) {
 			keys = append(keys, k.String())
 		}
 		sort.Strings(keys)
-		return c, fmt.Errorf("%s: unknown keys: %s (known: cgroup_root, proc_root, state_dir, policy_dirs, interval, resync, dry_run, socket, socket_group, metrics_addr, max_evictions_per_minute, pre_evict_hook, use_systemd, pressure_wakeups)", path, strings.Join(keys, ", "))
+		return c, fmt.Errorf("%s: unknown keys: %s (known: cgroup_root, proc_root, state_dir, policy_dirs, interval, resync, dry_run, socket, socket_group, metrics_addr, metrics_web_config, metrics_max_containers, max_evictions_per_minute, pre_evict_hook, use_systemd, pressure_wakeups)", path, strings.Join(keys, ", "))
+	}
+	if c.MetricsMaxContainers < 0 {
+		return c, fmt.Errorf("%s: metrics_max_containers = %d: want 0 (the default, %d) or more", path, c.MetricsMaxContainers, defaultMetricsMaxContainers)
 	}
 	switch c.UseSystemd {
 	case "auto", "yes", "no":

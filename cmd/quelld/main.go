@@ -38,6 +38,7 @@ func run() int {
 	stateDir := fs.String("state-dir", "", "state `dir` (overrides state_dir)")
 	socket := fs.String("socket", "", "API socket `path` (overrides socket)")
 	metricsAddr := fs.String("metrics", "", "metrics `addr` (overrides metrics_addr; \"off\" disables)")
+	webConfig := fs.String("metrics-web-config", "", "exporter-toolkit web config `file` for TLS and basic auth on the metrics endpoint (overrides metrics_web_config)")
 	logJSON := fs.Bool("log-json", false, "log JSON instead of logfmt")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	cgroupRoot := fs.String("cgroup-root", "", "cgroup2 mount `dir` (overrides cgroup_root)")
@@ -85,6 +86,9 @@ func run() int {
 	if *cgroupRoot != "" {
 		dc.CgroupRoot = *cgroupRoot
 	}
+	if *webConfig != "" {
+		dc.MetricsWebConfig = *webConfig
+	}
 	if *checkHost {
 		return runCheckHost(dc.CgroupRoot)
 	}
@@ -116,18 +120,13 @@ func run() int {
 	var opts []enforcer.Option
 	var hooks enforcer.Hooks
 	if dc.MetricsAddr != "off" {
+		if err := metrics.CheckWebConfig(dc.MetricsWebConfig); err != nil {
+			log.Error("refusing to start", "err", err)
+			return 1
+		}
 		loopMetrics = metrics.NewLoop()
 		hooks = enforcer.Hooks{
-			OnEvent: func(ev view.Event) {
-				kind := ev.Kind
-				if kind == "policy" || kind == "error" {
-					return
-				}
-				if ev.DryRun {
-					kind += "-dry-run"
-				}
-				loopMetrics.ActionsTotal.WithLabelValues(ev.Rule, kind).Inc()
-			},
+			OnEvent:     func(ev view.Event) { loopMetrics.Action(ev.Rule, ev.Kind, ev.DryRun) },
 			OnReconcile: func(d time.Duration) { loopMetrics.ReconcileSeconds.Observe(d.Seconds()) },
 		}
 	}
@@ -163,7 +162,7 @@ func run() int {
 	}
 	var reg *prometheus.Registry
 	if loopMetrics != nil {
-		reg, err = metrics.NewRegistry(e.View, loopMetrics)
+		reg, err = metrics.NewRegistry(e.View, loopMetrics, dc.MetricsMaxContainers)
 		if err != nil {
 			log.Error("metrics", "err", err)
 			return 1
@@ -203,7 +202,8 @@ func run() int {
 	}()
 	if reg != nil {
 		go func() {
-			if err := metrics.Serve(ctx, dc.MetricsAddr, reg); err != nil {
+			ms := metrics.Server{Addr: dc.MetricsAddr, WebConfig: dc.MetricsWebConfig, Logger: log.With("component", "metrics")}
+			if err := ms.Serve(ctx, reg); err != nil {
 				log.Error("metrics server", "addr", dc.MetricsAddr, "err", err)
 			}
 		}()
