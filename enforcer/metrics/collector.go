@@ -131,7 +131,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		e.gauge(containerInfo, 1, ct.Tenant, shortID(ct.ID), ct.Name, ct.Class, ct.Runtime, ct.Cgroup)
 		collectGauges(containerGauge, ct.Usage, e, labels...)
 		cl := ct.Set
-		collectLimits(containerLimit, e, cl.CPUs, cl.MemoryBytes, cl.SwapBytes, cl.Pids, 0, 0, 0, labels...)
+		collectLimits(containerLimit, e, cl.CPUs, cl.MemoryBytes, cl.SwapBytes, cl.Pids, 0, 0, 0, labels...) // no network or disk limit per container
 		collectCounters(ct.Usage, e, labels...)
 		e.counter(containerCtr.errors, float64(ct.ErrorsTotal), labels...)
 	}

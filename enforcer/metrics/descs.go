@@ -17,28 +17,38 @@ func desc(name, help string, labels []string, extra ...string) *prometheus.Desc 
 }
 
 // limitDescs are the limits quell enforces on a tenant or a container; a
-// series is only exported for a limit that is set.
+// series is only exported for a limit that is set. Network and disk limits
+// are the tenant's only (nil for containers).
 type limitDescs struct {
 	cpu, mem, swap, pids, netEgress, netIngress, disk *prometheus.Desc
 }
 
-func newLimitDescs(scope, what string, labels []string) limitDescs {
+func newLimitDescs(scope, what string, labels []string, netDisk bool) limitDescs {
 	d := func(name, help string) *prometheus.Desc {
 		return desc("quell_"+scope+"_"+name, help+" of the "+what+"; absent when unlimited.", labels)
 	}
-	return limitDescs{
-		cpu:        d("cpu_limit_cpus", "CPU limit in CPUs"),
-		mem:        d("memory_limit_bytes", "Memory limit (memory.max)"),
-		swap:       d("swap_limit_bytes", "Swap limit (memory.swap.max)"),
-		pids:       d("pids_limit", "pids.max"),
-		netEgress:  d("network_transmit_limit_bytes_per_second", "Egress bandwidth limit"),
-		netIngress: d("network_receive_limit_bytes_per_second", "Ingress bandwidth limit"),
-		disk:       d("disk_limit_bytes", "Disk quota"),
+	l := limitDescs{
+		cpu:  d("cpu_limit_cpus", "CPU limit in CPUs"),
+		mem:  d("memory_limit_bytes", "Memory limit (memory.max)"),
+		swap: d("swap_limit_bytes", "Swap limit (memory.swap.max)"),
+		pids: d("pids_limit", "pids.max"),
 	}
+	if netDisk {
+		l.netEgress = d("network_transmit_limit_bytes_per_second", "Egress bandwidth limit")
+		l.netIngress = d("network_receive_limit_bytes_per_second", "Ingress bandwidth limit")
+		l.disk = d("disk_limit_bytes", "Disk quota")
+	}
+	return l
 }
 
 func (l limitDescs) all() []*prometheus.Desc {
-	return []*prometheus.Desc{l.cpu, l.mem, l.swap, l.pids, l.netEgress, l.netIngress, l.disk}
+	var out []*prometheus.Desc
+	for _, d := range []*prometheus.Desc{l.cpu, l.mem, l.swap, l.pids, l.netEgress, l.netIngress, l.disk} {
+		if d != nil {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // gaugeDescs are current values of a tenant (summed over its containers)
@@ -144,9 +154,9 @@ var tenantCounterDescs = func() [nTenantCounters]*prometheus.Desc {
 
 var (
 	tenantGauge    = newGaugeDescs("tenant", "tenant's containers together", tenantLabels)
-	tenantLimit    = newLimitDescs("tenant", "tenant (aggregate)", tenantLabels)
+	tenantLimit    = newLimitDescs("tenant", "tenant (aggregate)", tenantLabels, true)
 	containerGauge = newGaugeDescs("container", "container", containerLabels)
-	containerLimit = newLimitDescs("container", "container as quell set it", containerLabels)
+	containerLimit = newLimitDescs("container", "container as quell set it", containerLabels, false)
 	containerCtr   = newContainerCounters()
 	hostStall      = newStallDescs("quell_host", "host", nil)
 

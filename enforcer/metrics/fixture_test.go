@@ -25,7 +25,7 @@ func fixedView() *view.View {
 			"host.cpu.some.avg1":     50,
 			"host.memory.full.avg60": 1.5,
 			"host.memory.available":  56.25, // a percentage: exported as quell_host_memory_available_bytes
-		}, Pressure: [3]*view.StallCounters{{SomeSeconds: 900.5, HasFull: true}, {SomeSeconds: 30, FullSeconds: 10, HasFull: true}, nil}},
+		}, Pressure: [3]*view.StallCounters{{SomeSeconds: 900.5, HasFull: true}, {SomeSeconds: 30, FullSeconds: 10, HasFull: true}, {SomeSeconds: 60, FullSeconds: 45, HasFull: true}}},
 		Tenants: []view.TenantView{
 			{Name: "acme", Class: "guaranteed", Mode: "slice", Containers: 1,
 				Usage:  view.Usage{CPUs: 1.25, ThrottledPct: 12.5, MemoryBytes: 512 << 20, SwapBytes: 1 << 20, IOReadBps: 3_100_000, IOWriteBps: 1_000_000, Pids: 42, NetRxBps: 8_000_000, NetTxBps: 16_000_000, DiskBytes: 2 << 30, CPUPressure: 10, MemoryPressure: 0, IOPressure: 5},
@@ -41,8 +41,8 @@ func fixedView() *view.View {
 					Net:      &view.NetCounters{RxBytes: 1 << 30, TxBytes: 2 << 30, RxPackets: 700000, TxPackets: 1400000},
 					Pressure: [3]*view.StallCounters{{SomeSeconds: 12.5, FullSeconds: 0, HasFull: true}, {SomeSeconds: 1.5, FullSeconds: 0.5, HasFull: true}, {SomeSeconds: 3, FullSeconds: 2, HasFull: true}},
 				}},
-				Limits: []view.Limit{{File: "cpu.max", Value: "250000 100000"}, {File: "memory.max", Value: "1073741824"}, {File: "memory.swap.max", Value: "max"}, {File: "pids.max", Value: "4096"}},
-				Set:    view.ContainerLimits{CPUs: 2.5, MemoryBytes: 1 << 30, Pids: 4096}},
+				Limits: []view.Limit{{File: "cpu.max", Value: "250000 100000"}, {File: "memory.max", Value: "1073741824"}, {File: "memory.swap.max", Value: "268435456"}, {File: "pids.max", Value: "4096"}},
+				Set:    view.ContainerLimits{CPUs: 2.5, MemoryBytes: 1 << 30, SwapBytes: 256 << 20, Pids: 4096}},
 			{Container: view.Container{ID: jobID, Cgroup: "system.slice/docker-" + jobID + ".scope", Runtime: "docker", Name: "ci-job", Tenant: "ci", Class: "best-effort"},
 				Usage: view.Usage{CPUs: 3.5, ThrottledPct: 50, MemoryBytes: 1 << 30, Pids: 300, CPUPressure: 60, Counters: view.Counters{
 					CPU: &view.CPUCounters{UsageSeconds: 7200, UserSeconds: 7000, SystemSeconds: 200}, // no cpu controller: no throttling counters
