@@ -54,10 +54,6 @@ func (d *duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// defaultMetricsMaxContainers is metrics.DefaultMaxContainers (package
-// enforcer does not import its readers).
-const defaultMetricsMaxContainers = 1000
-
 // DefaultDaemonConfig are the values used for keys the file leaves out.
 func DefaultDaemonConfig() DaemonConfig {
 	return DaemonConfig{CgroupRoot: "/sys/fs/cgroup", ProcRoot: "/proc", StateDir: "/var/lib/quell",
@@ -96,10 +92,7 @@ func LoadDaemonConfig(path string) (DaemonConfig, error) {
 			keys = append(keys, k.String())
 		}
 		sort.Strings(keys)
-		return c, fmt.Errorf("%s: unknown keys: %s (known: cgroup_root, proc_root, state_dir, policy_dirs, interval, resync, dry_run, socket, socket_group, metrics_addr, metrics_web_config, metrics_max_containers, max_evictions_per_minute, pre_evict_hook, use_systemd, pressure_wakeups)", path, strings.Join(keys, ", "))
-	}
-	if c.MetricsMaxContainers < 0 {
-		return c, fmt.Errorf("%s: metrics_max_containers = %d: want 0 (the default, %d) or more", path, c.MetricsMaxContainers, defaultMetricsMaxContainers)
+		return c, fmt.Errorf("%s: unknown keys: %s (known: cgroup_root, proc_root, state_dir, policy_dirs, interval, resync, dry_run, socket, socket_group, metrics_addr, max_evictions_per_minute, pre_evict_hook, use_systemd, pressure_wakeups)", path, strings.Join(keys, ", "))
 	}
 	switch c.UseSystemd {
 	case "auto", "yes", "no":

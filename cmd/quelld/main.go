@@ -38,7 +38,6 @@ func run() int {
 	stateDir := fs.String("state-dir", "", "state `dir` (overrides state_dir)")
 	socket := fs.String("socket", "", "API socket `path` (overrides socket)")
 	metricsAddr := fs.String("metrics", "", "metrics `addr` (overrides metrics_addr; \"off\" disables)")
-	webConfig := fs.String("metrics-web-config", "", "exporter-toolkit web config `file` for TLS and basic auth on the metrics endpoint (overrides metrics_web_config)")
 	logJSON := fs.Bool("log-json", false, "log JSON instead of logfmt")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	cgroupRoot := fs.String("cgroup-root", "", "cgroup2 mount `dir` (overrides cgroup_root)")
@@ -85,9 +84,6 @@ func run() int {
 	}
 	if *cgroupRoot != "" {
 		dc.CgroupRoot = *cgroupRoot
-	}
-	if *webConfig != "" {
-		dc.MetricsWebConfig = *webConfig
 	}
 	if *checkHost {
 		return runCheckHost(dc.CgroupRoot)
