@@ -30,7 +30,7 @@ define gobuild
 	$(STATIC) $(GO) build -o $(1).tmp $(2) && mv -f $(1).tmp $(1)
 endef
 
-.PHONY: all build release check unit rules test lab demo bench prereqs clean install uninstall
+.PHONY: all build release check unit test lab demo bench prereqs clean install uninstall
 
 all: build
 
@@ -65,6 +65,14 @@ FORCE:
 prereqs: $(LAB)
 	$(LAB) prereqs
 
+# rules checks the Prometheus alert rules and runs their unit tests with
+# promtool, from Debian's prometheus package (installed here if missing).
+.PHONY: rules
+rules: $(LAB)
+	$(LAB) prereqs prometheus
+	promtool check config deploy/prometheus/prometheus.yml
+	cd deploy/prometheus && promtool test rules quell.rules.test.yml
+
 # check is what CI refuses to let through; each failure says how to fix it.
 check:
 	@echo "check: gofmt -l, go vet ./..., go vet -tags lab ./..., go mod tidy -diff"
@@ -79,13 +87,6 @@ check:
 unit:
 	$(GO) test -race ./...
 	$(GO) test -race -tags lab ./cmd/quelld
-
-# rules checks the Prometheus alert rules and runs their unit tests with
-# promtool, from Debian's prometheus package (installed here if missing).
-rules: $(LAB)
-	$(LAB) prereqs prometheus
-	promtool check config deploy/prometheus/prometheus.yml
-	cd deploy/prometheus && promtool test rules quell.rules.test.yml
 
 test: check prereqs build unit rules
 	$(LAB) test $(LABARGS)
