@@ -3,7 +3,8 @@
 #   make release                    static release quelld and quell into bin/release/ (no test hook)
 #   make check                      gofmt, go vet (with and without -tags lab), go mod tidy: fails on any finding
 #   make unit                       go test -race ./... (and quelld's lab-tagged test hook)
-#   make test                       check, unit, then the real-kernel tests in the lab (installs prerequisites)
+#   make test                       check, unit, rules, then the real-kernel tests in the lab (installs prerequisites)
+#   make rules                      promtool check + test of deploy/prometheus (installs Debian's prometheus)
 #   make lab CMD='...' [MODE=systemd]   run one command in a lab guest, exit with its status
 #   make demo                       quelld on sample tenants (real dockerd, podman) in the lab, a noisy neighbour caught
 #   make install | uninstall        install the release quelld, quell and the unit on this host (root)
@@ -64,6 +65,14 @@ FORCE:
 prereqs: $(LAB)
 	$(LAB) prereqs
 
+# rules checks the Prometheus alert rules and runs their unit tests with
+# promtool, from Debian's prometheus package (installed here if missing).
+.PHONY: rules
+rules: $(LAB)
+	$(LAB) prereqs prometheus
+	promtool check config deploy/prometheus/prometheus.yml
+	cd deploy/prometheus && promtool test rules quell.rules.test.yml
+
 # check is what CI refuses to let through; each failure says how to fix it.
 check:
 	@echo "check: gofmt -l, go vet ./..., go vet -tags lab ./..., go mod tidy -diff"
@@ -79,7 +88,7 @@ unit:
 	$(GO) test -race ./...
 	$(GO) test -race -tags lab ./cmd/quelld
 
-test: check prereqs build unit
+test: check prereqs build unit rules
 	$(LAB) test $(LABARGS)
 
 lab: prereqs build

@@ -30,6 +30,12 @@ type DaemonConfig struct {
 	UseSystemd            string   `toml:"use_systemd"` // auto (default) | yes | no
 	PressureWakeups       bool     `toml:"pressure_wakeups"`
 	LockMemory            bool     `toml:"lock_memory"` // mlockall: quelld's pages are never swapped out
+
+	// MetricsWebConfig is an exporter-toolkit web config file (TLS, basic
+	// auth) for the metrics endpoint; "" = plain HTTP.
+	MetricsWebConfig string `toml:"metrics_web_config"`
+	// MetricsMaxContainers caps the containers with per-container series.
+	MetricsMaxContainers int `toml:"metrics_max_containers"`
 }
 
 var tomlLineErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
@@ -52,7 +58,7 @@ func (d *duration) UnmarshalText(b []byte) error {
 func DefaultDaemonConfig() DaemonConfig {
 	return DaemonConfig{CgroupRoot: "/sys/fs/cgroup", ProcRoot: "/proc", StateDir: "/var/lib/quell",
 		PolicyDirs: []string{"/etc/quell/policy.d"}, Interval: duration{time.Second}, Resync: duration{30 * time.Second},
-		Socket: "/run/quell/quelld.sock", SocketGroup: "quell", MetricsAddr: "127.0.0.1:9477",
+		Socket: "/run/quell/quelld.sock", SocketGroup: "quell", MetricsAddr: "127.0.0.1:9477", MetricsMaxContainers: defaultMetricsMaxContainers,
 		MaxEvictionsPerMinute: 2, UseSystemd: "auto", PressureWakeups: true, LockMemory: true}
 }
 

@@ -64,6 +64,9 @@ type Enforcer struct {
 	tenantDisk map[string]int64 // tenant → bytes in its shared project, last tick
 
 	prlimit Prlimiter // ulimits.go
+
+	hostStall   [3]*view.StallCounters // host PSI totals at the last read (hostMu)
+	errorsTotal uint64                 // errors in every pass published (metrics)
 }
 
 // tracked is one container the loop follows between ticks.
@@ -93,6 +96,8 @@ type tracked struct {
 	// ulimitEv: by resource, the value and reason last told in an event.
 	ulimits  []view.Limit
 	ulimitEv map[string]string
+	// errTotal counts errs over every pass since it was found (metrics).
+	errTotal uint64
 }
 
 // stateWait is how long a container whose runtime state has not appeared

@@ -77,6 +77,7 @@ func minRateWindow(interval time.Duration) time.Duration {
 // A counter that went backwards (a recreated cgroup) gives no rate.
 func usageFrom(prev, cur limits.Stats, prevT, now time.Time, last view.Usage) view.Usage {
 	u := last
+	setCounters(&u.Counters, cur)
 	dt := now.Sub(prevT).Seconds()
 	if cur.CPU != nil && prev.CPU != nil && dt > 0 && cur.CPU.UsageUsec >= prev.CPU.UsageUsec {
 		u.CPUs = float64(cur.CPU.UsageUsec-prev.CPU.UsageUsec) / 1e6 / dt
@@ -134,6 +135,7 @@ func (e *Enforcer) cgroupPSI(cg string, t *tracked, now time.Time, u *view.Usage
 		}
 		t.psi[i] = p
 		t.psiWin[i].add(now, p)
+		u.Counters.Pressure[i] = stallOf(p)
 		*dst[i] = p.Some.Avg10
 	}
 }
@@ -142,6 +144,9 @@ func (e *Enforcer) cgroupPSI(cg string, t *tracked, now time.Time, u *view.Usage
 func (e *Enforcer) observeHost() view.HostView {
 	h := view.HostView{CPUs: hostCPUs(), Signals: map[string]float64{}}
 	e.readHostPSI(func(name string, v float64) { h.Signals[name] = v })
+	e.hostMu.Lock()
+	h.Pressure = e.hostStall
+	e.hostMu.Unlock()
 	if fs, err := procfs.NewFS(e.cfg.ProcRoot); err == nil {
 		if mi, err := fs.Meminfo(); err == nil {
 			if mi.MemTotalBytes != nil {
@@ -191,6 +196,7 @@ func (e *Enforcer) readHostPSI(put func(string, float64)) {
 			continue
 		}
 		e.hostPSI[i].add(now, p)
+		e.hostStall[i] = stallOf(p)
 		if put != nil {
 			psiSignals("host."+r, p, &e.hostPSI[i], put)
 		}

@@ -116,18 +116,13 @@ func run() int {
 	var opts []enforcer.Option
 	var hooks enforcer.Hooks
 	if dc.MetricsAddr != "off" {
+		if err := metrics.CheckWebConfig(dc.MetricsWebConfig); err != nil {
+			log.Error("refusing to start", "err", err)
+			return 1
+		}
 		loopMetrics = metrics.NewLoop()
 		hooks = enforcer.Hooks{
-			OnEvent: func(ev view.Event) {
-				kind := ev.Kind
-				if kind == "policy" || kind == "error" {
-					return
-				}
-				if ev.DryRun {
-					kind += "-dry-run"
-				}
-				loopMetrics.ActionsTotal.WithLabelValues(ev.Rule, kind).Inc()
-			},
+			OnEvent:     func(ev view.Event) { loopMetrics.Action(ev.Rule, ev.Kind, ev.DryRun) },
 			OnReconcile: func(d time.Duration) { loopMetrics.ReconcileSeconds.Observe(d.Seconds()) },
 		}
 	}
@@ -163,7 +158,7 @@ func run() int {
 	}
 	var reg *prometheus.Registry
 	if loopMetrics != nil {
-		reg, err = metrics.NewRegistry(e.View, loopMetrics)
+		reg, err = metrics.NewRegistry(e.View, loopMetrics, dc.MetricsMaxContainers)
 		if err != nil {
 			log.Error("metrics", "err", err)
 			return 1
@@ -203,7 +198,8 @@ func run() int {
 	}()
 	if reg != nil {
 		go func() {
-			if err := metrics.Serve(ctx, dc.MetricsAddr, reg); err != nil {
+			ms := metrics.Server{Addr: dc.MetricsAddr, WebConfig: dc.MetricsWebConfig, Logger: log.With("component", "metrics")}
+			if err := ms.Serve(ctx, reg); err != nil {
 				log.Error("metrics server", "addr", dc.MetricsAddr, "err", err)
 			}
 		}()
