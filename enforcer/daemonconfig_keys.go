@@ -47,7 +47,9 @@ type badValue struct {
 	msg  string
 }
 
-func bad(format string, args ...any) *badValue { return &badValue{elem: -1, msg: fmt.Sprintf(format, args...)} }
+func bad(format string, args ...any) *badValue {
+	return &badValue{elem: -1, msg: fmt.Sprintf(format, args...)}
+}
 
 func (b *badValue) key(name string) string {
 	if b.elem >= 0 {

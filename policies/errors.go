@@ -27,7 +27,6 @@ type Error struct {
 // see through a policy error to what the system said.
 func (e *Error) Unwrap() error { return e.Err }
 
-
 // Error formats the problem as "file:line:col: owner: msg", leaving out what is
 // unknown.
 func (e *Error) Error() string {
