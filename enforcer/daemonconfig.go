@@ -141,3 +141,13 @@ func (d DaemonConfig) Config() Config {
 		Interval: d.Interval.Duration, Resync: d.Resync.Duration, DryRun: d.DryRun,
 		MaxEvictionsPerMinute: d.MaxEvictionsPerMinute, PreEvictHook: d.PreEvictHook, NoPressureWakeups: !d.PressureWakeups}
 }
+
+// DaemonConfigKeysSet lists the keys data sets, in file order, for a
+// summary; it expects data that ParseDaemonConfig accepted.
+func DaemonConfigKeysSet(data []byte) []string {
+	var m map[string]any
+	if _, err := toml.Decode(string(data), &m); err != nil {
+		return nil
+	}
+	return keysInFileOrder(m, policies.ScanKeyPositions("", data))
+}

@@ -31,6 +31,9 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"release"},
 		{"policy"},
 		{"policy", "lint"},
+		{"config"},
+		{"config", "lint"},
+		{"config", "check", "a.toml", "b.toml"},
 		{"status", "extra"},
 		{"events", "--limit", "0"},
 	} {
@@ -410,8 +413,8 @@ name = "ci"
 		}
 	}
 	r = run(t, nil, Options{}, "policy", "check", "--json", "--portable", badFile)
-	var res policyResult
-	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.Valid || len(res.Errors) < 2 || r.code != ExitFailure {
+	var res []finding
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || len(res) < 2 || r.code != ExitFailure {
 		t.Errorf("--json: %v %+v exit %d", err, res, r.code)
 	}
 }
