@@ -44,6 +44,9 @@ type Options struct {
 	// in columns (0 when unknown). Nil means: stdout is a terminal when it is
 	// an *os.File on a tty.
 	IsTerminal func(w io.Writer) (tty bool, width int)
+	// Terminal is what the live `quell top` reads of the terminal (size,
+	// keys, resizes); its nil fields take the real one.
+	Terminal Terminal
 	// PolicyDir replaces DefaultPolicyDir (tests).
 	PolicyDir string
 	// ConfigPath is what `quell config check` checks without an argument;
