@@ -142,8 +142,8 @@ func renderTop(v *view.View, o topOpts, direct bool, width int) string {
 		pol = "POLICY INVALID (last good policy in force: " + orDash(v.Policy.Summary) + ")"
 	}
 	line2 := fmt.Sprintf("%s  %d containers  %d penalties  sort %s", pol, len(v.Containers), len(v.Penalties), o.sortBy)
-	if o.live {
-		line2 += " (keys c m i n p, q quits)"
+	if o.live { // first, so that a narrow terminal still shows it
+		line2 = fmt.Sprintf("sort %s (keys c m i n p, q quits)  %s  %d containers  %d penalties", o.sortBy, pol, len(v.Containers), len(v.Penalties))
 	}
 	if v.DryRun {
 		line2 += "  DRY RUN"
