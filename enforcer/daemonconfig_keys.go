@@ -24,7 +24,7 @@ var daemonKeys = []daemonKey{
 	boolKey("dry_run", func(c *DaemonConfig) *bool { return &c.DryRun }),
 	pathKey("socket", func(c *DaemonConfig) *string { return &c.Socket }),
 	stringKey("socket_group", func(c *DaemonConfig) *string { return &c.SocketGroup }, nil),
-	stringKey("metrics_addr", func(c *DaemonConfig) *string { return &c.MetricsAddr }, listenAddrOrOff),
+	emptyIsDefault(stringKey("metrics_addr", func(c *DaemonConfig) *string { return &c.MetricsAddr }, listenAddrOrOff)),
 	intKey("max_evictions_per_minute", func(c *DaemonConfig) *int { return &c.MaxEvictionsPerMinute }, 1),
 	commandKey("pre_evict_hook", func(c *DaemonConfig) *[]string { return &c.PreEvictHook }),
 	stringKey("use_systemd", func(c *DaemonConfig) *string { return &c.UseSystemd }, oneOf("auto", "yes", "no")),
@@ -127,6 +127,18 @@ func oneOf(allowed ...string) func(string) string {
 		}
 		return fmt.Sprintf("want %s, got %q", want, s)
 	}
+}
+
+// emptyIsDefault makes "" leave k at its default (rather than set "").
+func emptyIsDefault(k daemonKey) daemonKey {
+	set := k.set
+	k.set = func(c *DaemonConfig, v any) *badValue {
+		if v == "" {
+			return nil
+		}
+		return set(c, v)
+	}
+	return k
 }
 
 // listenAddrOrOff accepts "host:port" (host may be empty: every address),
