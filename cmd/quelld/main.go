@@ -73,8 +73,8 @@ func run() int {
 		if !errors.As(err, &problems) {
 			problems = policies.Errors{{File: *configPath, Msg: err.Error()}}
 		}
-		for _, p := range problems {
-			log.Error("daemon config", "err", p.Error())
+		for _, p := range problems { // in the message: journalctl shows only that
+			log.Error("daemon config: " + p.Error())
 		}
 		log.Error("refusing to start: fix the daemon config ('quell config check " + *configPath + "' lists the same problems)")
 		return 1
