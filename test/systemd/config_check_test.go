@@ -71,10 +71,13 @@ func TestQuelldConfigCheckMatchesService(t *testing.T) {
 
 	// Unreadable for the operator: exit 3.
 	must(t, os.Chmod(daemonConfigPath, 0o600))
-	out, code = quellAs(t, "nobody", "config", "check")
+	_, _ = run(t, "userdel", "lab-config-reader")
+	mustRun(t, "useradd", "--no-create-home", "--user-group", "lab-config-reader")
+	t.Cleanup(func() { _, _ = run(t, "userdel", "lab-config-reader") })
+	out, code = quellAs(t, "lab-config-reader", "config", "check")
 	t.Logf("FIGURE config-check unreadable: exit %d: %s", code, strings.TrimSpace(out))
 	if code != 3 || !strings.Contains(out, "permission denied") {
-		t.Errorf("quell config check as nobody on a 0600 file: exit %d, want 3\n%s", code, out)
+		t.Errorf("quell config check as a user on a 0600 root file: exit %d, want 3\n%s", code, out)
 	}
 	out, code = quell(t, "config", "check", "/etc/quell/none.toml")
 	if code != 3 {
