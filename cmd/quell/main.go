@@ -42,14 +42,15 @@ func configPath() string {
 	if p := os.Getenv("QUELL_CONFIG"); p != "" {
 		return p
 	}
-	return "/etc/quell/quelld.toml"
+	return enforcer.DefaultDaemonConfigPath
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, cli.Options{
-		Version: version,
-		Local:   localSource,
+		Version:    version,
+		Local:      localSource,
+		ConfigPath: configPath(),
 	}))
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/quell-dev/quell/enforcer/metrics"
 	"github.com/quell-dev/quell/enforcer/view"
 	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/policies"
 	"github.com/quell-dev/quell/systemd"
 )
 
@@ -67,7 +68,15 @@ func run() int {
 
 	dc, err := enforcer.LoadDaemonConfig(*configPath)
 	if err != nil {
-		log.Error("daemon config", "err", err)
+		// One line per problem, each with its file:line:col.
+		var problems policies.Errors
+		if !errors.As(err, &problems) {
+			problems = policies.Errors{{File: *configPath, Msg: err.Error()}}
+		}
+		for _, p := range problems { // in the message: journalctl shows only that
+			log.Error("daemon config: " + p.Error())
+		}
+		log.Error("refusing to start: fix the daemon config ('quell config check " + *configPath + "' lists the same problems)")
 		return 1
 	}
 	if *policyDir != "" {
