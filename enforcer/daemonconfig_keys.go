@@ -25,6 +25,8 @@ var daemonKeys = []daemonKey{
 	pathKey("socket", func(c *DaemonConfig) *string { return &c.Socket }),
 	stringKey("socket_group", func(c *DaemonConfig) *string { return &c.SocketGroup }, nil),
 	emptyIsDefault(stringKey("metrics_addr", func(c *DaemonConfig) *string { return &c.MetricsAddr }, listenAddrOrOff)),
+	stringKey("metrics_web_config", func(c *DaemonConfig) *string { return &c.MetricsWebConfig }, optional(absPath)),
+	intKey("metrics_max_containers", func(c *DaemonConfig) *int { return &c.MetricsMaxContainers }, 0),
 	intKey("max_evictions_per_minute", func(c *DaemonConfig) *int { return &c.MaxEvictionsPerMinute }, 1),
 	commandKey("pre_evict_hook", func(c *DaemonConfig) *[]string { return &c.PreEvictHook }),
 	stringKey("use_systemd", func(c *DaemonConfig) *string { return &c.UseSystemd }, oneOf("auto", "yes", "no")),
@@ -252,4 +254,14 @@ func commandKey(name string, field func(*DaemonConfig) *[]string) daemonKey {
 		*field(c) = argv
 		return nil
 	}}
+}
+
+// optional lets "" pass, else check.
+func optional(check func(string) string) func(string) string {
+	return func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return check(s)
+	}
 }

@@ -128,6 +128,8 @@ pre_evict_hook = ["/usr/local/sbin/notify-owner", "--team", "ops"]
 use_systemd = "no"
 pressure_wakeups = false
 lock_memory = false
+metrics_web_config = "/etc/quell/web-config.yml"
+metrics_max_containers = 250
 `
 	c, err := ParseDaemonConfig("quelld.toml", []byte(body))
 	if err != nil {
@@ -136,7 +138,8 @@ lock_memory = false
 	want := DaemonConfig{CgroupRoot: "/mnt/cg", ProcRoot: "/host/proc", StateDir: "/srv/quell",
 		PolicyDirs: []string{"/etc/quell/policy.d", "/srv/quell/extra.toml"}, Interval: duration{250 * time.Millisecond},
 		Resync: duration{time.Minute}, DryRun: true, Socket: "/run/q.sock", SocketGroup: "", MetricsAddr: "[::1]:9100",
-		MaxEvictionsPerMinute: 5, PreEvictHook: []string{"/usr/local/sbin/notify-owner", "--team", "ops"}, UseSystemd: "no"}
+		MaxEvictionsPerMinute: 5, PreEvictHook: []string{"/usr/local/sbin/notify-owner", "--team", "ops"}, UseSystemd: "no",
+		MetricsWebConfig: "/etc/quell/web-config.yml", MetricsMaxContainers: 250}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
 	}

@@ -124,6 +124,10 @@ func TestTopOnPTYResizeKeysRestore(t *testing.T) {
 	if after.Lflag&unix.ICANON == 0 || after.Lflag&unix.ECHO == 0 {
 		t.Errorf("terminal not restored after q: lflag %#x", after.Lflag)
 	}
+	// The last bytes may still be in the pty after the process is gone.
+	for deadline := time.Now().Add(5 * time.Second); !strings.HasSuffix(scr.String(), altScreenOff) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if out := scr.String(); !strings.HasSuffix(out, altScreenOff) {
 		t.Errorf("the alternate screen was not left: ends %q", out[max(0, len(out)-40):])
 	}
@@ -148,6 +152,9 @@ func TestTopOnPTYSignalsRestore(t *testing.T) {
 		after, _ := unix.IoctlGetTermios(int(pts.Fd()), unix.TCGETS)
 		if after.Lflag&unix.ICANON == 0 || after.Lflag&unix.ECHO == 0 {
 			t.Errorf("%s: terminal not restored: lflag %#x", how, after.Lflag)
+		}
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(scr.String(), altScreenOff) && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
 		}
 		if out := scr.String(); !strings.Contains(out, altScreenOff) {
 			t.Errorf("%s: the alternate screen was not left", how)
