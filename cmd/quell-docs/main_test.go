@@ -54,11 +54,11 @@ func TestEveryCommandAndFlagIsDocumented(t *testing.T) {
 	}
 	for _, c := range ref.Commands {
 		checks := map[string][2]string{
-			"quell.1": {man, ".SS quell " + c.Name + "\n"},
-			"bash":    {bash, "\n    " + c.Name + ")\n"},
-			"zsh":     {zsh, "\n    " + c.Name + ") _arguments"},
+			"quell.1":  {man, ".SS quell " + c.Name + "\n"},
+			"bash":     {bash, "\n    " + c.Name + ")\n"},
+			"zsh":      {zsh, "\n    " + c.Name + ") _arguments"},
 			"zsh menu": {zsh, "'" + c.Name + ":"},
-			"fish":    {fish, "-a " + c.Name + " -d "},
+			"fish":     {fish, "-a " + c.Name + " -d "},
 		}
 		for name, ch := range checks {
 			if !strings.Contains(ch[0], ch[1]) {
