@@ -5,6 +5,7 @@ package systemd_test
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,9 +59,19 @@ func TestDebInstallStartEnforcePurge(t *testing.T) {
 	// which the guest reads over 9p: more than 10 minutes under emulation.
 	// Debian's own switch turns it off (in the guest's throwaway overlay).
 	_ = os.Remove("/var/lib/man-db/auto-update")
-	if _, err := os.Stat("/etc/quell"); err == nil {
-		t.Fatalf("/etc/quell exists before the package is installed: another test left it")
+	// quelld.service's ConfigurationDirectory=quell leaves an empty
+	// /etc/quell behind earlier tests; a file there would be a leak.
+	var leftover []string
+	_ = filepath.WalkDir("/etc/quell", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			leftover = append(leftover, p)
+		}
+		return nil
+	})
+	if len(leftover) > 0 {
+		t.Fatalf("before the package is installed /etc/quell holds %q: another test left them", leftover)
 	}
+	_ = os.RemoveAll("/etc/quell")
 	t.Cleanup(func() {
 		if out, err := run(t, "dpkg-query", "-W", "quell"); err == nil {
 			t.Logf("cleanup: purging quell left installed by a failed test (%s)", out)
