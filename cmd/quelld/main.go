@@ -41,7 +41,7 @@ func run() int {
 		return 2
 	}
 	if flags.Version {
-		fmt.Println(versionLine())
+		fmt.Println(versionLine(version.Version, version.Commit))
 		return 0
 	}
 	var h slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
@@ -204,9 +204,9 @@ func run() int {
 
 // versionLine is what --version prints: "quelld VERSION (commit COMMIT)",
 // without the parenthesis when the build was not stamped.
-func versionLine() string {
-	if version.Commit == "" {
-		return "quelld " + version.Version
+func versionLine(v, commit string) string {
+	if commit == "" {
+		return "quelld " + v
 	}
-	return "quelld " + version.Version + " (commit " + version.Commit + ")"
+	return "quelld " + v + " (commit " + commit + ")"
 }

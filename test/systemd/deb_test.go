@@ -46,8 +46,9 @@ const debPolicyFile = "/etc/quell/policy.d/10-lab.toml"
 
 // The operator's path with the package: dpkg -i installs everything where
 // Debian keeps it and starts nothing; systemctl start quelld enforces a
-// policy on a container; dpkg --purge puts the container's values back
-// and leaves none of the package's files, and no state, behind.
+// policy on a container; an upgrade keeps edits and restarts quelld;
+// dpkg --purge puts the container's values back and leaves none of the
+// package's files, and no state, behind.
 func TestDebInstallStartEnforcePurge(t *testing.T) {
 	labkit.Require(t)
 	deb := labDeb(t)
@@ -161,6 +162,26 @@ func TestDebInstallStartEnforcePurge(t *testing.T) {
 		t.Errorf("quell version --json = %s, want quell and quelld %s, commit %s", out, m[1], m[2])
 	}
 
+	// An upgrade (here the same .deb again) keeps the operator's edit of a
+	// conffile, restarts the running quelld on the new binary (postinst
+	// try-restart; prerm leaves it running), and the limits stay.
+	must(t, appendFile("/etc/quell/quelld.toml", "# operator's edit\n"))
+	pid := unitProp(t, systemd.UnitName, "MainPID")
+	start = time.Now()
+	if out, err := dpkg(t, "-i", deb); err != nil {
+		t.Fatalf("dpkg -i over the installed package: %v\n%s", err, out)
+	}
+	t.Logf("FIGURE deb upgrade %v", time.Since(start).Round(100*time.Millisecond))
+	if b, _ := os.ReadFile("/etc/quell/quelld.toml"); !strings.Contains(string(b), "# operator's edit") {
+		t.Errorf("the upgrade replaced the edited conffile /etc/quell/quelld.toml")
+	}
+	if st, now := unitProp(t, systemd.UnitName, "ActiveState"), unitProp(t, systemd.UnitName, "MainPID"); st != "active" || now == pid {
+		t.Errorf("after the upgrade quelld is %s with MainPID %s (was %s), want active and restarted", st, now, pid)
+	}
+	for f, w := range exact {
+		waitCgroup(t, cg, f, w, 15*time.Second)
+	}
+
 	start = time.Now()
 	if out, err := dpkg(t, "--purge", "quell"); err != nil {
 		t.Fatalf("dpkg --purge quell: %v\n%s", err, out)
@@ -198,6 +219,18 @@ func TestDebInstallStartEnforcePurge(t *testing.T) {
 	if _, err := run(t, "dpkg-query", "-W", "quell"); err == nil {
 		t.Errorf("dpkg still knows quell after --purge")
 	}
+}
+
+func appendFile(path, text string) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func contains(list []string, s string) bool {
