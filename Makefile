@@ -7,6 +7,8 @@
 #   make rules                      promtool check + test of deploy/prometheus (installs Debian's prometheus)
 #   make lab CMD='...' [MODE=systemd]   run one command in a lab guest, exit with its status
 #   make demo                       quelld on sample tenants (real dockerd, podman) in the lab, a noisy neighbour caught
+#   make deb                        bin/deb/quell_<version>_amd64.deb (nfpm, a Go tool dependency)
+#   make docs                       man pages and bash/zsh/fish completions into bin/docs (cmd/quell-docs)
 #   make install | uninstall        install the release quelld, quell and the unit on this host (root)
 #   make prereqs | bench | clean
 export PATH := /usr/local/go/bin:$(PATH)
@@ -24,13 +26,30 @@ STATIC  := CGO_ENABLED=0
 LABTAGS := -tags lab
 export CMD MODE
 
+# Version stamping: `quell version` and `quelld --version` print these
+# (internal/version). DEBVERSION is the same for Debian: v1.2.0-3-gabc1234
+# becomes 1.2.0+3.gabc1234; an untagged tree 0~git.<hash>.
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS    := -X github.com/quell-dev/quell/internal/version.Version=$(VERSION) -X github.com/quell-dev/quell/internal/version.Commit=$(COMMIT)
+DEBVERSION := $(shell echo '$(VERSION)' | sed -E -e 's/^v//' -e '/^[0-9]+\./!s/^/0~git./' -e 's/-([0-9]+)-g/+\1.g/' -e 's/-/./g')
+DOCDATE    := $(shell git log -1 --format=%cs 2>/dev/null || date -u +%F)
+
 # Build to a temporary name and rename, so a binary in use (a running lab)
 # is replaced rather than written over.
 define gobuild
-	$(STATIC) $(GO) build -o $(1).tmp $(2) && mv -f $(1).tmp $(1)
+	$(STATIC) $(GO) build -ldflags '$(LDFLAGS)' -o $(1).tmp $(2) && mv -f $(1).tmp $(1)
 endef
 
-.PHONY: all build release check unit test lab demo bench prereqs clean install uninstall
+# unitfor writes quelld.service with ExecStart at $(1)/bin/quelld into $(2).
+define unitfor
+	@mkdir -p $(dir $(2))
+	sed 's|^ExecStart=/usr/local/bin/quelld$$|ExecStart=$(1)/bin/quelld|' systemd/quelld.service > $(2).tmp
+	@grep -qx 'ExecStart=$(1)/bin/quelld' $(2).tmp || { echo "unitfor: systemd/quelld.service has no line ExecStart=/usr/local/bin/quelld to rewrite"; exit 1; }
+	mv -f $(2).tmp $(2)
+endef
+
+.PHONY: all build release docs deb check unit test lab demo bench prereqs clean install uninstall
 
 all: build
 
@@ -39,8 +58,8 @@ build:
 	$(call gobuild,$(LAB),./test/lab)
 	@set -e; for c in quelld quell; do \
 		if ls cmd/$$c/*.go >/dev/null 2>&1; then \
-			echo "$(STATIC) $(GO) build $(LABTAGS) -o $(BIN)/$$c ./cmd/$$c"; \
-			$(STATIC) $(GO) build $(LABTAGS) -o $(BIN)/$$c.tmp ./cmd/$$c && mv -f $(BIN)/$$c.tmp $(BIN)/$$c; \
+			echo "$(STATIC) $(GO) build $(LABTAGS) -ldflags '$(LDFLAGS)' -o $(BIN)/$$c ./cmd/$$c"; \
+			$(STATIC) $(GO) build $(LABTAGS) -ldflags '$(LDFLAGS)' -o $(BIN)/$$c.tmp ./cmd/$$c && mv -f $(BIN)/$$c.tmp $(BIN)/$$c; \
 		fi; \
 	done
 	$(STATIC) $(GO) test -c -tags lab -o $(BIN)/kernel.test.tmp ./test/kernel && mv -f $(BIN)/kernel.test.tmp $(BIN)/kernel.test
@@ -54,6 +73,19 @@ release:
 	@mkdir -p $(BIN)/release
 	$(call gobuild,$(BIN)/release/quelld,./cmd/quelld)
 	$(call gobuild,$(BIN)/release/quell,./cmd/quell)
+
+docs:
+	$(call gobuild,$(BIN)/quell-docs,./cmd/quell-docs)
+	rm -rf $(BIN)/docs
+	$(BIN)/quell-docs --out $(BIN)/docs --gzip --date $(DOCDATE)
+
+# deb packages what release and docs built (packaging/deb/nfpm.yaml) with
+# the unit's ExecStart at /usr/bin/quelld. The lab test
+# (test/systemd/deb_test.go) installs bin/deb/*.deb in a guest.
+deb: release docs
+	$(call unitfor,/usr,$(BIN)/pkg/quelld.service)
+	rm -rf $(BIN)/deb && mkdir -p $(BIN)/deb
+	DEB_VERSION='$(DEBVERSION)' $(GO) tool nfpm package --config packaging/deb/nfpm.yaml --packager deb --target $(BIN)/deb/
 
 $(LAB): FORCE
 	@mkdir -p $(BIN)
@@ -88,7 +120,7 @@ unit:
 	$(GO) test -race ./...
 	$(GO) test -race -tags lab ./cmd/quelld
 
-test: check prereqs build unit rules
+test: check prereqs build deb unit rules
 	$(LAB) test $(LABARGS)
 
 lab: prereqs build
@@ -119,11 +151,18 @@ PREFIX ?= /usr/local
 
 # install puts quelld, quell and the unit on this host. The example policy
 # is installed as *.example so nothing is enforced before you write yours.
-install: release
+install: release docs
 	@$(BIN)/release/quelld --check-host || echo "install: WARNING: quelld will refuse to start on this host until the above is fixed"
+	$(call unitfor,$(PREFIX),$(BIN)/install/quelld.service)
 	install -D -m 0755 $(BIN)/release/quelld $(DESTDIR)$(PREFIX)/bin/quelld
 	install -D -m 0755 $(BIN)/release/quell  $(DESTDIR)$(PREFIX)/bin/quell
-	install -D -m 0644 systemd/quelld.service $(DESTDIR)/etc/systemd/system/quelld.service
+	install -D -m 0644 $(BIN)/install/quelld.service $(DESTDIR)/etc/systemd/system/quelld.service
+	install -D -m 0644 $(BIN)/docs/man/quell.1.gz $(DESTDIR)$(PREFIX)/share/man/man1/quell.1.gz
+	install -D -m 0644 $(BIN)/docs/man/quelld.8.gz $(DESTDIR)$(PREFIX)/share/man/man8/quelld.8.gz
+	install -D -m 0644 $(BIN)/docs/man/quell-policy.5.gz $(DESTDIR)$(PREFIX)/share/man/man5/quell-policy.5.gz
+	install -D -m 0644 $(BIN)/docs/completions/quell.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/quell
+	install -D -m 0644 $(BIN)/docs/completions/_quell $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_quell
+	install -D -m 0644 $(BIN)/docs/completions/quell.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/quell.fish
 	install -D -m 0644 systemd/quell.conf $(DESTDIR)/usr/lib/sysusers.d/quell.conf
 	install -d -m 0755 $(DESTDIR)/etc/quell/policy.d
 	test -e $(DESTDIR)/etc/quell/quelld.toml || install -m 0644 systemd/quelld.toml $(DESTDIR)/etc/quell/quelld.toml
@@ -141,6 +180,8 @@ uninstall:
 	-$(PREFIX)/bin/quelld --restore-all
 	-systemctl stop quell.slice
 	rm -f $(DESTDIR)$(PREFIX)/bin/quelld $(DESTDIR)$(PREFIX)/bin/quell $(DESTDIR)/etc/systemd/system/quelld.service $(DESTDIR)/usr/lib/sysusers.d/quell.conf
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/quell.1.gz $(DESTDIR)$(PREFIX)/share/man/man8/quelld.8.gz $(DESTDIR)$(PREFIX)/share/man/man5/quell-policy.5.gz
+	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/quell $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_quell $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/quell.fish
 	rm -f $(DESTDIR)/etc/quell/policy.d/10-tenants.toml.example
 	-systemctl daemon-reload
 	@echo "kept: /etc/quell (your policies), /var/lib/quell (delete it once --restore-all succeeded), group quell"

@@ -13,9 +13,6 @@ import (
 	"github.com/quell-dev/quell/policies"
 )
 
-// DefaultDaemonConfigPath is where quelld and quell look for quelld.toml.
-const DefaultDaemonConfigPath = "/etc/quell/quelld.toml"
-
 // DaemonConfig is /etc/quell/quelld.toml. Every key is optional. The toml
 // tags name the keys; each key has a row in daemonKeys (daemonconfig_keys.go)
 // that checks and sets it, and a test holds the two in step.

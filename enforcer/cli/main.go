@@ -35,6 +35,8 @@ const DefaultPolicyDir = "/etc/quell/policy.d"
 type Options struct {
 	// Version of this quell binary, shown by `quell version`.
 	Version string
+	// Commit is the git commit quell was built from ("" when unknown).
+	Commit string
 	// Local returns a Source that reads cgroupfs directly (one discovery and
 	// observation pass). Read-only commands use it when quelld cannot be
 	// reached. Nil means this build cannot read cgroupfs itself: those

@@ -370,6 +370,17 @@ func TestVersion(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "quelld not reachable") {
 		t.Errorf("%d %q", r.code, r.stdout)
 	}
+	stamped := Options{Version: "v1.2.0-3-g0123abc", Commit: "0123abc4567890"}
+	r = run(t, nil, stamped, "version", "--socket", sock)
+	if r.code != 0 || r.stdout != "quell  v1.2.0-3-g0123abc (commit 0123abc4567890)\nquelld 0.9.0\n" {
+		t.Errorf("stamped: %d %q", r.code, r.stdout)
+	}
+	r = run(t, nil, stamped, "version", "--json", "--socket", sock)
+	var js map[string]string
+	if err := json.Unmarshal([]byte(r.stdout), &js); r.code != 0 || err != nil ||
+		js["quell"] != "v1.2.0-3-g0123abc" || js["commit"] != "0123abc4567890" || js["quelld"] != "0.9.0" {
+		t.Errorf("version --json: %d %q", r.code, r.stdout)
+	}
 }
 
 func TestPolicyCheck(t *testing.T) {
