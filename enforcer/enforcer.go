@@ -129,6 +129,10 @@ type appliedSet struct {
 	wanted   []limits.Write // what quell wanted when it last read the files
 	missing  []string       // files the kernel did not offer then
 	verified uint64         // pass count (less a jitter) of that read
+
+	// told: file + "\x00" + why, for each reason a "limit" event was
+	// recorded for on this cgroup (reconcile.go).
+	told map[string]bool
 }
 
 // Hooks let the daemon count what the loop does (metrics) without the

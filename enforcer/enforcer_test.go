@@ -345,3 +345,66 @@ func TestSettledLimitsReverifiedAndPolicyChangesImmediate(t *testing.T) {
 		t.Fatalf("memory.max = %q one pass after the policy changed, want 134217728", got)
 	}
 }
+
+// TestSplitAcrossACapToldOnce: a member's split share moving back and forth
+// across its per-container cap changes the reason for its cpu.max every
+// few passes; each reason is recorded once, not at every crossing.
+func TestSplitAcrossACapToldOnce(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10-ci.toml", `
+[[tenant]]
+name = "ci"
+  [tenant.match]
+  names = ["ci-*"]
+  [tenant.limits]
+  cpus = 1.5
+  [tenant.container]
+  cpus = 0.9
+`)
+	cgs := []string{h.container(idA, "ci-0", 0), h.container(idB, "ci-1", 0)}
+	h.file("cgroup/quell.slice/quell-ci.slice/cpu.max", "max\n")
+	h.file("cgroup/quell.slice/cgroup.subtree_control", "cpu cpuset io memory pids\n")
+	clock := newClock()
+	e := h.enforcer(clock)
+	ctx := context.Background()
+	e.Tick(ctx)
+	usage := []int{0, 0}
+	reasons := map[string]bool{}
+	for round := 0; round < 24; round++ {
+		clock.Add(time.Second)
+		usage[0] += 1000000
+		if (round/4)%2 == 0 {
+			usage[1] += 1000000 // busy: A's share near 0.75
+		} else {
+			usage[1] += 10000 // idle: A's share above its 0.9 cap
+		}
+		for i, cg := range cgs {
+			h.file("cgroup/"+cg+"/cpu.stat", "usage_usec "+fmtInt(usage[i])+"\nuser_usec 0\nsystem_usec 0\nnr_periods 10\nnr_throttled 0\nthrottled_usec 0\n")
+		}
+		e.Tick(ctx)
+		if w := e.View().Containers; len(w) > 0 {
+			for _, c := range w {
+				if c.Cgroup == cgs[0] {
+					for _, l := range c.Limits {
+						if l.File == "cpu.max" {
+							reasons[l.Why] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(reasons) < 2 {
+		t.Fatalf("A's cpu.max had reasons %v: the test must cross the cap both ways", reasons)
+	}
+	n := 0
+	for _, ev := range e.Events(0, 10000) {
+		if ev.Kind == "limit" && ev.Cgroup == cgs[0] && strings.HasPrefix(ev.Reason, "cpu.max:") {
+			n++
+		}
+	}
+	if n > len(reasons) {
+		t.Errorf("%d cpu.max limit events for A over %d reasons (%v): each reason should be told once", n, len(reasons), reasons)
+	}
+}
