@@ -8,6 +8,7 @@
 #   make lab CMD='...' [MODE=systemd]   run one command in a lab guest, exit with its status
 #   make demo                       quelld on sample tenants (real dockerd, podman) in the lab, a noisy neighbour caught
 #   make deb                        bin/deb/quell_<version>_amd64.deb (nfpm, a Go tool dependency)
+#   make image                      bin/image/quell.tar: the OCI image (static quelld and quell on an empty base) for docker/podman load (cmd/quell-image)
 #   make docs                       man pages and bash/zsh/fish completions into bin/docs (cmd/quell-docs)
 #   make install | uninstall        install the release quelld, quell and the unit on this host (root)
 #   make prereqs | bench | clean
@@ -49,7 +50,7 @@ define unitfor
 	mv -f $(2).tmp $(2)
 endef
 
-.PHONY: all build release docs deb check unit test lab demo bench prereqs clean install uninstall
+.PHONY: all build release docs deb image check unit test lab demo bench prereqs clean install uninstall
 
 all: build
 
@@ -86,6 +87,15 @@ deb: release docs
 	$(call unitfor,/usr,$(BIN)/pkg/quelld.service)
 	rm -rf $(BIN)/deb && mkdir -p $(BIN)/deb
 	DEB_VERSION='$(DEBVERSION)' $(GO) tool nfpm package --config packaging/deb/nfpm.yaml --packager deb --target $(BIN)/deb/
+
+# image writes the DaemonSet's image (deploy/kubernetes) as a docker-archive
+# tarball: the release binaries on an empty base, built in Go by
+# cmd/quell-image (go-containerregistry), no daemon, no network. Its
+# timestamps are the commit's, so the same commit gives the same digest.
+# The lab test (test/systemd/image_test.go) podman-loads it in a guest.
+image: release
+	$(call gobuild,$(BIN)/quell-image,./cmd/quell-image)
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(BIN)/quell-image --quelld $(BIN)/release/quelld --quell $(BIN)/release/quell --out $(BIN)/image/quell.tar
 
 $(LAB): FORCE
 	@mkdir -p $(BIN)
