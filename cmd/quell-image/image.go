@@ -28,7 +28,7 @@ type spec struct {
 
 // imageDirs are the image's empty dirs: the mount points of the
 // DaemonSet's volumes (deploy/kubernetes/daemonset.yaml) and a /tmp.
-var imageDirs = []string{"/etc/quell/policy.d", "/var/lib/quell", "/run", "/proc", "/sys/fs/cgroup", "/tmp"}
+var imageDirs = []string{"/etc/quell/policy.d", "/var/lib/quell", "/run", "/host/proc", "/proc", "/sys/fs/cgroup", "/tmp"}
 
 // build makes the image: one layer over an empty base, quelld as the
 // entrypoint.

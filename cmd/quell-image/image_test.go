@@ -75,7 +75,7 @@ func TestImageRoundTrip(t *testing.T) {
 		got["/"+filepath.Clean(h.Name)] = h
 	}
 	for p, mode := range map[string]int64{"/usr/bin/quelld": 0o755, "/usr/bin/quell": 0o755, "/usr/share/doc/quell/LICENSE": 0o644,
-		"/etc/quell/policy.d": 0o755, "/var/lib/quell": 0o755, "/run": 0o755, "/proc": 0o755, "/sys/fs/cgroup": 0o755, "/tmp": 0o1777} {
+		"/etc/quell/policy.d": 0o755, "/var/lib/quell": 0o755, "/run": 0o755, "/host/proc": 0o755, "/proc": 0o755, "/sys/fs/cgroup": 0o755, "/tmp": 0o1777} {
 		h, ok := got[p]
 		if !ok {
 			t.Errorf("%s not in the image", p)
@@ -85,8 +85,8 @@ func TestImageRoundTrip(t *testing.T) {
 			t.Errorf("%s: mode %o uid %d gid %d mtime %v; want %o, root, %v", p, h.Mode, h.Uid, h.Gid, h.ModTime, mode, s.Created)
 		}
 	}
-	if len(got) != 20 {
-		t.Errorf("image has %d entries, want 20 (3 files, 17 dirs): %v", len(got), got)
+	if len(got) != 22 {
+		t.Errorf("image has %d entries, want 22 (3 files, 19 dirs): %v", len(got), got)
 	}
 }
 
