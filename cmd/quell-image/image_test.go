@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"go.yaml.in/yaml/v3"
 )
 
 func testSpec(t *testing.T) spec {
@@ -119,6 +120,48 @@ func TestTagFor(t *testing.T) {
 		}
 		if _, err := name.NewTag("quell:" + tagFor(in)); err != nil {
 			t.Errorf("tagFor(%q) = %q is not a valid tag: %v", in, tagFor(in), err)
+		}
+	}
+}
+
+// TestImageHasTheDaemonSetsMountPoints: every volume the DaemonSet mounts
+// has its directory in the image (an empty base has none of its own).
+func TestImageHasTheDaemonSetsMountPoints(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../deploy/kubernetes/daemonset.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ds struct {
+		Spec struct {
+			Template struct {
+				Spec struct {
+					Containers []struct {
+						VolumeMounts []struct {
+							MountPath string `yaml:"mountPath"`
+							SubPath   string `yaml:"subPath"`
+						} `yaml:"volumeMounts"`
+					}
+				}
+			}
+		}
+	}
+	if err := yaml.Unmarshal(b, &ds); err != nil || len(ds.Spec.Template.Spec.Containers) == 0 {
+		t.Fatalf("daemonset.yaml: %v", err)
+	}
+	dirs := map[string]bool{}
+	for _, d := range imageDirs {
+		for ; d != "/"; d = filepath.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	for _, m := range ds.Spec.Template.Spec.Containers[0].VolumeMounts {
+		want := m.MountPath
+		if m.SubPath != "" {
+			want = filepath.Dir(want) // a file mounted into a dir of the image
+		}
+		if !dirs[want] {
+			t.Errorf("the DaemonSet mounts %s; the image has no dir %s", m.MountPath, want)
 		}
 	}
 }
