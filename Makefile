@@ -130,7 +130,7 @@ unit:
 	$(GO) test -race ./...
 	$(GO) test -race -tags lab ./cmd/quelld
 
-test: check prereqs build deb unit rules
+test: check prereqs build deb image unit rules
 	$(LAB) test $(LABARGS)
 
 lab: prereqs build
