@@ -147,7 +147,7 @@ func TestImageRunsAsTheDaemonSet(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	t.Logf("FIGURE image container-limited-after %v (%s)", time.Since(start).Round(time.Millisecond), web.Cgroup)
+	t.Logf("FIGURE image container-limited %v after podman run returned (%s)", time.Since(start).Round(time.Millisecond), web.Cgroup)
 
 	// quell on the host finds the containerized quelld by its socket.
 	out, code := quell(t, "status")
