@@ -127,20 +127,20 @@ func TestEngineAPIRefusesAndRests(t *testing.T) {
 	clock.Store(int64(1000 * time.Second))
 	advance := func(d time.Duration) { clock.Add(int64(d)) }
 	now := func() time.Time { return time.Unix(0, clock.Load()) }
-	a := &EngineAPI{Socket: hung, Timeout: 50 * time.Millisecond, Patience: 150 * time.Millisecond, Backoff: 10 * time.Second, Now: now}
+	a := &EngineAPI{Socket: hung, Timeout: 200 * time.Millisecond, Patience: 300 * time.Millisecond, Backoff: 10 * time.Second, Now: now}
 	start := time.Now()
 	if _, err := a.Container(idA); !errors.Is(err, errEngineDown) || !errors.Is(err, errPending) {
 		t.Fatalf("hung daemon: %v, want errPending", err)
 	}
-	if d := time.Since(start); d < 50*time.Millisecond {
-		t.Errorf("first ask returned after %v, want it to wait Timeout (50ms) for the answer", d)
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("first ask returned after %v, want it to wait Timeout (200ms) for the answer", d)
 	}
 	start = time.Now()
 	if _, err := a.Container(idA); !errors.Is(err, errPending) || calls.Load() != 1 {
 		t.Fatalf("second ask: %v after %d calls; want pending, no new call", err, calls.Load())
 	}
-	if d := time.Since(start); d > 40*time.Millisecond {
-		t.Errorf("second ask waited %v; the loop must not wait again for an open request", d)
+	if d := time.Since(start); d > 150*time.Millisecond {
+		t.Errorf("second ask took %v; the loop must not wait Timeout (200ms) again for an open request", d)
 	}
 	a.settle() // the request fails at Patience: the socket rests
 	// Rests of 1 s, 2 s, 4 s, then Backoff (10 s) at most.
