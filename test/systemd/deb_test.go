@@ -50,12 +50,13 @@ const debPolicyFile = "/etc/quell/policy.d/10-lab.toml"
 // dpkg --purge puts the container's values back and leaves none of the
 // package's files, and no state, behind.
 func TestDebInstallStartEnforcePurge(t *testing.T) {
-	labkit.Require(t)
-	deb := labDeb(t)
-	// As installQuelld: keep the root's controllers that systemd trims.
+	// As installQuelld, before Require checks them: keep the root's
+	// controllers that systemd trims when earlier tests' scopes go.
 	_, _ = run(t, "systemctl", "set-property", "--runtime", "system.slice",
 		"CPUAccounting=yes", "IOAccounting=yes", "MemoryAccounting=yes", "TasksAccounting=yes")
 	_ = os.WriteFile(filepath.Join(cgroupRoot, "cgroup.subtree_control"), []byte("+cpu +io +memory +pids"), 0)
+	labkit.Require(t)
+	deb := labDeb(t)
 	// man-db's dpkg trigger re-indexes every man page on the host root,
 	// which the guest reads over 9p: more than 10 minutes under emulation.
 	// Debian's own switch turns it off (in the guest's throwaway overlay).
