@@ -75,13 +75,14 @@ func imageRef(t *testing.T, path string) (id, tag string) {
 // container alone, and `quell status` on the host must find it at
 // /run/quell/quelld.sock.
 func TestImageRunsAsTheDaemonSet(t *testing.T) {
-	labkit.Require(t)
-	labkit.StartEngine(t, labkit.PodmanEngine)
-	// What installQuelld does for the unit: keep the controllers enabled
-	// at the root and in machine.slice.
+	// What installQuelld does for the unit, before Require checks them:
+	// keep the controllers enabled at the root and in machine.slice
+	// (systemd trims them when earlier tests' scopes go).
 	_, _ = run(t, "systemctl", "set-property", "--runtime", "machine.slice",
 		"CPUAccounting=yes", "IOAccounting=yes", "MemoryAccounting=yes", "TasksAccounting=yes")
 	_ = os.WriteFile(filepath.Join(cgroupRoot, "cgroup.subtree_control"), []byte("+cpu +io +memory +pids"), 0)
+	labkit.Require(t)
+	labkit.StartEngine(t, labkit.PodmanEngine)
 
 	archive := filepath.Join(os.Getenv("QUELL_LAB_BIN"), "image", "quell.tar")
 	id, tag := imageRef(t, archive)
