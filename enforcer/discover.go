@@ -23,6 +23,7 @@ import (
 // seen even when the restart was missed.
 func (e *Enforcer) discover(p *policies.Policy) int {
 	found, err := discover.Walk(e.cfg.CgroupRoot, e.skip)
+	found = e.dropSelf(found)
 	errs := 0
 	capped := errors.Is(err, discover.ErrTooMany)
 	if capped && !e.walkCapped {
@@ -197,6 +198,28 @@ func (e *Enforcer) skip(rel string) bool {
 	}
 	self := e.cfg.SelfCgroup
 	return self != "" && rel == self
+}
+
+// dropSelf removes the container quelld itself runs in: a container
+// cgroup that is quelld's own cgroup, or an ancestor of it (podman with
+// crun runs the process in a "container" child of libpod-<id>.scope), or
+// below it. limits.FS already refuses cgroupfs writes there, but a
+// systemd-owned scope is changed through D-Bus, which FS does not see: in
+// the lab, quelld in a podman container under a catch-all tenant set its
+// own scope's MemoryMax and TasksMax that way.
+func (e *Enforcer) dropSelf(found []discover.Found) []discover.Found {
+	self := e.cfg.SelfCgroup
+	if self == "" {
+		return found
+	}
+	out := found[:0]
+	for _, f := range found {
+		if f.Cgroup == self || strings.HasPrefix(self, f.Cgroup+"/") || strings.HasPrefix(f.Cgroup, self+"/") {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // cgroupGone reports whether cg's directory no longer exists.

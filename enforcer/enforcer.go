@@ -65,6 +65,9 @@ type Enforcer struct {
 	tenantDisk map[string]int64 // tenant → bytes in its shared project, last tick
 
 	prlimit Prlimiter // ulimits.go
+
+	hostStall   [3]*view.StallCounters // host PSI totals at the last read (hostMu)
+	errorsTotal uint64                 // errors in every pass published (metrics)
 }
 
 // tracked is one container the loop follows between ticks.
@@ -98,6 +101,8 @@ type tracked struct {
 	rt    runtimeMemo
 	plans planMemo
 	pub   publishMemo // publish_memo.go
+	// errTotal counts errs over every pass since it was found (metrics).
+	errTotal uint64
 }
 
 // stateWait is how long a container whose runtime state has not appeared
@@ -129,6 +134,10 @@ type appliedSet struct {
 	wanted   []limits.Write // what quell wanted when it last read the files
 	missing  []string       // files the kernel did not offer then
 	verified uint64         // pass count (less a jitter) of that read
+
+	// told: file + "\x00" + why, for each reason a "limit" event was
+	// recorded for on this cgroup (reconcile.go).
+	told map[string]bool
 }
 
 // Hooks let the daemon count what the loop does (metrics) without the

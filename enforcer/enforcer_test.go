@@ -225,7 +225,7 @@ name = "ci"
 		clock.Add(time.Second)
 		for i := range cgs {
 			if i < 2 {
-				usage[i] += 1000000
+				usage[i] += 1000000 - (round%3)*200000*i // B's demand moves every pass
 			}
 			h.file("cgroup/"+cgs[i]+"/cpu.stat", "usage_usec "+fmtInt(usage[i])+"\nuser_usec 0\nsystem_usec 0\nnr_periods 10\nnr_throttled 0\nthrottled_usec 0\n")
 		}
@@ -248,6 +248,19 @@ name = "ci"
 	}
 	if v := e.View(); v.Tenants[0].Mode != "split" {
 		t.Fatalf("mode = %q, want split", v.Tenants[0].Mode)
+	}
+	// Shares moved with demand every pass; only the first setting of each
+	// member's cpu.max is news (the same reason, a new share, is not).
+	perCg := map[string]int{}
+	for _, ev := range e.Events(0, 10000) {
+		if ev.Kind == "limit" && strings.HasPrefix(ev.Reason, "cpu.max:") {
+			perCg[ev.Cgroup]++
+		}
+	}
+	for _, cg := range cgs {
+		if perCg[cg] > 1 {
+			t.Errorf("%s: %d cpu.max limit events for the re-division of one split, want 1", cg, perCg[cg])
+		}
 	}
 	// The tenant slice exists for --cgroup-parent users, with the aggregate.
 	if got := h.read("cgroup/quell.slice/quell-ci.slice/cpu.max"); got != "150000 100000" {
@@ -330,5 +343,68 @@ func TestSettledLimitsReverifiedAndPolicyChangesImmediate(t *testing.T) {
 	tick()
 	if got := h.read("cgroup/" + cg + "/memory.max"); got != "134217728" {
 		t.Fatalf("memory.max = %q one pass after the policy changed, want 134217728", got)
+	}
+}
+
+// TestSplitAcrossACapToldOnce: a member's split share moving back and forth
+// across its per-container cap changes the reason for its cpu.max every
+// few passes; each reason is recorded once, not at every crossing.
+func TestSplitAcrossACapToldOnce(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10-ci.toml", `
+[[tenant]]
+name = "ci"
+  [tenant.match]
+  names = ["ci-*"]
+  [tenant.limits]
+  cpus = 1.5
+  [tenant.container]
+  cpus = 0.9
+`)
+	cgs := []string{h.container(idA, "ci-0", 0), h.container(idB, "ci-1", 0)}
+	h.file("cgroup/quell.slice/quell-ci.slice/cpu.max", "max\n")
+	h.file("cgroup/quell.slice/cgroup.subtree_control", "cpu cpuset io memory pids\n")
+	clock := newClock()
+	e := h.enforcer(clock)
+	ctx := context.Background()
+	e.Tick(ctx)
+	usage := []int{0, 0}
+	reasons := map[string]bool{}
+	for round := 0; round < 24; round++ {
+		clock.Add(time.Second)
+		usage[0] += 1000000
+		if (round/4)%2 == 0 {
+			usage[1] += 1000000 // busy: A's share near 0.75
+		} else {
+			usage[1] += 10000 // idle: A's share above its 0.9 cap
+		}
+		for i, cg := range cgs {
+			h.file("cgroup/"+cg+"/cpu.stat", "usage_usec "+fmtInt(usage[i])+"\nuser_usec 0\nsystem_usec 0\nnr_periods 10\nnr_throttled 0\nthrottled_usec 0\n")
+		}
+		e.Tick(ctx)
+		if w := e.View().Containers; len(w) > 0 {
+			for _, c := range w {
+				if c.Cgroup == cgs[0] {
+					for _, l := range c.Limits {
+						if l.File == "cpu.max" {
+							reasons[l.Why] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(reasons) < 2 {
+		t.Fatalf("A's cpu.max had reasons %v: the test must cross the cap both ways", reasons)
+	}
+	n := 0
+	for _, ev := range e.Events(0, 10000) {
+		if ev.Kind == "limit" && ev.Cgroup == cgs[0] && strings.HasPrefix(ev.Reason, "cpu.max:") {
+			n++
+		}
+	}
+	if n > len(reasons) {
+		t.Errorf("%d cpu.max limit events for A over %d reasons (%v): each reason should be told once", n, len(reasons), reasons)
 	}
 }

@@ -317,6 +317,7 @@ func (e *Enforcer) netUsage(ctx context.Context, t *tracked, n *netEntry) error 
 		t.usage.NetRxBps = 8 * float64(u.RxBytes-n.prev.RxBytes) / dt
 	}
 	n.prev, n.prevT, n.havePrev = u, now, true
+	t.usage.Counters.Net = &view.NetCounters{RxBytes: u.RxBytes, TxBytes: u.TxBytes, RxPackets: u.RxPackets, TxPackets: u.TxPackets}
 	return nil
 }
 

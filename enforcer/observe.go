@@ -202,6 +202,7 @@ func minRateWindow(interval time.Duration) time.Duration {
 // A counter that went backwards (a recreated cgroup) gives no rate.
 func usageFrom(prev, cur limits.Stats, prevT, now time.Time, last view.Usage) view.Usage {
 	u := last
+	setCounters(&u.Counters, cur)
 	dt := now.Sub(prevT).Seconds()
 	if cur.CPU != nil && prev.CPU != nil {
 		cpuRates(&u, *prev.CPU, *cur.CPU, prevT, now)
@@ -268,6 +269,7 @@ func (e *Enforcer) cgroupPSI(cg string, t *tracked, o *observed, now time.Time, 
 		}
 		t.psi[i] = p
 		t.psiWin[i].add(now, p)
+		u.Counters.Pressure[i] = stallOf(p)
 		*dst[i] = p.Some.Avg10
 	}
 }
@@ -276,6 +278,9 @@ func (e *Enforcer) cgroupPSI(cg string, t *tracked, o *observed, now time.Time, 
 func (e *Enforcer) observeHost() view.HostView {
 	h := view.HostView{CPUs: hostCPUs(), Signals: map[string]float64{}}
 	e.readHostPSI(func(name string, v float64) { h.Signals[name] = v })
+	e.hostMu.Lock()
+	h.Pressure = e.hostStall
+	e.hostMu.Unlock()
 	if fs, err := procfs.NewFS(e.cfg.ProcRoot); err == nil {
 		if mi, err := fs.Meminfo(); err == nil {
 			if mi.MemTotalBytes != nil {
@@ -325,6 +330,7 @@ func (e *Enforcer) readHostPSI(put func(string, float64)) {
 			continue
 		}
 		e.hostPSI[i].add(now, p)
+		e.hostStall[i] = stallOf(p)
 		if put != nil {
 			psiSignals("host."+r, p, &e.hostPSI[i], put)
 		}

@@ -64,7 +64,8 @@ func (e *Enforcer) publish(start time.Time, host view.HostView, plans []plan, er
 		}
 	}
 	for _, t := range e.known {
-		cv := view.ContainerView{Container: t.c, Usage: t.usage, Errors: append([]string(nil), t.errs...)}
+		t.errTotal += uint64(len(t.errs))
+		cv := view.ContainerView{Container: t.c, Usage: t.usage, Errors: append([]string(nil), t.errs...), ErrorsTotal: t.errTotal}
 		e.publishLimits(t, &cv)
 		cv.Penalty = penBy[t.c.Cgroup]
 		if tv := tenants[t.c.Tenant]; tv != nil {
@@ -99,8 +100,9 @@ func (e *Enforcer) publish(start time.Time, host view.HostView, plans []plan, er
 			Rule: q.Rule + q.Detector, Since: q.Since, Until: q.Until, Kills: q.Kills, Reason: q.Reason})
 	}
 	e.ticks++
+	e.errorsTotal += uint64(errs)
 	v.Loop = view.LoopStatus{Interval: e.cfg.Interval, LastTick: start, LastDuration: e.clock.Now().Sub(start),
-		Watched: len(e.known), Errors: errs, Ticks: e.ticks}
+		Watched: len(e.known), Errors: errs, ErrorsTotal: e.errorsTotal, Ticks: e.ticks}
 	e.view.Store(v)
 }
 

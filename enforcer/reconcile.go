@@ -123,11 +123,15 @@ func idOf(cg string, known map[string]*tracked) string {
 // recorded, waiting for the state to reach the disk before the kernel is
 // touched.
 type pendingWrite struct {
-	p       *plan
-	ws      []limits.Write
-	vals    map[string]string
-	prevWhy map[string]string
+	p    *plan
+	ws   []limits.Write
+	vals map[string]string
+	told map[string]bool
 }
+
+// maxTold bounds the reasons remembered per cgroup (a penalty's reason
+// names its end, so each throttle adds one).
+const maxTold = 64
 
 // apply reconciles one plan now: prepare, save the originals, write.
 func (e *Enforcer) apply(ctx context.Context, p *plan) error {
@@ -223,13 +227,16 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 	for _, d := range diff {
 		changes = append(changes, view.Change{File: d.File, Old: d.Old, New: d.New, Why: p.why[d.File]})
 	}
-	prevWhy := e.applied[p.cgroup].why
+	told := e.applied[p.cgroup].told
+	if told == nil || len(told) > maxTold {
+		told = map[string]bool{}
+	}
 	vals := make(map[string]string, len(cur))
 	for _, w := range cur {
 		vals[origKey(w.File, w.Value)] = w.Value
 	}
 	as := appliedSet{tenant: p.tenant, changes: changes, why: p.why, by: p.by, values: vals,
-		wanted: wanted, missing: missing, verified: e.ticks - jitter(p.cgroup)}
+		wanted: wanted, missing: missing, verified: e.ticks - jitter(p.cgroup), told: told}
 	if len(adopted) > 0 {
 		as.wanted = nil // read again next pass, with the new ceiling planned
 	}
@@ -244,13 +251,13 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 			e.store.RecordWritten(p.cgroup, key, d.New) // saved with the originals, before the write
 		}
 	}
-	return &pendingWrite{p: p, ws: ws, vals: vals, prevWhy: prevWhy}, nil
+	return &pendingWrite{p: p, ws: ws, vals: vals, told: told}, nil
 }
 
 // write makes a prepared change: through systemd for systemd-owned units,
 // then cgroupfs with read-back.
 func (e *Enforcer) write(ctx context.Context, pw *pendingWrite) error {
-	p, ws, vals, prevWhy := pw.p, pw.ws, pw.vals, pw.prevWhy
+	p, ws, vals, told := pw.p, pw.ws, pw.vals, pw.told
 	if e.units != nil {
 		if _, err := e.units.SetUnit(ctx, p.cgroup, p.res); err != nil {
 			e.log.Warn("set unit properties through systemd; falling back to cgroupfs", "cgroup", p.cgroup, "err", err)
@@ -267,10 +274,13 @@ func (e *Enforcer) write(ctx context.Context, pw *pendingWrite) error {
 		if r.Err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", r.File, r.Err))
 		}
-		// An event when quell first sets a file or sets it for a new reason;
-		// the routine re-division of a split (same reason, new share) is not
-		// news, and would flood the log every interval.
-		if r.Changed && (prevWhy == nil || prevWhy[r.File] != p.why[r.File]) {
+		// An event when quell first sets a file, or sets it for a reason not
+		// told before on this cgroup. The routine re-division of a split
+		// (same reason, new share), or a share moving back and forth across
+		// a per-container cap (two reasons, each told once), is not news and
+		// would flood the log every interval.
+		if k := r.File + "\x00" + p.why[r.File]; r.Changed && !told[k] {
+			told[k] = true
 			after := r.Got
 			if r.Rounded {
 				after += " (kernel rounded " + r.Wanted + ")"

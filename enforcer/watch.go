@@ -89,7 +89,9 @@ func (e *Enforcer) WatchCgroups(ctx context.Context) error {
 }
 
 // WatchPolicy reloads the policy when a file in a policy dir changes
-// (debounced: config management writes several files in a burst).
+// (debounced: config management writes several files in a burst), or when
+// a policy dir that is a Kubernetes ConfigMap volume swaps its ..data
+// symlink.
 func (e *Enforcer) WatchPolicy(ctx context.Context, debounce time.Duration) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -113,7 +115,7 @@ func (e *Enforcer) WatchPolicy(ctx context.Context, debounce time.Duration) erro
 			if !ok {
 				return nil
 			}
-			if strings.HasSuffix(ev.Name, ".toml") {
+			if policyEvent(ev.Name) {
 				timer = time.After(debounce)
 			}
 		case <-w.Errors:
@@ -124,6 +126,20 @@ func (e *Enforcer) WatchPolicy(ctx context.Context, debounce time.Duration) erro
 			}
 		}
 	}
+}
+
+// kubeletData is the symlink a Kubernetes ConfigMap or Secret volume
+// swaps to publish new contents: kubelet writes the files into a new
+// timestamped dir (..2026_12_05_08_40_00.123), points ..data_tmp at it and
+// renames ..data_tmp over ..data. The keys themselves (10-tenants.toml ->
+// ..data/10-tenants.toml) never change, so no event names a .toml file.
+const kubeletData = "..data"
+
+// policyEvent reports whether an event on name, an entry of a policy dir,
+// may change the policy: a *.toml file, or kubelet's ..data swap.
+func policyEvent(name string) bool {
+	base := filepath.Base(name)
+	return strings.HasSuffix(base, ".toml") || base == kubeletData
 }
 
 // Healthy reports whether the loop ticked recently (for the watchdog).

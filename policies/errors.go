@@ -8,7 +8,9 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// Error is one problem in a policy file.
+// Error is one problem in a policy file. quelld's own config file
+// (enforcer.ParseDaemonConfig) reports its problems with it too, so that
+// every file quell reads is checked and printed the same way.
 type Error struct {
 	File  string // the file as given to Load or Parse
 	Line  int    // 1-based; 0 when the problem is about the file as a whole
@@ -16,7 +18,14 @@ type Error struct {
 	Key   string // the key at fault from the top of its table, e.g. "limits.memory_high"; "" for syntax errors
 	Owner string // e.g. `tenant "acme"`, `rule #2`; "" at the top level of the file
 	Msg   string // the complete sentence, including the key
+	// Err is the I/O error when the file or directory could not be read at
+	// all (missing, permission denied); nil for a problem in what was read.
+	Err error
 }
+
+// Unwrap returns Err, so that errors.Is(err, fs.ErrNotExist) and the like
+// see through a policy error to what the system said.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Error formats the problem as "file:line:col: owner: msg", leaving out what is
 // unknown.
@@ -61,6 +70,17 @@ func (es Errors) Unwrap() []error {
 		out[i] = e
 	}
 	return out
+}
+
+// Unreadable reports whether any of the problems is a file or directory that
+// could not be read: the policy's validity is then unknown, not refuted.
+func (es Errors) Unreadable() bool {
+	for _, e := range es {
+		if e.Err != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // syntaxError turns a TOML parse error into an *Error with its position.

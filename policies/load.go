@@ -45,7 +45,7 @@ func Load(paths []string, opts Options) (*Policy, error) {
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			errs = append(errs, &Error{File: p, Msg: describeIOError(err)})
+			errs = append(errs, ioError(p, err))
 			continue
 		}
 		if !st.IsDir() {
@@ -54,7 +54,7 @@ func Load(paths []string, opts Options) (*Policy, error) {
 		}
 		entries, err := os.ReadDir(p)
 		if err != nil {
-			errs = append(errs, &Error{File: p, Msg: describeIOError(err)})
+			errs = append(errs, ioError(p, err))
 			continue
 		}
 		for _, e := range entries { // ReadDir sorts by name
@@ -64,7 +64,7 @@ func Load(paths []string, opts Options) (*Policy, error) {
 			}
 			f := filepath.Join(p, name)
 			if fst, err := os.Stat(f); err != nil {
-				errs = append(errs, &Error{File: f, Msg: describeIOError(err)})
+				errs = append(errs, ioError(f, err))
 			} else if fst.Mode().IsRegular() {
 				add(f)
 			}
@@ -74,7 +74,7 @@ func Load(paths []string, opts Options) (*Policy, error) {
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			errs = append(errs, &Error{File: f, Msg: describeIOError(err)})
+			errs = append(errs, ioError(f, err))
 			continue
 		}
 		results = append(results, decodeFile(f, data, opts))
@@ -88,12 +88,15 @@ func Parse(file string, data []byte, opts Options) (*Policy, error) {
 	return merge([]string{file}, []*fileResult{decodeFile(file, data, opts)}, nil)
 }
 
-func describeIOError(err error) string {
+// ioError is a path that could not be read: its Err is set, so that a
+// caller can tell an unreadable policy from an invalid one.
+func ioError(file string, err error) *Error {
+	msg := err
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		err = pe.Err
+		msg = pe.Err
 	}
-	return err.Error()
+	return &Error{File: file, Msg: msg.Error(), Err: err}
 }
 
 // decodeFile decodes one file and checks everything that needs only it.

@@ -15,5 +15,11 @@ var UnitFile []byte
 //go:embed quell.conf
 var SysusersConf []byte
 
+// DaemonConfigSample is the commented quelld.toml installed as
+// /etc/quell/quelld.toml: every key with its default. quelld.8 shows it.
+//
+//go:embed quelld.toml
+var DaemonConfigSample []byte
+
 // UnitName is the name of quelld's own unit.
 const UnitName = "quelld.service"

@@ -14,11 +14,9 @@ import (
 	"github.com/quell-dev/quell/enforcer"
 	"github.com/quell-dev/quell/enforcer/api"
 	"github.com/quell-dev/quell/enforcer/cli"
+	"github.com/quell-dev/quell/internal/version"
 	"github.com/quell-dev/quell/limits"
 )
-
-// version is set at build time: -ldflags "-X main.version=1.2.3".
-var version = "dev"
 
 // localSource is the read-only fallback used when quelld cannot be reached:
 // the enforcer in read-only mode over the daemon's own config (cgroupfs,
@@ -42,14 +40,16 @@ func configPath() string {
 	if p := os.Getenv("QUELL_CONFIG"); p != "" {
 		return p
 	}
-	return "/etc/quell/quelld.toml"
+	return enforcer.DefaultDaemonConfigPath
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, cli.Options{
-		Version: version,
-		Local:   localSource,
+		Version:    version.Version,
+		Commit:     version.Commit,
+		Local:      localSource,
+		ConfigPath: configPath(),
 	}))
 }

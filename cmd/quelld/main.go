@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -20,29 +19,18 @@ import (
 	"github.com/quell-dev/quell/enforcer/api"
 	"github.com/quell-dev/quell/enforcer/metrics"
 	"github.com/quell-dev/quell/enforcer/view"
+	"github.com/quell-dev/quell/internal/version"
 	"github.com/quell-dev/quell/limits"
+	"github.com/quell-dev/quell/policies"
 	"github.com/quell-dev/quell/systemd"
 )
-
-var version = "dev"
 
 func main() {
 	os.Exit(run())
 }
 
 func run() int {
-	fs := flag.NewFlagSet("quelld", flag.ContinueOnError)
-	configPath := fs.String("config", "/etc/quell/quelld.toml", "daemon config `file`")
-	policyDir := fs.String("policy", "", "policy `dir or file` (overrides policy_dirs; comma-separated)")
-	dryRun := fs.Bool("dry-run", false, "decide and record, write nothing")
-	stateDir := fs.String("state-dir", "", "state `dir` (overrides state_dir)")
-	socket := fs.String("socket", "", "API socket `path` (overrides socket)")
-	metricsAddr := fs.String("metrics", "", "metrics `addr` (overrides metrics_addr; \"off\" disables)")
-	logJSON := fs.Bool("log-json", false, "log JSON instead of logfmt")
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	cgroupRoot := fs.String("cgroup-root", "", "cgroup2 mount `dir` (overrides cgroup_root)")
-	checkHost := fs.Bool("check-host", false, "check that the cgroup root is a cgroup v2 hierarchy with the controllers quell needs, print what to fix, and exit (make install runs it)")
-	restoreAll := fs.Bool("restore-all", false, "with quelld stopped: put back every original value kept in the state dir, thaw what quell froze, drop penalties, and exit (for an uninstall)")
+	fs, flags := enforcer.NewDaemonFlags()
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: quelld [flags]\n\nquelld enforces the tenant policies in /etc/quell/policy.d on this host's container cgroups.\nRun it as the systemd service quelld.service. Example:\n  quelld --policy ./policies/testdata/example --dry-run\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -53,42 +41,35 @@ func run() int {
 		}
 		return 2
 	}
-	if *showVersion {
-		fmt.Println("quelld", version)
+	if flags.Version {
+		fmt.Println(versionLine(version.Version, version.Commit))
 		return 0
 	}
 	var h slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
-	if *logJSON {
+	if flags.LogJSON {
 		h = slog.NewJSONHandler(os.Stderr, nil)
 	} else if systemd.JournalEnabled() {
 		h = systemd.NewJournalHandler(slog.LevelInfo)
 	}
 	log := slog.New(h)
 
-	dc, err := enforcer.LoadDaemonConfig(*configPath)
+	dc, err := enforcer.LoadDaemonConfig(flags.Config)
 	if err != nil {
-		log.Error("daemon config", "err", err)
+		// One line per problem, each with its file:line:col.
+		var problems policies.Errors
+		if !errors.As(err, &problems) {
+			problems = policies.Errors{{File: flags.Config, Msg: err.Error()}}
+		}
+		for _, p := range problems { // in the message: journalctl shows only that
+			log.Error("daemon config: " + p.Error())
+		}
+		log.Error("refusing to start: fix the daemon config ('quell config check " + flags.Config + "' lists the same problems)")
 		return 1
 	}
-	if *policyDir != "" {
-		dc.PolicyDirs = strings.Split(*policyDir, ",")
-	}
-	if *stateDir != "" {
-		dc.StateDir = *stateDir
-	}
-	if *socket != "" {
-		dc.Socket = *socket
-	}
-	if *metricsAddr != "" {
-		dc.MetricsAddr = *metricsAddr
-	}
-	if *cgroupRoot != "" {
-		dc.CgroupRoot = *cgroupRoot
-	}
-	if *checkHost {
+	flags.Apply(&dc)
+	if flags.CheckHost {
 		return runCheckHost(dc.CgroupRoot)
 	}
-	dc.DryRun = dc.DryRun || *dryRun
 	if dc.LockMemory {
 		lockMemory(log)
 	}
@@ -116,18 +97,13 @@ func run() int {
 	var opts []enforcer.Option
 	var hooks enforcer.Hooks
 	if dc.MetricsAddr != "off" {
+		if err := metrics.CheckWebConfig(dc.MetricsWebConfig); err != nil {
+			log.Error("refusing to start", "err", err)
+			return 1
+		}
 		loopMetrics = metrics.NewLoop()
 		hooks = enforcer.Hooks{
-			OnEvent: func(ev view.Event) {
-				kind := ev.Kind
-				if kind == "policy" || kind == "error" {
-					return
-				}
-				if ev.DryRun {
-					kind += "-dry-run"
-				}
-				loopMetrics.ActionsTotal.WithLabelValues(ev.Rule, kind).Inc()
-			},
+			OnEvent:     func(ev view.Event) { loopMetrics.Action(ev.Rule, ev.Kind, ev.DryRun) },
 			OnReconcile: func(d time.Duration) { loopMetrics.ReconcileSeconds.Observe(d.Seconds()) },
 		}
 	}
@@ -146,7 +122,7 @@ func run() int {
 			opts = append(opts, enforcer.SystemdUnits(m))
 		}
 	}
-	if *restoreAll {
+	if flags.RestoreAll {
 		return runRestoreAll(ctx, log, dc.Socket, cfg, opts)
 	}
 	// On a v1 or hybrid host the walk would take v1 hierarchies' dirs for
@@ -163,7 +139,7 @@ func run() int {
 	}
 	var reg *prometheus.Registry
 	if loopMetrics != nil {
-		reg, err = metrics.NewRegistry(e.View, loopMetrics)
+		reg, err = metrics.NewRegistry(e.View, loopMetrics, dc.MetricsMaxContainers)
 		if err != nil {
 			log.Error("metrics", "err", err)
 			return 1
@@ -194,7 +170,7 @@ func run() int {
 		log.Error("API socket", "err", err)
 		return 1
 	}
-	srv := api.NewServer(e, api.Options{Version: version, Logger: log,
+	srv := api.NewServer(e, api.Options{Version: version.Version, Logger: log,
 		Authorizer: api.NewAuthorizer(dc.SocketGroup, dc.ProcRoot)})
 	go func() {
 		if err := srv.Serve(ctx, l); err != nil {
@@ -203,7 +179,8 @@ func run() int {
 	}()
 	if reg != nil {
 		go func() {
-			if err := metrics.Serve(ctx, dc.MetricsAddr, reg); err != nil {
+			ms := metrics.Server{Addr: dc.MetricsAddr, WebConfig: dc.MetricsWebConfig, Logger: log.With("component", "metrics")}
+			if err := ms.Serve(ctx, reg); err != nil {
 				log.Error("metrics server", "addr", dc.MetricsAddr, "err", err)
 			}
 		}()
@@ -218,7 +195,7 @@ func run() int {
 		_ = notifier.Ready()
 		v := e.View()
 		_ = notifier.Status(fmt.Sprintf("%d containers watched; policy %s", v.Loop.Watched, v.Policy.Summary))
-		log.Info("quelld ready", "version", version, "watched", v.Loop.Watched, "policy", v.Policy.Summary, "dry_run", cfg.DryRun)
+		log.Info("quelld ready", "version", version.Version, "commit", version.Commit, "watched", v.Loop.Watched, "policy", v.Policy.Summary, "dry_run", cfg.DryRun)
 	}()
 	err = e.Run(ctx)
 	_ = notifier.Stopping()
@@ -228,4 +205,13 @@ func run() int {
 	}
 	log.Info("quelld stopped")
 	return 0
+}
+
+// versionLine is what --version prints: "quelld VERSION (commit COMMIT)",
+// without the parenthesis when the build was not stamped.
+func versionLine(v, commit string) string {
+	if commit == "" {
+		return "quelld " + v
+	}
+	return "quelld " + v + " (commit " + commit + ")"
 }

@@ -69,14 +69,17 @@ func (e *env) done(js any, human string) error {
 
 func versionCmd() *command {
 	return &command{
-		name:     "version",
-		summary:  "Print the version of quell and of the running quelld",
-		examples: []string{"quell version"},
+		name:    "version",
+		summary: "Print the version and commit of quell, and the version of the running quelld",
+		detail: "The version is 'git describe' of the tree quell was built from (\"dev\" for a build\n" +
+			"without the Makefile's -ldflags); commit is the full git commit. --json prints\n" +
+			"{\"quell\", \"commit\", \"quelld\"}; quelld is \"not reachable\" when no quelld answers.",
+		examples: []string{"quell version", "quell version --json"},
 		run: func(e *env, args []string) (int, error) {
 			if len(args) > 0 {
 				return 0, usagef("takes no arguments, got %q", args)
 			}
-			out := map[string]string{"quell": orDash(e.opts.Version)}
+			out := map[string]string{"quell": orDash(e.opts.Version), "commit": e.opts.Commit}
 			daemon, err := api.NewClient(e.g.socket).Version(e.ctx)
 			if err != nil {
 				out["quelld"] = "not reachable"
@@ -86,7 +89,11 @@ func versionCmd() *command {
 			if e.g.json {
 				return ExitOK, e.printJSON(out)
 			}
-			_, err = fmt.Fprintf(e.stdout, "quell  %s\nquelld %s\n", out["quell"], out["quelld"])
+			commit := ""
+			if e.opts.Commit != "" {
+				commit = " (commit " + e.opts.Commit + ")"
+			}
+			_, err = fmt.Fprintf(e.stdout, "quell  %s%s\nquelld %s\n", out["quell"], commit, out["quelld"])
 			return ExitOK, err
 		},
 	}

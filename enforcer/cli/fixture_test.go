@@ -125,6 +125,9 @@ func run(t *testing.T, ctx context.Context, opts Options, args ...string) result
 	if opts.IsTerminal == nil {
 		opts.IsTerminal = func(io.Writer) (bool, int) { return false, 0 }
 	}
+	if opts.Terminal.Keys == nil { // never the test process's own stdin
+		opts.Terminal.Keys = bytes.NewReader(nil)
+	}
 	var out, errb bytes.Buffer
 	code := Main(ctx, args, &out, &errb, opts)
 	return result{code, out.String(), errb.String()}

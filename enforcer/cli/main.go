@@ -9,16 +9,20 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/quell-dev/quell/enforcer"
 	"github.com/quell-dev/quell/enforcer/api"
 	"github.com/quell-dev/quell/internal/safetext"
 )
 
 // Exit codes.
 const (
-	ExitOK       = 0 // done; for checks: nothing found
-	ExitFailure  = 1 // failed, or a check found problems
-	ExitUsage    = 2 // the command line is wrong
-	defaultLimit = 50
+	ExitOK      = 0 // done; for checks: nothing found
+	ExitFailure = 1 // failed, or a check found problems
+	ExitUsage   = 2 // the command line is wrong
+	// ExitUnreadable: a check (policy check, config check) could not read
+	// a file it was given, so it cannot say whether it is valid.
+	ExitUnreadable = 3
+	defaultLimit   = 50
 	// maxErrorLine caps each line of an error message (policy problems
 	// quote file names and values).
 	maxErrorLine = 1024
@@ -31,6 +35,8 @@ const DefaultPolicyDir = "/etc/quell/policy.d"
 type Options struct {
 	// Version of this quell binary, shown by `quell version`.
 	Version string
+	// Commit is the git commit quell was built from ("" when unknown).
+	Commit string
 	// Local returns a Source that reads cgroupfs directly (one discovery and
 	// observation pass). Read-only commands use it when quelld cannot be
 	// reached. Nil means this build cannot read cgroupfs itself: those
@@ -40,8 +46,14 @@ type Options struct {
 	// in columns (0 when unknown). Nil means: stdout is a terminal when it is
 	// an *os.File on a tty.
 	IsTerminal func(w io.Writer) (tty bool, width int)
+	// Terminal is what the live `quell top` reads of the terminal (size,
+	// keys, resizes); its nil fields take the real one.
+	Terminal Terminal
 	// PolicyDir replaces DefaultPolicyDir (tests).
 	PolicyDir string
+	// ConfigPath is what `quell config check` checks without an argument;
+	// "" means enforcer.DefaultDaemonConfigPath.
+	ConfigPath string
 }
 
 // globals are the flags every command takes.
@@ -79,18 +91,22 @@ type command struct {
 func commands() []*command {
 	return []*command{
 		statusCmd(), topCmd(), tenantsCmd(), containersCmd(), explainCmd(), eventsCmd(),
-		planCmd(), policyCmd(), releaseCmd(), reloadCmd(), versionCmd(),
+		planCmd(), policyCmd(), configCmd(), releaseCmd(), reloadCmd(), versionCmd(),
 	}
 }
 
 // Main runs quell with args (without the program name) and returns the exit
-// code: 0 ok, 1 failure or findings, 2 usage error.
+// code: 0 ok, 1 failure or findings, 2 usage error, 3 a file to check could
+// not be read.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, opts Options) int {
 	if opts.PolicyDir == "" {
 		opts.PolicyDir = DefaultPolicyDir
 	}
 	if opts.IsTerminal == nil {
 		opts.IsTerminal = isTerminal
+	}
+	if opts.ConfigPath == "" {
+		opts.ConfigPath = enforcer.DefaultDaemonConfigPath
 	}
 	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, opts: opts, g: globals{socket: api.DefaultSocket}}
 	cmds := commands()
@@ -184,7 +200,8 @@ Global flags (before or after the command):
   --socket PATH  quelld's API socket (default `+api.DefaultSocket+`)
   --json         print JSON instead of a table
 
-Exit status: 0 ok, 1 failure or findings, 2 usage error.
+Exit status: 0 ok, 1 failure or findings, 2 usage error, 3 a file to check
+(policy check, config check) could not be read.
 Read-only commands (status, top, tenants, containers, explain, plan) read
 cgroupfs directly when quelld is not running.
 

@@ -31,6 +31,9 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"release"},
 		{"policy"},
 		{"policy", "lint"},
+		{"config"},
+		{"config", "lint"},
+		{"config", "check", "a.toml", "b.toml"},
 		{"status", "extra"},
 		{"events", "--limit", "0"},
 	} {
@@ -167,10 +170,13 @@ func TestTopLiveUsesAlternateScreen(t *testing.T) {
 	if n := strings.Count(r.stdout, home); n < 2 {
 		t.Errorf("%d frames in 1.2s at 100ms, want several", n)
 	}
-	for _, l := range strings.Split(r.stdout, "\n") {
-		plain := strings.NewReplacer(altScreenOn, "", altScreenOff, "", home, "", clearEOL, "", clearEOS, "").Replace(l)
-		if len([]rune(plain)) > 60 {
-			t.Errorf("line wider than the 60-column terminal: %q", plain)
+	// Each frame starts at home; its last line has no newline.
+	for _, frame := range strings.Split(r.stdout, home) {
+		for _, l := range strings.Split(frame, "\n") {
+			plain := strings.NewReplacer(altScreenOn, "", altScreenOff, "", clearEOL, "", clearEOS, "").Replace(l)
+			if len([]rune(plain)) > 60 {
+				t.Errorf("line wider than the 60-column terminal: %q", plain)
+			}
 		}
 	}
 }
@@ -364,6 +370,17 @@ func TestVersion(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "quelld not reachable") {
 		t.Errorf("%d %q", r.code, r.stdout)
 	}
+	stamped := Options{Version: "v1.2.0-3-g0123abc", Commit: "0123abc4567890"}
+	r = run(t, nil, stamped, "version", "--socket", sock)
+	if r.code != 0 || r.stdout != "quell  v1.2.0-3-g0123abc (commit 0123abc4567890)\nquelld 0.9.0\n" {
+		t.Errorf("stamped: %d %q", r.code, r.stdout)
+	}
+	r = run(t, nil, stamped, "version", "--json", "--socket", sock)
+	var js map[string]string
+	if err := json.Unmarshal([]byte(r.stdout), &js); r.code != 0 || err != nil ||
+		js["quell"] != "v1.2.0-3-g0123abc" || js["commit"] != "0123abc4567890" || js["quelld"] != "0.9.0" {
+		t.Errorf("version --json: %d %q", r.code, r.stdout)
+	}
 }
 
 func TestPolicyCheck(t *testing.T) {
@@ -410,8 +427,8 @@ name = "ci"
 		}
 	}
 	r = run(t, nil, Options{}, "policy", "check", "--json", "--portable", badFile)
-	var res policyResult
-	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.Valid || len(res.Errors) < 2 || r.code != ExitFailure {
+	var res []finding
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || len(res) < 2 || r.code != ExitFailure {
 		t.Errorf("--json: %v %+v exit %d", err, res, r.code)
 	}
 }

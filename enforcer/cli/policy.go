@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -20,10 +19,13 @@ func policyCmd() *command {
 		summary: "Check policy files without applying them",
 		detail: "'quell policy check' reads the files (a directory contributes its *.toml files in\n" +
 			"lexical order, as quelld reads " + DefaultPolicyDir + ") and validates them as quelld\n" +
-			"would. Exit 0 with a one-line summary when valid; exit 1 listing every problem as\n" +
-			"file:line:col. It needs neither quelld nor root. Warnings (a guaranteed tenant that a\n" +
-			"container joins by name or label alone; a Kubernetes key matched under labels rather than\n" +
-			"trusted_labels) are printed but do not fail the check.",
+			"would, listing every problem as file:line:col. It needs neither quelld nor root.\n" +
+			"Warnings (a guaranteed tenant that a container joins by name or label alone; a\n" +
+			"Kubernetes key matched under labels rather than trusted_labels) are printed but do not\n" +
+			"fail the check.\n\n" +
+			"With --json, stdout is a JSON array of {file, line, column, key, message}, one per\n" +
+			"problem, empty when valid (line and column 0: about the file as a whole); warnings go\n" +
+			"to stderr.\n\n" + checkExitStatus,
 		examples: []string{"quell policy check", "quell policy check ./policy.d/10-acme.toml", "quell policy check --portable --json /srv/ansible/files/quell/"},
 		setFlags: func(f *flags) {
 			f.boolVar(&portable, "", "portable", "skip the checks against this host (CPU count, io devices): for checking on another machine")
@@ -41,60 +43,38 @@ func policyCmd() *command {
 	}
 }
 
-// policyResult is the --json answer of `quell policy check`.
-type policyResult struct {
-	Valid   bool     `json:"valid"`
-	Paths   []string `json:"paths"`
-	Summary string   `json:"summary,omitempty"`
-	Errors  []string `json:"errors,omitempty"`
-	// Warnings are valid but unsafe among hostile tenants (see
-	// policies.Policy.Warnings); they do not change the exit status.
-	Warnings []string `json:"warnings,omitempty"`
-}
-
 func checkPolicy(e *env, paths []string, portable bool) (int, error) {
 	var opts policies.Options
 	if !portable {
 		opts = policies.Options{HostCPUs: runtime.NumCPU(), DeviceExists: blockDevice}
 	}
 	pol, err := policies.Load(paths, opts)
-	res := policyResult{Valid: err == nil, Paths: paths}
-	if err == nil {
-		res.Summary = pol.Summary()
+	es := problems(strings.Join(paths, " "), err)
+	var warnings []string
+	if pol != nil {
 		for _, w := range pol.Warnings() {
-			res.Warnings = append(res.Warnings, w.Error())
-		}
-	} else {
-		var pe policies.Errors
-		if errors.As(err, &pe) {
-			for _, p := range pe {
-				res.Errors = append(res.Errors, p.Error())
-			}
-		} else {
-			for _, l := range strings.Split(strings.TrimRight(err.Error(), "\n"), "\n") {
-				res.Errors = append(res.Errors, l)
-			}
+			warnings = append(warnings, "warning: "+safetext.Escape(w.Error(), maxErrorLine))
 		}
 	}
-	if e.g.json {
-		if err := e.printJSON(res); err != nil {
+	switch {
+	case e.g.json:
+		// stdout is the array of problems alone; warnings, which do not
+		// fail the check, go to stderr.
+		for _, w := range warnings {
+			fmt.Fprintln(e.stderr, w)
+		}
+		if err := e.printJSON(findings(es)); err != nil {
 			return 0, err
 		}
-	} else if res.Valid {
-		for _, w := range res.Warnings {
-			fmt.Fprintln(e.stdout, "warning: "+safetext.Escape(w, maxErrorLine))
+	case len(es) == 0:
+		for _, w := range warnings {
+			fmt.Fprintln(e.stdout, w)
 		}
-		fmt.Fprintf(e.stdout, "%s: ok: %s\n", safetext.Line(strings.Join(paths, " ")), safetext.Line(res.Summary))
-	} else {
-		for _, l := range res.Errors { // they quote names and values from the files
-			fmt.Fprintln(e.stdout, safetext.Escape(l, maxErrorLine))
-		}
-		fmt.Fprintf(e.stderr, "quell policy check: %d problems; quelld would keep its last good policy\n", len(res.Errors))
+		fmt.Fprintf(e.stdout, "%s: ok: %s\n", safetext.Line(strings.Join(paths, " ")), safetext.Line(pol.Summary()))
+	default:
+		e.printProblems("policy check", es, "quelld would keep its last good policy")
 	}
-	if !res.Valid {
-		return ExitFailure, nil
-	}
-	return ExitOK, nil
+	return checkStatus(es), nil
 }
 
 // blockDevice returns nil when path is a block device on this host.

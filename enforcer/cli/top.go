@@ -6,8 +6,6 @@ import (
 	"io"
 	"strings"
 	"time"
-
-	"github.com/quell-dev/quell/internal/safetext"
 )
 
 // ANSI sequences for the live view.
@@ -26,8 +24,11 @@ func topCmd() *command {
 		summary: "Live usage per tenant against its limits",
 		detail: "CPU is used/limit in CPUs, THR the share of periods throttled, MEM and SWAP\n" +
 			"used/limit, IO and NET rates, PIDS used/limit, DISK used/quota, PSI the some avg10\n" +
-			"pressure of cpu/memory/io, LAST ACTION what quell last did. On a terminal the\n" +
-			"table redraws in place until Ctrl-C; otherwise frames are printed one after another.",
+			"pressure of cpu/memory/io, LAST ACTION what quell last did.\n\n" +
+			"On a terminal the table redraws in place, at the terminal's size (redrawn when it is\n" +
+			"resized; rows that do not fit are cut from the bottom and counted), until q or Ctrl-C.\n" +
+			"Keys re-sort it at once: c cpu, m mem, i io, n name, p pids. Otherwise (a pipe,\n" +
+			"--once, --json) frames are printed one after another.",
 		examples: []string{"quell top", "quell top -c --sort mem", "quell top --once --json | jq '.tenants[].usage.cpus'"},
 		setFlags: func(f *flags) {
 			f.boolVar(&o.containers, "c", "containers", "show each tenant's containers under it")
@@ -55,13 +56,8 @@ func runTop(e *env, o topOpts) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	tty, width := e.opts.IsTerminal(e.stdout)
-	live := tty && !o.once && !e.g.json
-	if live {
-		io.WriteString(e.stdout, altScreenOn)
-		defer io.WriteString(e.stdout, altScreenOff)
-	} else {
-		width = 0
+	if tty, _ := e.opts.IsTerminal(e.stdout); tty && !o.once && !e.g.json {
+		return runTopLive(e, svc, direct, o)
 	}
 	tick := time.NewTicker(o.interval)
 	defer tick.Stop()
@@ -70,11 +66,8 @@ func runTop(e *env, o topOpts) (int, error) {
 		switch {
 		case err != nil && e.ctx.Err() != nil:
 			return ExitOK, nil
-		case err != nil && (first || !live):
-			return 0, err
 		case err != nil:
-			// quelld restarting: keep the screen and say so.
-			fmt.Fprintf(e.stdout, "%s%s%s%s", home, "quell top: "+safetext.Line(err.Error())+"; retrying", clearEOL, clearEOS)
+			return 0, err
 		case e.g.json && o.once:
 			if err := e.printJSON(v); err != nil {
 				return 0, err
@@ -85,12 +78,6 @@ func runTop(e *env, o topOpts) (int, error) {
 				return 0, err
 			}
 			if _, err := fmt.Fprintf(e.stdout, "%s\n", b); err != nil {
-				return 0, err
-			}
-		case live:
-			frame := fitWidth(renderTop(v, o, direct, width), width)
-			frame = strings.ReplaceAll(frame, "\n", clearEOL+"\n")
-			if _, err := io.WriteString(e.stdout, home+frame+clearEOS); err != nil {
 				return 0, err
 			}
 		default:

@@ -15,6 +15,7 @@ type topOpts struct {
 	sortBy     string
 	interval   time.Duration
 	once       bool
+	live       bool // on a terminal, re-sorted by keys
 }
 
 var sortKeys = []string{"cpu", "mem", "io", "pids", "name"}
@@ -141,6 +142,9 @@ func renderTop(v *view.View, o topOpts, direct bool, width int) string {
 		pol = "POLICY INVALID (last good policy in force: " + orDash(v.Policy.Summary) + ")"
 	}
 	line2 := fmt.Sprintf("%s  %d containers  %d penalties  sort %s", pol, len(v.Containers), len(v.Penalties), o.sortBy)
+	if o.live { // first, so that a narrow terminal still shows it
+		line2 = fmt.Sprintf("sort %s (keys c m i n p, q quits)  %s  %d containers  %d penalties", o.sortBy, pol, len(v.Containers), len(v.Penalties))
+	}
 	if v.DryRun {
 		line2 += "  DRY RUN"
 	}

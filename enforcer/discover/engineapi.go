@@ -18,17 +18,22 @@ import (
 // github.com/docker/docker/client: quell needs two read-only GETs, and that
 // client pulls in most of the Docker engine's module tree.
 //
-// Every request has a short deadline and a capped answer. A socket that
-// failed is left alone for a while, 1 s after the first failure, doubling
-// up to Backoff, so a hung daemon costs one deadline per Backoff, not one
-// per container per pass, while a socket-activated service that was still
-// starting (podman's) is asked again soon. An EngineAPI is safe for
-// concurrent use.
+// Every answer is capped. A container is asked about in the background:
+// Container waits Timeout for the answer and, if it is not there yet,
+// returns errPending and leaves the request open for up to Patience; the
+// next call for that ID (the loop's next pass) takes the answer. So quelld's
+// loop never waits more than Timeout for an engine, and a socket-activated
+// service that starts slowly (podman's API under load took longer than
+// 500 ms to come up, and exits again 5 s after its last request, so short
+// requests never met a warm service) still answers. A socket that failed
+// is left alone for a while, 1 s after the first failure, doubling up to
+// Backoff. An EngineAPI is safe for concurrent use.
 type EngineAPI struct {
-	Socket  string
-	Timeout time.Duration // per request; 0: 500ms
-	Backoff time.Duration // longest rest after failures; 0: 30s
-	Now     func() time.Time
+	Socket   string
+	Timeout  time.Duration // how long a caller waits; 0: 500ms
+	Patience time.Duration // how long a request may stay open; 0: 20s
+	Backoff  time.Duration // longest rest after failures; 0: 30s
+	Now      func() time.Time
 
 	mu      sync.Mutex
 	quiet   time.Time // no request before this
@@ -36,7 +41,26 @@ type EngineAPI struct {
 	root    string    // DockerRootDir, once known
 	rootErr error
 	client  *http.Client
+	asked   map[string]*asking // requests for containers, by ID
 }
+
+// asking is one request for a container, answered in the background.
+type asking struct {
+	done   chan struct{}
+	c      engineContainer
+	err    error
+	waited bool      // a caller already waited Timeout for it
+	at     time.Time // when the answer came (a.now()), set before done closes
+}
+
+// keepAnswer is how long an answer nobody took is kept.
+const keepAnswer = 10 * time.Second
+
+// maxAsking bounds the requests open at once on one socket.
+const maxAsking = 16
+
+// errPending: the engine was asked and has not answered yet.
+var errPending = fmt.Errorf("%w: asked, no answer yet", errEngineDown)
 
 // NewEngineAPI returns a client for the engine API on socket.
 func NewEngineAPI(socket string, now func() time.Time) *EngineAPI {
@@ -69,13 +93,89 @@ func (a *EngineAPI) Container(id string) (engineContainer, error) {
 	if !bareRe.MatchString(id) {
 		return c, fmt.Errorf("engine API: refusing container ID %q (not 64 hex digits)", id)
 	}
-	if err := a.get("/containers/"+id+"/json", &c); err != nil {
+	c, err := a.ask(id)
+	if err != nil {
 		return c, err
 	}
 	if c.ID != id {
 		return engineContainer{}, fmt.Errorf("engine API %s: asked for %s, answered for %q", a.Socket, id, c.ID)
 	}
 	return c, nil
+}
+
+// ask returns the answer for id: one already in, or one that comes within
+// Timeout of a new request; otherwise errPending, the request staying open.
+func (a *EngineAPI) ask(id string) (engineContainer, error) {
+	a.mu.Lock()
+	a.forget()
+	q := a.asked[id]
+	if q == nil {
+		if a.now().Before(a.quiet) {
+			a.mu.Unlock()
+			return engineContainer{}, fmt.Errorf("%w: %s (failed recently)", errEngineDown, a.Socket)
+		}
+		if len(a.asked) >= maxAsking {
+			a.mu.Unlock()
+			return engineContainer{}, fmt.Errorf("%w (%d requests open on %s)", errPending, maxAsking, a.Socket)
+		}
+		if a.asked == nil {
+			a.asked = map[string]*asking{}
+		}
+		q = &asking{done: make(chan struct{})}
+		a.asked[id] = q
+		go func() {
+			defer close(q.done)
+			q.err = a.getWithin("/containers/"+id+"/json", &q.c, a.patience(), false)
+			q.at = a.now()
+		}()
+	}
+	wait := !q.waited
+	q.waited = true
+	a.mu.Unlock()
+	if wait {
+		t := time.NewTimer(a.timeout())
+		defer t.Stop()
+		select {
+		case <-q.done:
+		case <-t.C:
+		}
+	}
+	select {
+	case <-q.done:
+		a.mu.Lock()
+		delete(a.asked, id)
+		a.mu.Unlock()
+		return q.c, q.err
+	default:
+		return engineContainer{}, fmt.Errorf("%w: %s", errPending, a.Socket)
+	}
+}
+
+// forget drops answers nobody took within keepAnswer (a container gone
+// before its next pass), so they neither pile up nor go stale. a.mu held.
+func (a *EngineAPI) forget() {
+	for id, q := range a.asked {
+		select {
+		case <-q.done:
+			if a.now().Sub(q.at) > keepAnswer {
+				delete(a.asked, id)
+			}
+		default:
+		}
+	}
+}
+
+// settle waits until no request is open (tests).
+func (a *EngineAPI) settle() {
+	a.mu.Lock()
+	qs := make([]*asking, 0, len(a.asked))
+	for _, q := range a.asked {
+		qs = append(qs, q)
+	}
+	a.mu.Unlock()
+	for _, q := range qs {
+		<-q.done
+	}
 }
 
 // RootDir returns the engine's DockerRootDir from GET /info (dockerd's
@@ -93,7 +193,7 @@ func (a *EngineAPI) RootDir() (string, error) {
 	var info struct {
 		DockerRootDir string `json:"DockerRootDir"`
 	}
-	if err := a.getWithin("/info", &info, 4*a.timeout()); err != nil {
+	if err := a.getWithin("/info", &info, 4*a.timeout(), true); err != nil {
 		return "", err
 	}
 	if info.DockerRootDir == "" || info.DockerRootDir[0] != '/' {
@@ -132,6 +232,13 @@ func (a *EngineAPI) httpClient() *http.Client {
 	return a.client
 }
 
+func (a *EngineAPI) patience() time.Duration {
+	if a.Patience > 0 {
+		return a.Patience
+	}
+	return 20 * time.Second
+}
+
 func (a *EngineAPI) timeout() time.Duration {
 	if a.Timeout > 0 {
 		return a.Timeout
@@ -139,19 +246,16 @@ func (a *EngineAPI) timeout() time.Duration {
 	return 500 * time.Millisecond
 }
 
-// get fetches path and decodes its JSON answer into v.
-func (a *EngineAPI) get(path string, v any) error { return a.getWithin(path, v, a.timeout()) }
-
-// getWithin is get with its own deadline (/info is slower than the rest,
-// and asked once).
-func (a *EngineAPI) getWithin(path string, v any, timeout time.Duration) error {
+// getWithin fetches path within timeout and decodes its JSON answer into
+// v. checkRest: refuse while the socket rests (ask checks it itself).
+func (a *EngineAPI) getWithin(path string, v any, timeout time.Duration, checkRest bool) error {
 	if a == nil || a.Socket == "" {
 		return errEngineDown
 	}
 	a.mu.Lock()
 	resting := a.now().Before(a.quiet)
 	a.mu.Unlock()
-	if resting {
+	if checkRest && resting {
 		return fmt.Errorf("%w: %s (failed recently)", errEngineDown, a.Socket)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)

@@ -89,7 +89,7 @@ func TestReadMetaAsksDockersAPI(t *testing.T) {
 		}
 	})
 	r := Roots{Run: filepath.Join(dir, "run"), Docker: filepath.Join(dir, "var-lib-docker"), Proc: filepath.Join(dir, "proc"),
-		DockerAPI: NewEngineAPI(sock, nil)}
+		DockerAPI: patientAPI(sock)}
 	f := dockerState(t, r)
 	m, err := r.ReadMeta(f)
 	if err != nil || m.Name != "web-1" || m.Labels["team"] != "web" {
@@ -110,9 +110,10 @@ func TestReadMetaAsksDockersAPI(t *testing.T) {
 	}
 }
 
-// TestEngineAPIRefusesAndRests: a hung daemon costs one deadline, then the
-// socket rests; a huge answer, an answer for another ID and a non-hex ID
-// are refused.
+// TestEngineAPIRefusesAndRests: a hung daemon costs the caller one
+// Timeout, then nothing while the request stays open (Patience); after it
+// failed the socket rests; a huge answer, an answer for another ID and a
+// non-hex ID are refused.
 func TestEngineAPIRefusesAndRests(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int64
@@ -122,27 +123,39 @@ func TestEngineAPIRefusesAndRests(t *testing.T) {
 		<-release
 	})
 	defer close(release)
-	now := time.Unix(1000, 0)
-	a := &EngineAPI{Socket: hung, Timeout: 50 * time.Millisecond, Backoff: 10 * time.Second, Now: func() time.Time { return now }}
+	var clock atomic.Int64 // fake time, ns since the epoch (read by the requests' goroutines too)
+	clock.Store(int64(1000 * time.Second))
+	advance := func(d time.Duration) { clock.Add(int64(d)) }
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	a := &EngineAPI{Socket: hung, Timeout: 200 * time.Millisecond, Patience: 300 * time.Millisecond, Backoff: 10 * time.Second, Now: now}
 	start := time.Now()
-	if _, err := a.Container(idA); !errors.Is(err, errEngineDown) {
-		t.Fatalf("hung daemon: %v, want errEngineDown", err)
+	if _, err := a.Container(idA); !errors.Is(err, errEngineDown) || !errors.Is(err, errPending) {
+		t.Fatalf("hung daemon: %v, want errPending", err)
 	}
-	if _, err := a.Container(idA); !errors.Is(err, errEngineDown) || calls.Load() != 1 {
-		t.Fatalf("second ask: %v after %d calls; want a rest without a call", err, calls.Load())
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("first ask returned after %v, want it to wait Timeout (200ms) for the answer", d)
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("two asks of a hung daemon took %v", d)
+	start = time.Now()
+	if _, err := a.Container(idA); !errors.Is(err, errPending) || calls.Load() != 1 {
+		t.Fatalf("second ask: %v after %d calls; want pending, no new call", err, calls.Load())
 	}
+	if d := time.Since(start); d > 150*time.Millisecond {
+		t.Errorf("second ask took %v; the loop must not wait Timeout (200ms) again for an open request", d)
+	}
+	a.settle() // the request fails at Patience: the socket rests
 	// Rests of 1 s, 2 s, 4 s, then Backoff (10 s) at most.
 	for i, rest := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second} {
-		now = now.Add(rest - time.Millisecond)
-		if _, err := a.Container(idA); !errors.Is(err, errEngineDown) || calls.Load() != int64(i+1) {
-			t.Fatalf("within rest %d (%v): %v after %d calls; want no call", i, rest, err, calls.Load())
+		advance(rest - time.Millisecond)
+		if _, err := a.Container(idA); !errors.Is(err, errEngineDown) || errors.Is(err, errPending) || calls.Load() != int64(i+1) {
+			t.Fatalf("within rest %d (%v): %v after %d calls; want a rest, no call", i, rest, err, calls.Load())
 		}
-		now = now.Add(time.Millisecond)
-		if _, err := a.Container(idA); !errors.Is(err, errEngineDown) || calls.Load() != int64(i+2) {
-			t.Fatalf("after rest %d (%v): %v after %d calls; want asked again", i, rest, err, calls.Load())
+		advance(time.Millisecond)
+		if _, err := a.Container(idA); !errors.Is(err, errPending) {
+			t.Fatalf("after rest %d (%v): %v; want asked again", i, rest, err)
+		}
+		a.settle()
+		if calls.Load() != int64(i+2) {
+			t.Fatalf("after rest %d: %d calls, want %d", i, calls.Load(), i+2)
 		}
 	}
 
@@ -154,7 +167,7 @@ func TestEngineAPIRefusesAndRests(t *testing.T) {
 		w.Write([]byte(`{"Id":"` + idA + `","Name":"`))
 		w.Write([]byte(strings.Repeat("x", MaxMetaFile+10)))
 	})
-	b := NewEngineAPI(big, nil)
+	b := patientAPI(big)
 	if _, err := b.Container(idA); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("huge answer: %v", err)
 	}
@@ -176,7 +189,7 @@ func TestReadMetaPodman(t *testing.T) {
 		fmt.Fprint(w, engineJSON(idC, "ci-1", 321, `"team":"ci"`))
 	})
 	r := Roots{Run: filepath.Join(dir, "run"), Proc: filepath.Join(dir, "proc"), Containers: filepath.Join(dir, "default-graph"),
-		StorageConf: filepath.Join(dir, "storage.conf"), PodmanAPI: NewEngineAPI(up, nil)}
+		StorageConf: filepath.Join(dir, "storage.conf"), PodmanAPI: patientAPI(up)}
 	cg := "machine.slice/libpod-" + idC + ".scope"
 	writeFile(t, filepath.Join(r.Run, "crun", idC, "status"), `{"pid":321,"process-start-time":500,"cgroup-path":"/`+cg+`/container","scope":"libpod-`+idC+`.scope"}`)
 	writeFile(t, filepath.Join(r.Proc, "321/cgroup"), "0::/"+cg+"/container\n")
@@ -223,4 +236,37 @@ func TestDataRootConfigs(t *testing.T) {
 	if _, err := storageConfRoot(p); err == nil {
 		t.Error("relative graphroot accepted")
 	}
+}
+
+// TestEngineAPISlowStartAnswersNextPass: podman's socket-activated API
+// takes longer than Timeout to answer its first request; the request stays
+// open and the next ask takes the answer.
+func TestEngineAPISlowStartAnswersNextPass(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int64
+	slow := fakeEngine(t, func(w http.ResponseWriter, req *http.Request) {
+		calls.Add(1)
+		time.Sleep(200 * time.Millisecond)
+		fmt.Fprint(w, engineJSON(idC, "ci-1", 321, `"team":"ci"`))
+	})
+	a := &EngineAPI{Socket: slow, Timeout: 20 * time.Millisecond}
+	if _, err := a.Container(idC); !errors.Is(err, errPending) {
+		t.Fatalf("first ask of a slow engine: %v, want errPending", err)
+	}
+	a.settle()
+	c, err := a.Container(idC)
+	if err != nil || c.Name != "ci-1" || c.Config.Labels["team"] != "ci" || calls.Load() != 1 {
+		t.Fatalf("next ask: %+v, %v after %d calls; want the first request's answer", c, err, calls.Load())
+	}
+	// Taken once: a later ask is a new request.
+	if _, err := a.Container(idC); !errors.Is(err, errPending) || calls.Load() != 2 {
+		t.Fatalf("ask after the answer was taken: %v after %d calls; want a new request", err, calls.Load())
+	}
+	a.settle()
+}
+
+// patientAPI is a client whose callers wait long enough for an answer on
+// a loaded test host: the tests using it are about what is answered.
+func patientAPI(sock string) *EngineAPI {
+	return &EngineAPI{Socket: sock, Timeout: 20 * time.Second, Patience: 30 * time.Second}
 }

@@ -20,12 +20,15 @@ var update = flag.Bool("update", false, "rewrite testdata/*.prom from the curren
 func fixedRegistry(t *testing.T) *prometheus.Registry {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewCollector(fixedView))
+	reg.MustRegister(NewCollector(fixedView, 0))
 	loop := NewLoop()
 	if err := loop.Register(reg); err != nil {
 		t.Fatal(err)
 	}
-	loop.ActionsTotal.WithLabelValues("cpu-contention", "throttle").Add(2)
+	loop.Action("cpu-contention", "throttle", false)
+	loop.Action("cpu-contention", "throttle", false)
+	loop.Action("miner", "evict", true)
+	loop.Action("", "policy", false) // not an action
 	loop.ReconcileSeconds.Observe(0.004)
 	return reg
 }
@@ -73,19 +76,19 @@ func TestLint(t *testing.T) {
 func TestRegistryWithRuntimeCollectorsGathers(t *testing.T) {
 	t.Parallel()
 	loop := NewLoop()
-	reg, err := NewRegistry(fixedView, loop)
+	reg, err := NewRegistry(fixedView, loop, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	loop.ActionsTotal.WithLabelValues("miner", "evict").Inc()
-	if n, err := testutil.GatherAndCount(reg, "quell_actions_total", "quell_policy_valid", "go_goroutines"); err != nil || n != 3 {
-		t.Errorf("count = %d, %v; want 3 series", n, err)
+	loop.Action("miner", "evict", false)
+	if n, err := testutil.GatherAndCount(reg, "quell_actions_total", "quell_policy_valid", "go_goroutines", "quell_build_info"); err != nil || n != 4 {
+		t.Errorf("count = %d, %v; want 4 series", n, err)
 	}
 }
 
 func TestNoViewExportsNothing(t *testing.T) {
 	t.Parallel()
-	c := NewCollector(func() *view.View { return nil })
+	c := NewCollector(func() *view.View { return nil }, 0)
 	if n := testutil.CollectAndCount(c); n != 0 {
 		t.Errorf("%d series before the first observation, want 0", n)
 	}
@@ -97,7 +100,7 @@ func TestInvalidPolicyIsZero(t *testing.T) {
 		v := fixedView()
 		v.Policy.Valid = false
 		return v
-	})
+	}, 0)
 	want := `# HELP quell_policy_valid 1 when the last policy load succeeded, 0 when it failed (the last good policy stays in force).
 # TYPE quell_policy_valid gauge
 quell_policy_valid 0

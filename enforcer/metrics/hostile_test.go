@@ -22,7 +22,7 @@ func hostileView() *view.View {
 			ID: id, Cgroup: "system.slice/" + id + ".scope", Runtime: "unknown", Name: name, Tenant: "ci", Class: "best-effort"}})
 	}
 	add("bad-utf8", "x\xff\xfe")
-	add("escapes", "\x1b]0;pwned\x07\x1b[2J\nquell_tenant_cpu_usage_cpus{tenant=\"acme\"} 99")
+	add("escapes", "\x1b]0;pwned\x07\x1b[2J\nquell_tenant_memory_usage_bytes{tenant=\"acme\"} 99")
 	add("huge", strings.Repeat("A", 1<<20))
 	add("twin", "same")
 	add("twin", "same")
@@ -31,7 +31,7 @@ func hostileView() *view.View {
 
 func TestHostileLabelsNeverFailTheScrape(t *testing.T) {
 	t.Parallel()
-	reg, err := NewRegistry(hostileView, NewLoop())
+	reg, err := NewRegistry(hostileView, NewLoop(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestHostileLabelsNeverFailTheScrape(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { _ = ServeListener(ctx, l, reg) }()
+	go func() { _ = (Server{}).ServeListener(ctx, l, reg) }()
 	resp, err := http.Get("http://" + l.Addr().String() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -53,9 +53,9 @@ func TestHostileLabelsNeverFailTheScrape(t *testing.T) {
 		t.Fatalf("scrape: %s\n%.2000s", resp.Status, body)
 	}
 	for _, want := range []string{
-		`quell_tenant_cpu_usage_cpus{tenant="acme"} 1.25`,
+		`quell_tenant_memory_usage_bytes{tenant="acme"} 5.36870912e+08`,
 		`quell_container_info{cgroup="system.slice/bad-utf8.scope",class="best-effort",container="bad-utf8",name="x\\xff\\xfe",runtime="unknown",tenant="ci"} 1`,
-		`name="\\x1b]0;pwned\\a\\x1b[2J\\nquell_tenant_cpu_usage_cpus{tenant=\"acme\"} 99"`,
+		`name="\\x1b]0;pwned\\a\\x1b[2J\\nquell_tenant_memory_usage_bytes{tenant=\"acme\"} 99"`,
 		`quell_metrics_series_dropped_total `,
 	} {
 		if !strings.Contains(body, want) {

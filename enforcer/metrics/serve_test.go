@@ -12,7 +12,7 @@ import (
 
 func TestServeScrapeAndStop(t *testing.T) {
 	t.Parallel()
-	reg, err := NewRegistry(fixedView, NewLoop())
+	reg, err := NewRegistry(fixedView, NewLoop(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestServeScrapeAndStop(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- ServeListener(ctx, l, reg) }()
+	go func() { done <- (Server{}).ServeListener(ctx, l, reg) }()
 
 	resp, err := http.Get("http://" + l.Addr().String() + "/metrics")
 	if err != nil {
@@ -30,7 +30,7 @@ func TestServeScrapeAndStop(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), `quell_tenant_cpu_usage_cpus{tenant="acme"} 1.25`) {
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `quell_tenant_cpu_usage_seconds_total{tenant="acme"} 3600.5`) {
 		t.Errorf("scrape: %s\n%.500s", resp.Status, body)
 	}
 	cancel()
@@ -46,7 +46,7 @@ func TestServeScrapeAndStop(t *testing.T) {
 
 func TestServeBadAddr(t *testing.T) {
 	t.Parallel()
-	if err := Serve(context.Background(), "127.0.0.1:notaport", nil); err == nil {
+	if err := (Server{Addr: "127.0.0.1:notaport"}).Serve(context.Background(), nil); err == nil {
 		t.Error("Serve on a bad address returned nil")
 	}
 }

@@ -47,6 +47,9 @@ type Usage struct {
 	MemoryPressure float64   `json:"mem_some_avg10"` // memory.pressure some avg10
 	IOPressure     float64   `json:"io_some_avg10"`  // io.pressure some avg10
 	OOMKills       uint64    `json:"oom_kills"`      // memory.events oom_kill
+	// Counters are the cumulative counters the rates above come from
+	// (containers only; a tenant's are left empty).
+	Counters Counters `json:"counters,omitzero"`
 }
 
 // Limit is what quell set on a cgroup file, for display.

@@ -38,6 +38,9 @@ type HostView struct {
 	MemTotal     int64              `json:"mem_total_bytes"`
 	MemAvailable int64              `json:"mem_available_bytes"`
 	Signals      map[string]float64 `json:"signals"` // e.g. host.cpu.some.avg10
+	// Pressure are the stall totals of /proc/pressure/{cpu,memory,io};
+	// nil where the file could not be read.
+	Pressure [3]*StallCounters `json:"pressure,omitempty"`
 }
 
 // TenantView is a tenant's aggregate usage against its limits.
@@ -70,6 +73,10 @@ type ContainerView struct {
 	Set     ContainerLimits `json:"set,omitzero"`     // Limits as numbers; absent when none is set
 	Errors  []string        `json:"errors,omitempty"` // writes the kernel refused, reads that failed
 	Penalty *PenaltyView    `json:"penalty,omitempty"`
+
+	// ErrorsTotal counts Errors over every pass since quelld found the
+	// container.
+	ErrorsTotal uint64 `json:"errors_total,omitempty"`
 }
 
 // ContainerLimits are the limits in force on a container, as numbers: the
@@ -115,7 +122,8 @@ type LoopStatus struct {
 	LastDuration time.Duration `json:"last_duration_ns"`
 	Watched      int           `json:"watched_cgroups"`
 	Errors       int           `json:"errors_last_tick"`
-	Ticks        uint64        `json:"ticks"` // passes since start
+	ErrorsTotal  uint64        `json:"errors_total"` // errors in every pass since start
+	Ticks        uint64        `json:"ticks"`        // passes since start
 }
 
 // Event is one thing quell did or decided, kept in the state dir and shown by

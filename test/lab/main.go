@@ -98,7 +98,7 @@ func runOrTest(ctx context.Context, sub string, args []string) int {
 	fs.StringVar(&o.Mode, "mode", modeFast, "fast (busybox-free Go init as PID 1) or systemd (systemd as PID 1)")
 	timeout := 5 * time.Minute
 	if sub == "test" {
-		timeout = 30 * time.Minute // per suite: the systemd suite runs real dockerd, podman and containerd
+		timeout = 40 * time.Minute // per suite: the systemd suite runs real dockerd, podman and containerd
 	}
 	fs.DurationVar(&o.Timeout, "timeout", timeout, "kill the guest after this long (lab test: the test binary's -test.timeout, plus boot)")
 	fs.IntVar(&o.MemMiB, "mem", 1536, "guest memory in MiB")

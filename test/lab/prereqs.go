@@ -19,6 +19,12 @@ var hostPackages = []string{
 	"iproute2", "runc", "kmod", "systemd", "dbus", "util-linux", "cpio",
 	// The real engines the systemd-mode tests start (labkit.StartEngine).
 	"docker.io", "containerd", "podman", "crun",
+	// promtool for make rules; the real Prometheus of the systemd-mode test
+	// that scrapes quelld (test/systemd/prometheus_test.go).
+	"prometheus",
+	// cmd/quell-docs' unit tests parse the completions in each shell and
+	// the man pages in groff; test/systemd/deb_test.go asks man for them.
+	"zsh", "fish", "groff-base", "man-db",
 }
 
 // missingPackages asks dpkg-query which of pkgs are not installed.

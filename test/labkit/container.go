@@ -1,6 +1,7 @@
 package labkit
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -134,7 +135,7 @@ func StartContainer(t testing.TB, spec ContainerSpec) *Container {
 		t.Fatalf("container %s init %d is in cgroup %q, want %q", spec.ID, pid, got, p.Cgroup)
 	}
 	if spec.Runtime == Docker {
-		entry := filepath.Join("/var/lib/docker/containers", spec.ID, "config.v2.json")
+		entry := filepath.Join(DockerDataRoot(), "containers", spec.ID, "config.v2.json")
 		if err := writeJSON(entry, dockerStoreEntry(spec, pid)); err != nil {
 			t.Fatal(err)
 		}
@@ -159,7 +160,7 @@ func (c *Container) remove(t testing.TB) {
 		t.Errorf("cleanup: %v", err)
 	}
 	if c.Runtime == Docker {
-		_ = os.RemoveAll(filepath.Join("/var/lib/docker/containers", c.ID))
+		_ = os.RemoveAll(filepath.Join(DockerDataRoot(), "containers", c.ID))
 	}
 	if c.Runtime == Podman {
 		_ = os.RemoveAll(filepath.Dir(c.Bundle))
@@ -180,4 +181,19 @@ func procCgroup(pid int) string {
 func systemdIsInit() bool {
 	fi, err := os.Stat("/run/systemd/system")
 	return err == nil && fi.IsDir()
+}
+
+// DockerDataRoot is where Docker keeps its store on this guest: the
+// data-root of /etc/docker/daemon.json (StartEngine moves it to the XFS
+// disk), else /var/lib/docker. Containers laid out as Docker's are entered
+// there, as dockerd would, so quelld finds their names whichever tests ran
+// before.
+func DockerDataRoot() string {
+	var cfg struct {
+		DataRoot string `json:"data-root"`
+	}
+	if b, err := os.ReadFile("/etc/docker/daemon.json"); err == nil && json.Unmarshal(b, &cfg) == nil && filepath.IsAbs(cfg.DataRoot) {
+		return cfg.DataRoot
+	}
+	return "/var/lib/docker"
 }

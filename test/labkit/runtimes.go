@@ -13,7 +13,7 @@ type Runtime string
 
 const (
 	// Docker: runc state in /run/docker/runtime-runc/moby, cgroup
-	// system.slice/docker-<id>.scope, store /var/lib/docker/containers/<id>.
+	// system.slice/docker-<id>.scope, store <data-root>/containers/<id> (DockerDataRoot).
 	Docker Runtime = "docker"
 	// Containerd as a Kubernetes CRI: state in /run/containerd/runc/k8s.io,
 	// cgroup kubepods.slice/kubepods-<qos>.slice/kubepods-<qos>-pod<uid>.slice/cri-containerd-<id>.scope.

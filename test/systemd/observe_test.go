@@ -36,11 +36,13 @@ name = "docker"
 // rate is taken over exactly that window from the test's samples. quell
 // must be within 5% of the kernel; docker stats is logged beside them (its
 // own window over its own clock, and its memory leaves out inactive_file).
-// quelld runs with interval = "3s" so a window holds 30 CPU periods and a
-// few milliseconds of sampling offset stay far below 5%.
+// quelld runs with interval = "3s" and no PSI wake-ups (a busy loop under
+// its quota makes CPU pressure, and a woken pass shortens the window to
+// 0.5–1 s), so a window holds 30 CPU periods and a few milliseconds between
+// quelld's read and its timestamp stay far below 5%.
 func TestTopAgreesWithKernel(t *testing.T) {
 	must(t, os.MkdirAll("/etc/quell", 0o755))
-	must(t, os.WriteFile("/etc/quell/quelld.toml", []byte("interval = \"3s\"\n"), 0o644))
+	must(t, os.WriteFile("/etc/quell/quelld.toml", []byte("interval = \"3s\"\npressure_wakeups = false\n"), 0o644))
 	t.Cleanup(func() { _ = os.Remove("/etc/quell/quelld.toml") })
 	installQuelld(t, observePolicy)
 	busy := labkit.RunReal(t, labkit.DockerEngine, "busy-1", []string{"--cpus", "0.3"}, "sh", "-c", "while :; do :; done")
@@ -70,7 +72,7 @@ func TestTopAgreesWithKernel(t *testing.T) {
 		t.Logf("FIGURE top-vs-kernel round %d memory (mem-1, 48MiB tmpfs): kernel memory.current %d quell %d (%+.1f%%) docker-stats %d (%+.1f%%) (%s)",
 			round, kernelMem, cm.Usage.MemoryBytes, pct(float64(cm.Usage.MemoryBytes), float64(kernelMem)),
 			dMem, pct(float64(dMem), float64(kernelMem)), stats["mem-1"].raw)
-		if cb.Usage.Window < 1 {
+		if cb.Usage.Window < 2.5 {
 			t.Errorf("round %d: quell's rate window is %.3fs, want a full pass (3s interval)", round, cb.Usage.Window)
 		}
 		if math.Abs(pct(cb.Usage.CPUs, kernelCPU)) > 5 {
