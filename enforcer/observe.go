@@ -16,6 +16,9 @@ import (
 var loopStats = map[string]bool{"memory.current": true, "memory.swap.current": true,
 	"memory.events": true, "io.stat": true, "pids.current": true}
 
+// nowEvery: see observe.
+const nowEvery = 32
+
 // cpuStatOnly is the read of cpu.stat through StatsOf, for a cgroupFS
 // that cannot keep a file open.
 var cpuStatOnly = map[string]bool{"cpu.stat": true}
@@ -34,13 +37,21 @@ func (e *Enforcer) observe(now time.Time) int {
 	errs := 0
 	ob := &e.obs
 	ob.begin()
+	n := 0
 	for cg, t := range e.known {
 		o := ob.entry(cg)
 		cpu, cpuOK, cpuErr := e.readCPU(cg, t, o)
 		// Rates are over the time between this cgroup's own reads, not
 		// between tick starts: reading many cgroups takes a while, and a
-		// loaded host stretches it.
-		now = e.clock.Now()
+		// loaded host stretches it. An idle container's rate is zero
+		// whatever the span, so the clock is read afresh before each
+		// full read and only every nowEvery idle ones (a clock read is a
+		// syscall's cost under emulation: 4% of quelld's CPU at 1,000
+		// idle containers in the lab).
+		if n%nowEvery == 0 {
+			now = e.clock.Now()
+		}
+		n++
 		if errors.Is(cpuErr, limits.ErrGone) {
 			t.errs = t.errs[:0]
 			e.RequestRescan()
@@ -55,6 +66,8 @@ func (e *Enforcer) observe(now time.Time) int {
 			t.usage.At = now
 			continue
 		}
+		now = e.clock.Now()
+		n = 1
 		errs += e.observeFull(cg, t, o, now, cpu, cpuOK, cpuErr)
 	}
 	ob.end()
