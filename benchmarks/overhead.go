@@ -97,6 +97,10 @@ func overheadCase(n int, smoke bool) Case {
 				return nil, err
 			}
 			cpuPct := 100 * (c1 - c0).Seconds() / el.Seconds()
+			floor, err := readFloor(dirs, pick(smoke, 3*time.Second, 10*time.Second))
+			if err != nil {
+				return nil, err
+			}
 			// Passes counted by quelld itself: when one takes longer than
 			// the 1 s interval there are fewer than one per second.
 			scans := float64(l1.Ticks - l0.Ticks)
@@ -127,6 +131,7 @@ func overheadCase(n int, smoke bool) Case {
 			}
 			return []Result{
 				mk("quelld CPU", "% of one CPU", cpuPct, fmt.Sprintf("/proc/PID/stat utime+stime over %v idle", win)),
+				mk("read floor", "% of one CPU", floor, "the bench itself reading one kept-open cpu.stat per cgroup each second (pread; one locked thread, its own CPU time; at most 2,000 files, scaled): the least any pass over them costs here"),
 				mk("quelld RSS", "MiB", float64(rss)/(1<<20), "VmRSS after the window"),
 				mk("cost per cgroup per scan", "µs CPU", perCg, "CPU over the window / quelld's own count of passes in it / cgroups"),
 				mk("passes per second", "1/s", scans/el.Seconds(), fmt.Sprintf("quelld's pass count over the window (interval 1s; fewer when a pass takes longer; last pass took %v)", l1.LastDuration.Round(time.Millisecond))),

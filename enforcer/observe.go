@@ -153,10 +153,13 @@ func (e *Enforcer) observeFull(cg string, t *tracked, o *observed, now time.Time
 func (e *Enforcer) readCPU(cg string, t *tracked, o *observed) (c limits.CPUStat, ok bool, err error) {
 	if op, can := e.fs.(statDirOpener); can {
 		if o.dir != nil && o.ino != t.found.Ino {
-			o.close() // made again at the same path: the old files read ENODEV
+			e.obs.closeDir(o) // made again at the same path: the old files read ENODEV
 		}
 		for try := 0; try < 2; try++ {
 			if o.dir == nil {
+				if e.obs.open >= e.obs.budget {
+					break // no file descriptor to spare: read by path
+				}
 				d, err := op.OpenStatDir(cg, e.obs.buf)
 				if err != nil {
 					if errors.Is(err, limits.ErrGone) {
@@ -165,6 +168,7 @@ func (e *Enforcer) readCPU(cg string, t *tracked, o *observed) (c limits.CPUStat
 					break // read through StatsOf below, which reports it
 				}
 				o.dir, o.ino = d, t.found.Ino
+				e.obs.open++
 			}
 			c, err := o.dir.CPUStat()
 			if err == nil {
@@ -175,7 +179,7 @@ func (e *Enforcer) readCPU(cg string, t *tracked, o *observed) (c limits.CPUStat
 			}
 			// Gone, or removed and made again since the open: open it
 			// once more (ErrGone then if it is really gone).
-			o.close()
+			e.obs.closeDir(o)
 		}
 	}
 	st, err := e.fs.StatsOf(cg, cpuStatOnly)

@@ -2,6 +2,9 @@ package enforcer
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -192,5 +195,63 @@ func TestWakeUpRightAfterIdlePassKeepsCPURateForTheNextPass(t *testing.T) {
 	e.Tick(context.Background())
 	if u := usageOf(t, e, cg); u.CPUs < 0.099 || u.CPUs > 0.101 || u.Window < 0.99 {
 		t.Errorf("CPUs = %v over %vs, want 0.1 over 1s", u.CPUs, u.Window)
+	}
+}
+
+// TestKeptOpenFilesStayWithinTheBudget: with room for two kept-open
+// cgroups, five containers are all read (the rest by path), CPU rates
+// included, and a container that goes frees its slot for another.
+func TestKeptOpenFilesStayWithinTheBudget(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10-acme.toml", acmePolicy)
+	var cgs []string
+	for i := 0; i < 5; i++ {
+		cgs = append(cgs, h.container(fmt.Sprintf("%064x", i+1), fmt.Sprint("acme-", i), 1000))
+	}
+	clock := newClock()
+	e := h.enforcerFS(clock)
+	e.obs.budget = 2
+	tick := func() {
+		clock.Add(time.Second)
+		e.Tick(context.Background())
+	}
+	tick()
+	tick()
+	open := func() (n int) {
+		for _, o := range e.obs.m {
+			if o.dir != nil {
+				n++
+			}
+		}
+		return n
+	}
+	if n := open(); n != 2 || e.obs.open != 2 {
+		t.Fatalf("%d kept open (counted %d), budget 2", n, e.obs.open)
+	}
+	// Every container busy for a second: 0.5 CPUs each, read by dir or path.
+	for _, cg := range cgs {
+		h.file("cgroup/"+cg+"/cpu.stat", "usage_usec 501000\nuser_usec 0\nsystem_usec 0\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n")
+	}
+	tick()
+	for _, cg := range cgs {
+		if u := usageOf(t, e, cg); u.CPUs < 0.49 || u.CPUs > 0.51 {
+			t.Errorf("%s: %.3f CPUs, want 0.5", cg, u.CPUs)
+		}
+	}
+	// One with a kept-open dir goes: its slot is taken by another.
+	var gone string
+	for cg, o := range e.obs.m {
+		if o.dir != nil {
+			gone = cg
+			break
+		}
+	}
+	must(t, os.RemoveAll(filepath.Join(h.cg, gone)))
+	e.RequestRescan()
+	tick()
+	tick()
+	if n := open(); n != 2 || e.obs.open != 2 {
+		t.Errorf("after one went: %d kept open (counted %d), want 2", n, e.obs.open)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/quell-dev/quell/limits"
+	"golang.org/x/sys/unix"
 )
 
 // fullEvery is how many passes an idle container goes between full reads
@@ -30,6 +31,28 @@ type observeState struct {
 	pass uint64
 	used int     // entries touched this pass
 	buf  *[]byte // the read buffer all entries' dirs share
+	// open is how many entries keep their dir open; budget how many may
+	// (set at the first pass from RLIMIT_NOFILE unless set before).
+	open, budget int
+}
+
+// fdReserve is how many file descriptors are left to everything else
+// quelld opens (API connections, inotify, netlink, policy files, D-Bus)
+// when deciding how many cgroups may keep their files open.
+const fdReserve = 1024
+
+// fdBudget is how many cgroups may keep their directory and cpu.stat open
+// (two descriptors each) under RLIMIT_NOFILE's soft limit, which Go's
+// runtime raises to the hard one at start (systemd's unit sets 65536:
+// 32,256 cgroups; a shell's 4096: 1,536). The others are read by path,
+// three syscalls instead of one, rather than run quelld out of
+// descriptors.
+func fdBudget() int {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil || rl.Cur <= fdReserve {
+		return 0
+	}
+	return int(min(rl.Cur-fdReserve, 1<<30) / 2)
 }
 
 // observed is one cgroup's reading state.
@@ -52,6 +75,9 @@ func (s *observeState) begin() {
 		s.m = map[string]*observed{}
 		b := make([]byte, 0, 4096)
 		s.buf = &b
+		if s.budget == 0 {
+			s.budget = fdBudget()
+		}
 	}
 	s.pass++
 	s.used = 0
@@ -78,7 +104,7 @@ func (s *observeState) end() {
 	}
 	for cg, o := range s.m {
 		if o.seen != s.pass {
-			o.close()
+			s.closeDir(o)
 			delete(s.m, cg)
 		}
 	}
@@ -87,7 +113,7 @@ func (s *observeState) end() {
 // closeAll closes every file kept open (quelld stopping).
 func (s *observeState) closeAll() {
 	for cg, o := range s.m {
-		o.close()
+		s.closeDir(o)
 		delete(s.m, cg)
 	}
 }
@@ -99,10 +125,12 @@ func (s *observeState) idle(o *observed, cur limits.CPUStat) bool {
 	return o.cpuOK && o.quiet && cur == o.cpu && (s.pass+o.phase)%fullEvery != 0
 }
 
-func (o *observed) close() {
+// closeDir closes o's kept-open files, if any.
+func (s *observeState) closeDir(o *observed) {
 	if o.dir != nil {
 		o.dir.Close()
 		o.dir = nil
+		s.open--
 	}
 }
 
