@@ -9,7 +9,7 @@ import (
 
 // cpuTriggerLine is the trigger quelld arms on /proc/pressure/* when it
 // may (enforcer/pressure.go): 150 ms of stall in a 1 s window.
-const cpuTriggerLine = "some 150000 1000000"
+const cpuTriggerLine = "some 100000 500000"
 
 // triggerWatch records when a PSI trigger first fired after a start time:
 // the bench's view of when quelld's own trigger fired.

@@ -10,7 +10,7 @@ import (
 // Trigger lines armed on the host's pressure files: 150 ms of stall in a
 // 1 s window (needs CAP_SYS_RESOURCE), else 300 ms in 2 s (any window that
 // is a multiple of 2 s works without it).
-var triggerLines = []string{"some 150000 1000000", "some 300000 2000000"}
+var triggerLines = []string{"some 100000 500000", "some 300000 2000000"}
 
 // armPressure arms PSI triggers on /proc/pressure/{cpu,memory,io} and
 // returns a channel that receives a value whenever any fires, so the loop
