@@ -44,7 +44,7 @@ var Targets = []Target{
 	{Reaction, "reaction", "quelld psi-triggered", "trials", ">=", 5, "trials", true, "issue #14: at least 5 trials"},
 	{Reaction, "reaction", "quelld polled", "p99_s", "<=", 1.5, "s", true, "1 s poll: the action falls within one interval plus the avg window's first update"},
 	{Reaction, "reaction", "quelld polled", "trials", ">=", 5, "trials", true, "at least 5 trials"},
-	{Reaction, "reaction", "quelld memory PSI", "trigger_to_write_p99_ms", "<=", 250, "ms", true, "issue #14: memory pressure trigger → memory.high written p99"},
+	{Reaction, "reaction", "quelld memory PSI trigger", "trigger_to_write_p99_ms", "<=", 250, "ms", true, "issue #14: memory pressure trigger → memory.high written p99"},
 	{Reaction, "reaction", "systemd-oomd", "p99_s", "ref", 0, "s", false, "the comparison: systemd-oomd on the same antagonist"},
 
 	// Protection: the victim's p99 with quell's rule over its p99 alone.

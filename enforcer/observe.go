@@ -207,12 +207,15 @@ func cpuRates(u *view.Usage, prev, cur limits.CPUStat, prevT, now time.Time) {
 }
 
 // minRateWindow is the shortest span a rate is computed over: half the
-// interval, but never more than 500 ms, so that with a long interval a
-// pass woken by a PSI trigger still sees who started using the CPU (with
-// interval/2 at a 5 s interval, no rate moved for 2.5 s after a pass and
-// no culprit could be ranked).
+// interval, but never more than 100 ms, so that a pass woken by a PSI
+// trigger still sees who started using the CPU. The trigger fires ~0.2 s
+// after the stall starts: a pass less than 100 ms before it came after the
+// onset and its rate shows the culprit; with 500 ms, a pass 100–500 ms
+// before the wake-up (one trial in ten at a 5 s interval) left the
+// culprit's rate at its idle 0, nothing could be ranked, and the action
+// waited for the trigger's next firing a second later.
 func minRateWindow(interval time.Duration) time.Duration {
-	return min(interval/2, 500*time.Millisecond)
+	return min(interval/2, 100*time.Millisecond)
 }
 
 // usageFrom computes rates from two reads dt apart; gauges are taken as is.

@@ -255,3 +255,17 @@ func TestKeptOpenFilesStayWithinTheBudget(t *testing.T) {
 		t.Errorf("after one went: %d kept open (counted %d), want 2", n, e.obs.open)
 	}
 }
+
+// A pass woken by a PSI trigger 300 ms after the last one (the culprit
+// started between them) computes the culprit's CPU rate over those 300 ms:
+// a rule ranking by cpu finds it on that pass, not a second later.
+func TestWakeUpSoonAfterAPassSeesTheNewCPURate(t *testing.T) {
+	t.Parallel()
+	h, e, clock, cg := idleHost(t)
+	h.cpuUsage(cg, 1000+240000) // 1.6 CPUs for the last 150 ms
+	clock.Add(300 * time.Millisecond)
+	e.Tick(context.Background())
+	if u := usageOf(t, e, cg); u.CPUs < 0.79 || u.CPUs > 0.81 {
+		t.Errorf("CPUs = %v 300 ms after the last pass, want 0.8 (0.24 s of CPU over 0.3 s)", u.CPUs)
+	}
+}

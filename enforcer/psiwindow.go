@@ -9,6 +9,13 @@ import (
 // recentWindow is the span a ".avg1" signal averages over.
 const recentWindow = time.Second
 
+// shortSpan is the shortest span a ".recent" signal is computed over: the
+// share of the last few hundred ms that was stalled, so that a rule can act
+// on the pass a PSI trigger wakes (the trigger fires ~0.2 s after a stall
+// starts, when no more than that 0.2 s of the last second was stalled, so
+// an avg1 above 25% cannot hold yet).
+const shortSpan = 200 * time.Millisecond
+
 // psiWindow keeps the last few readings of one pressure source so rules
 // can watch the share of about the last second that was stalled
 // ("host.cpu.some.avg1"): the kernel's shortest average, avg10, is an
@@ -41,13 +48,28 @@ func (w *psiWindow) add(now time.Time, p limits.PSI) {
 // the newest earlier one at least 3/4 of recentWindow older (so ticks a
 // few ms short of a second still count), and false without such a pair.
 func (w *psiWindow) avg1() (some, full float64, ok bool) {
+	return w.over(recentWindow * 3 / 4)
+}
+
+// recent is the percentage of time stalled between the newest reading and
+// the newest earlier one at least shortSpan older, and false without such
+// a pair. How short the span is depends on how often the source is read:
+// the host's every hostSampleEvery while pressure wake-ups are on, else
+// (and a tenant's) at each pass.
+func (w *psiWindow) recent() (some, full float64, ok bool) {
+	return w.over(shortSpan)
+}
+
+// over is the percentage of time stalled between the newest reading and
+// the newest earlier one at least span older.
+func (w *psiWindow) over(span time.Duration) (some, full float64, ok bool) {
 	if w.n < 2 {
 		return 0, 0, false
 	}
 	last := w.n - 1
 	for i := last - 1; i >= 0; i-- {
 		dt := w.at[last].Sub(w.at[i])
-		if dt < recentWindow*3/4 {
+		if dt < span {
 			continue
 		}
 		us := float64(dt.Microseconds())
@@ -61,8 +83,8 @@ func (w *psiWindow) avg1() (some, full float64, ok bool) {
 }
 
 // psiSignals gives every signal of one pressure source to put, named
-// prefix.<some|full>.<avg1|avg10|avg60|avg300> (full only where the kernel
-// has it; avg1 only once the window spans enough time).
+// prefix.<some|full>.<recent|avg1|avg10|avg60|avg300> (full only where the
+// kernel has it; recent and avg1 only once the window spans enough time).
 func psiSignals(prefix string, p limits.PSI, w *psiWindow, put func(string, float64)) {
 	n := psiNamesOf(prefix)
 	put(n.some[1], p.Some.Avg10)
@@ -79,15 +101,21 @@ func psiSignals(prefix string, p limits.PSI, w *psiWindow, put func(string, floa
 			put(n.full[0], full)
 		}
 	}
+	if some, full, ok := w.recent(); ok {
+		put(n.some[4], some)
+		if p.HasFull {
+			put(n.full[4], full)
+		}
+	}
 }
 
 // psiNames are the signal names of one pressure source: avg1, avg10,
-// avg60, avg300 of its some and full lines.
-type psiNames struct{ some, full [4]string }
+// avg60, avg300 and recent of its some and full lines.
+type psiNames struct{ some, full [5]string }
 
 func makePSINames(prefix string) *psiNames {
 	n := &psiNames{}
-	for i, avg := range [4]string{"avg1", "avg10", "avg60", "avg300"} {
+	for i, avg := range [5]string{"avg1", "avg10", "avg60", "avg300", "recent"} {
 		n.some[i] = prefix + ".some." + avg
 		n.full[i] = prefix + ".full." + avg
 	}
