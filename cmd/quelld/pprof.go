@@ -2,13 +2,14 @@
 
 // A profiling build (go build -tags pprof): with QUELLD_CPUPROFILE=FILE
 // quelld writes a CPU profile of the QUELLD_CPUPROFILE_AFTER (default
-// 30s) to QUELLD_CPUPROFILE_FOR (default 20s) span of its run to FILE. A
-// release build has none of this.
+// 30s) to QUELLD_CPUPROFILE_FOR (default 20s) span of its run to FILE, and a heap profile
+// then to FILE.heap. A release build has none of this.
 
 package main
 
 import (
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"time"
 )
@@ -33,6 +34,11 @@ func init() {
 		time.Sleep(span)
 		pprof.StopCPUProfile()
 		f.Close()
+		if h, err := os.Create(path + ".heap"); err == nil {
+			runtime.GC()
+			pprof.WriteHeapProfile(h)
+			h.Close()
+		}
 		os.Rename(path+".tmp", path)
 	})
 }
