@@ -13,7 +13,7 @@ func Cases() []Case {
 		splitCase(false),
 		// Reaction runs before protection (the report groups by section):
 		// it needs a calm host, which the protection antagonists are not.
-		reactionCase("psi-triggered", true), reactionCase("polled", false),
+		reactionCase("psi-triggered", true), reactionCase("polled", false), memoryReactionCase(false),
 		protectionCase("cpu", true), protectionCase("io", false), protectionCase("memory", false),
 		overheadCase(100, true), overheadCase(1000, false), overheadCase(10000, false),
 	}

@@ -33,33 +33,64 @@ cooldown = "300s"
 }
 
 // reactionCase: trials of antagonist onset (3 busy loops on 2 CPUs) →
-// quelld's first write to the antagonist's cpu.max, on a rule on
-// host.cpu.some.avg1 > 25% (for 0s). "psi-triggered": quelld's interval is
-// 5 s and PSI triggers on /proc/pressure wake its loop, so the reaction
-// shows the wake-up, not the poll. "polled": the default 1 s interval with
-// the wake-ups turned off (pressure_wakeups = false).
+// quelld's first write to the antagonist's cpu.max, on a rule on a host CPU
+// pressure signal above 25% (for 0s). "psi-triggered": quelld's interval
+// is 5 s and PSI triggers on /proc/pressure wake its loop, so the reaction
+// shows the wake-up, not the poll; the rule is on host.cpu.some.recent (the
+// stall share since the host sample 200+ ms before, which is over 25% on
+// the pass the trigger wakes; avg1 is not until ~1 s of the stall is in its
+// window). "polled": the default 1 s interval with the wake-ups turned off
+// (pressure_wakeups = false), on host.cpu.some.avg1.
+//
+// Each trial also arms the trigger quelld arms (some 150 ms in 1 s) on
+// /proc/pressure/cpu itself, so the time splits into onset → trigger (the
+// kernel's) and trigger → write (quelld's).
 func reactionCase(kind string, smoke bool) Case {
-	signal, above := "host.cpu.some.avg1", 25.0
+	signal, above := "host.cpu.some.recent", 25.0
 	config, how := "interval = \"5s\"\n", "quelld interval 5s, PSI triggers wake the loop"
 	if kind == "polled" {
+		signal = "host.cpu.some.avg1"
 		config, how = "pressure_wakeups = false\n", "quelld interval 1s, PSI wake-ups off"
 	}
 	return Case{Section: Reaction, Name: "quelld " + kind + " (" + signal + ")", Est: 90 * time.Second, Smoke: smoke,
 		Run: func(ctx context.Context, env Env, smoke bool) ([]Result, error) {
 			trials := pick(smoke, 1, 5)
-			var ts []float64
+			var ts, trig []float64
 			for i := 0; i < trials; i++ {
 				if err := waitCalm(env, "cpu", 5, 60*time.Second); err != nil {
 					return nil, err
 				}
-				d, err := reactOnce(env, reactionPolicy(signal, above), config, pick(smoke, 3*time.Second, 6*time.Second))
+				d, tr, err := reactOnce(env, reactionPolicy(signal, above), config, pick(smoke, 3*time.Second, 6*time.Second))
 				if err != nil {
 					return nil, fmt.Errorf("trial %d: %w", i+1, err)
 				}
 				ts = append(ts, d.Seconds())
+				if tr > 0 {
+					trig = append(trig, tr.Seconds())
+				}
 			}
-			return []Result{reactionResult("quelld "+kind, ts, fmt.Sprintf("rule %s > %g%% for 0s, %s; onset (antagonist start) → antagonist cpu.max written, polled every 20 ms", signal, above, how))}, nil
+			r := reactionResult("quelld "+kind, ts, fmt.Sprintf("rule %s > %g%% for 0s, %s; onset (antagonist start) → antagonist cpu.max written, polled every 20 ms", signal, above, how))
+			addTriggerSplit(&r, ts, trig)
+			return []Result{r}, nil
 		}}
+}
+
+// addTriggerSplit adds onset → trigger and trigger → write to r, each
+// trial and their p50/p99, when every trial saw its trigger fire.
+func addTriggerSplit(r *Result, ts, trig []float64) {
+	if len(trig) != len(ts) || len(ts) == 0 {
+		return
+	}
+	var after []float64
+	for i := range ts {
+		after = append(after, 1000*(ts[i]-trig[i]))
+		r.Extra["trigger"+strconv.Itoa(i+1)+"_s"] = round(trig[i], 2)
+		r.Extra["trigger_to_write"+strconv.Itoa(i+1)+"_ms"] = round(after[i], 0)
+	}
+	r.Extra["trigger_p50_s"] = round(labkit.Percentile(trig, 50), 2)
+	r.Extra["trigger_to_write_p50_ms"] = round(labkit.Percentile(after, 50), 0)
+	r.Extra["trigger_to_write_p99_ms"] = round(labkit.Percentile(after, 99), 0)
+	r.Method += "; trigger: the bench's own PSI trigger on the same file and line as quelld's"
 }
 
 func reactionResult(name string, ts []float64, method string) Result {
@@ -71,29 +102,40 @@ func reactionResult(name string, ts []float64, method string) Result {
 	return Result{Control: "reaction", Case: name, Achieved: round(p99, 2), Unit: "s p99", Extra: ex, Method: method}
 }
 
-func reactOnce(env Env, policy, config string, idle time.Duration) (time.Duration, error) {
+// reactOnce returns onset → the antagonist's cpu.max written, and onset →
+// the first firing of a trigger like quelld's on /proc/pressure/cpu (0
+// when it could not be armed or did not fire first).
+func reactOnce(env Env, policy, config string, idle time.Duration) (time.Duration, time.Duration, error) {
 	q, err := startQuelld(env, policy, config)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer q.stop()
 	a, err := newCgroup(env, "system.slice/docker-"+labkit.HexID("bad0")+".scope")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer a.remove()
 	time.Sleep(idle) // let quelld see and classify it while idle
 	orig := labkit.ReadFile(filepath.Join(a.dir, "cpu.max"))
+	w := watchTrigger(filepath.Join(env.ProcRoot, "pressure", "cpu"), cpuTriggerLine)
+	defer w.close()
 	onset := time.Now()
+	w.from(onset)
 	for i := 0; i < 3; i++ {
 		if _, err := labkit.StartChild(env.Self, a.dir, "busy", "", false); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	if !waitFor(90*time.Second, 20*time.Millisecond, func() bool { return labkit.ReadFile(filepath.Join(a.dir, "cpu.max")) != orig }) {
-		return 0, fmt.Errorf("no action within 90s: %s", labkit.Tail(labkit.ReadFile(q.Log), 3))
+		return 0, 0, fmt.Errorf("no action within 90s: %s", labkit.Tail(labkit.ReadFile(q.Log), 3))
 	}
-	return time.Since(onset), nil
+	took := time.Since(onset)
+	var tr time.Duration
+	if at, ok := w.first(); ok && at.Before(onset.Add(took)) {
+		tr = at.Sub(onset)
+	}
+	return took, tr, nil
 }
 
 // waitCalm waits until /proc/pressure/<res> some avg10 is below limit.

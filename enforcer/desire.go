@@ -2,6 +2,7 @@ package enforcer
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 
 	"github.com/quell-dev/quell/enforcer/desire"
@@ -20,6 +21,11 @@ type plan struct {
 	by     map[string]string // file → which layer decided it (desire.Decided*)
 	err    error             // the desired state could not be computed
 	quota  float64           // split mode: the CPUs this member gets, remembered for the next split
+
+	// writes and files: res.Writes() and their original keys, when
+	// computed ahead (wantWrites); nil: reconcile computes them.
+	writes []limits.Write
+	files  map[string]bool
 }
 
 // SliceFor is the tenant slice quelld keeps for tenant (desire.SliceFor).
@@ -59,12 +65,24 @@ func (e *Enforcer) desire(p *policies.Policy) []plan {
 func hasAggregate(l policies.Limits) bool { return desire.HasAggregate(l) }
 
 // desireTenant plans one tenant (desire.Tenant) from its tracked members.
+// A tenant with per-container caps only plans each container on its own
+// (the same plans: no member's depends on another's), and a container
+// whose inputs did not change since its last plan (the same tenant
+// policy, the same runtime ceilings, no throttle) gets that plan again
+// without planning.
 func (e *Enforcer) desireTenant(ten *policies.Tenant, ms []*tracked) []plan {
 	sort.Slice(ms, func(a, b int) bool { return ms[a].c.Cgroup < ms[b].c.Cgroup })
+	if !desire.HasAggregate(ten.Limits) {
+		var out []plan
+		for _, t := range ms {
+			out = append(out, e.desireAlone(ten, t)...)
+		}
+		return out
+	}
 	cs := make([]desire.Container, len(ms))
 	for i, t := range ms {
 		cs[i] = e.member(t)
-		cs[i].Runtime, cs[i].RuntimeErr = e.runtimeOf(t)
+		cs[i].Runtime, cs[i].RuntimeErr = e.runtimeCached(t)
 	}
 	var out []plan
 	sl := desire.Slice{Quota: e.sliceQuota[ten.Name], Last: e.sliceLast[ten.Name]}
@@ -72,6 +90,83 @@ func (e *Enforcer) desireTenant(ten *policies.Tenant, ms []*tracked) []plan {
 		out = append(out, e.planOf(p))
 	}
 	return out
+}
+
+// desireAlone plans t, a member of a tenant without aggregate limits,
+// reusing its last plan when nothing it depends on changed.
+func (e *Enforcer) desireAlone(ten *policies.Tenant, t *tracked) []plan {
+	rt, rtErr := e.runtimeCached(t)
+	_, throttled := e.det.throttles[t.c.Cgroup]
+	m := &t.plans
+	if m.ok && m.ten == ten && m.id == t.c.ID && m.rtGen == t.rt.gen && rtErr == nil && !throttled {
+		return m.plans
+	}
+	c := e.member(t)
+	c.Runtime, c.RuntimeErr = rt, rtErr
+	var out []plan
+	for _, p := range desire.Tenant(ten, []desire.Container{c}, desire.Slice{}, limits.DeviceNumber) {
+		out = append(out, e.planOf(p))
+	}
+	// Kept for the next pass unless it depends on something not in the
+	// key: a throttle, a failed read, an io limit by device path (a
+	// device may come or go).
+	m.ok = rtErr == nil && !throttled && len(ten.Container.IO) == 0
+	for i := range out {
+		m.ok = m.ok && out[i].err == nil
+		out[i].wantWrites()
+	}
+	if m.ok {
+		m.ten, m.id, m.rtGen, m.plans = ten, t.c.ID, t.rt.gen, out
+	} else {
+		m.plans = nil
+	}
+	return out
+}
+
+// planMemo is a container's last plans and what they were made from.
+type planMemo struct {
+	ok    bool
+	ten   *policies.Tenant
+	id    string
+	rtGen uint64
+	plans []plan
+}
+
+// runtimeMemo is runtimeOf's last answer and the runtime limits it was
+// parsed from (runtimeOf parses them each time; they seldom change).
+type runtimeMemo struct {
+	ok  bool
+	src map[string]string // a copy of tracked.runtime when parsed
+	res limits.Resources
+	gen uint64 // counts the changes of res
+}
+
+// runtimeCached is runtimeOf, parsed again only when t's runtime limits
+// changed (adoptRuntime changes them in place).
+func (e *Enforcer) runtimeCached(t *tracked) (limits.Resources, error) {
+	m := &t.rt
+	if m.ok && t.runtime != nil && maps.Equal(t.runtime, m.src) {
+		return m.res, nil
+	}
+	r, err := e.runtimeOf(t)
+	if err != nil {
+		m.ok = false
+		m.gen++
+		return r, err
+	}
+	m.ok, m.src, m.res = true, maps.Clone(t.runtime), r
+	m.gen++
+	return r, nil
+}
+
+// wantWrites fills p's writes and their original keys (reconcile's), so
+// that a plan reused pass after pass is turned into writes once.
+func (p *plan) wantWrites() {
+	p.writes = p.res.Writes()
+	p.files = make(map[string]bool, len(p.writes))
+	for _, w := range p.writes {
+		p.files[origKey(w.File, w.Value)] = true
+	}
 }
 
 // member is t as planning sees it: its usage, its last CPU share and the

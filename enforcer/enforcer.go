@@ -32,6 +32,7 @@ type Enforcer struct {
 
 	// Loop-owned state (only the loop goroutine touches it).
 	known          map[string]*tracked // by cgroup
+	obs            observeState        // observe's per-cgroup state (observe_state.go)
 	hostMu         sync.Mutex          // hostPSI: the loop and sampleHost
 	hostPSI        [3]psiWindow        // /proc/pressure/{cpu,memory,io}, for .avg1
 	ticks          uint64              // passes published
@@ -96,6 +97,10 @@ type tracked struct {
 	// ulimitEv: by resource, the value and reason last told in an event.
 	ulimits  []view.Limit
 	ulimitEv map[string]string
+	// rt and plans: what planning keeps of it between passes (desire.go).
+	rt    runtimeMemo
+	plans planMemo
+	pub   publishMemo // publish_memo.go
 	// errTotal counts errs over every pass since it was found (metrics).
 	errTotal uint64
 }
@@ -218,6 +223,7 @@ func (e *Enforcer) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			e.standDown()
+			e.obs.closeAll()
 			return nil
 		case <-t.C:
 		case <-pressure: // a PSI trigger fired: look now, not at the next tick

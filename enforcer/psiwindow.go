@@ -9,6 +9,13 @@ import (
 // recentWindow is the span a ".avg1" signal averages over.
 const recentWindow = time.Second
 
+// shortSpan is the shortest span a ".recent" signal is computed over: the
+// share of the last few hundred ms that was stalled, so that a rule can act
+// on the pass a PSI trigger wakes (the trigger fires ~0.2 s after a stall
+// starts, when no more than that 0.2 s of the last second was stalled, so
+// an avg1 above 25% cannot hold yet).
+const shortSpan = 200 * time.Millisecond
+
 // psiWindow keeps the last few readings of one pressure source so rules
 // can watch the share of about the last second that was stalled
 // ("host.cpu.some.avg1"): the kernel's shortest average, avg10, is an
@@ -41,13 +48,28 @@ func (w *psiWindow) add(now time.Time, p limits.PSI) {
 // the newest earlier one at least 3/4 of recentWindow older (so ticks a
 // few ms short of a second still count), and false without such a pair.
 func (w *psiWindow) avg1() (some, full float64, ok bool) {
+	return w.over(recentWindow * 3 / 4)
+}
+
+// recent is the percentage of time stalled between the newest reading and
+// the newest earlier one at least shortSpan older, and false without such
+// a pair. How short the span is depends on how often the source is read:
+// the host's every hostSampleEvery while pressure wake-ups are on, else
+// (and a tenant's) at each pass.
+func (w *psiWindow) recent() (some, full float64, ok bool) {
+	return w.over(shortSpan)
+}
+
+// over is the percentage of time stalled between the newest reading and
+// the newest earlier one at least span older.
+func (w *psiWindow) over(span time.Duration) (some, full float64, ok bool) {
 	if w.n < 2 {
 		return 0, 0, false
 	}
 	last := w.n - 1
 	for i := last - 1; i >= 0; i-- {
 		dt := w.at[last].Sub(w.at[i])
-		if dt < recentWindow*3/4 {
+		if dt < span {
 			continue
 		}
 		us := float64(dt.Microseconds())
@@ -61,22 +83,61 @@ func (w *psiWindow) avg1() (some, full float64, ok bool) {
 }
 
 // psiSignals gives every signal of one pressure source to put, named
-// prefix.<some|full>.<avg1|avg10|avg60|avg300> (full only where the kernel
-// has it; avg1 only once the window spans enough time).
+// prefix.<some|full>.<recent|avg1|avg10|avg60|avg300> (full only where the
+// kernel has it; recent and avg1 only once the window spans enough time).
 func psiSignals(prefix string, p limits.PSI, w *psiWindow, put func(string, float64)) {
-	line := func(kind string, l limits.PSILine) {
-		put(prefix+"."+kind+".avg10", l.Avg10)
-		put(prefix+"."+kind+".avg60", l.Avg60)
-		put(prefix+"."+kind+".avg300", l.Avg300)
-	}
-	line("some", p.Some)
+	n := psiNamesOf(prefix)
+	put(n.some[1], p.Some.Avg10)
+	put(n.some[2], p.Some.Avg60)
+	put(n.some[3], p.Some.Avg300)
 	if p.HasFull {
-		line("full", p.Full)
+		put(n.full[1], p.Full.Avg10)
+		put(n.full[2], p.Full.Avg60)
+		put(n.full[3], p.Full.Avg300)
 	}
 	if some, full, ok := w.avg1(); ok {
-		put(prefix+".some.avg1", some)
+		put(n.some[0], some)
 		if p.HasFull {
-			put(prefix+".full.avg1", full)
+			put(n.full[0], full)
 		}
 	}
+	if some, full, ok := w.recent(); ok {
+		put(n.some[4], some)
+		if p.HasFull {
+			put(n.full[4], full)
+		}
+	}
+}
+
+// psiNames are the signal names of one pressure source: avg1, avg10,
+// avg60, avg300 and recent of its some and full lines.
+type psiNames struct{ some, full [5]string }
+
+func makePSINames(prefix string) *psiNames {
+	n := &psiNames{}
+	for i, avg := range [5]string{"avg1", "avg10", "avg60", "avg300", "recent"} {
+		n.some[i] = prefix + ".some." + avg
+		n.full[i] = prefix + ".full." + avg
+	}
+	return n
+}
+
+// knownPSINames holds the names of the sources the loop reads every pass
+// (host and tenant), made once: the loop would otherwise build 7 strings
+// per source per container per pass.
+var knownPSINames = func() map[string]*psiNames {
+	m := map[string]*psiNames{}
+	for _, scope := range []string{"host.", "tenant."} {
+		for _, r := range psiResources {
+			m[scope+r] = makePSINames(scope + r)
+		}
+	}
+	return m
+}()
+
+func psiNamesOf(prefix string) *psiNames {
+	if n := knownPSINames[prefix]; n != nil {
+		return n
+	}
+	return makePSINames(prefix)
 }

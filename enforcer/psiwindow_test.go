@@ -73,8 +73,46 @@ func TestPSISignalsNames(t *testing.T) {
 	p.Some.Total = 500000
 	w.add(t0.Add(time.Second), p)
 	psiSignals("host.cpu", p, &w, put)
-	if len(m) != 4 || m["host.cpu.some.avg1"] != 50 {
-		t.Fatalf("signals = %v, want some.avg1 = 50 and no full signals", m)
+	if len(m) != 5 || m["host.cpu.some.avg1"] != 50 || m["host.cpu.some.recent"] != 50 {
+		t.Fatalf("signals = %v, want some.avg1 = some.recent = 50 and no full signals", m)
+	}
+}
+
+// A CPU stall starts at t0+1s; the host's totals are sampled every 250 ms
+// and a PSI trigger wakes a pass 200 ms after onset. Over the last second
+// only 20% was stalled, so a rule on avg1 > 25 cannot act on that pass;
+// recent, over the span back to the sample 200+ ms older, says 80%.
+func TestPSIWindowRecentAtWakeUp(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	var w psiWindow
+	for i := 0; i <= 4; i++ { // quiet, sampled every 250 ms: t0 .. t0+1s
+		w.add(t0.Add(time.Duration(i)*hostSampleEvery), psiAt(1000, 0))
+	}
+	w.add(t0.Add(1200*time.Millisecond), psiAt(1000+200000, 0)) // the wake-up
+	if some, _, _ := w.avg1(); some > 25 {
+		t.Fatalf("avg1 at the wake-up = %v: the test's premise (≤ 25) is wrong", some)
+	}
+	// The newest reading ≥ 200 ms older is t0+1s (200 ms back): 100%.
+	// With the wake-up 150 ms after a sample, it reaches the one before.
+	some, _, ok := w.recent()
+	if !ok || math.Abs(some-100) > 1e-9 {
+		t.Fatalf("recent at the wake-up = %v %v, want 100", some, ok)
+	}
+	var w2 psiWindow
+	for i := 0; i <= 4; i++ {
+		w2.add(t0.Add(time.Duration(i)*hostSampleEvery), psiAt(1000, 0))
+	}
+	w2.add(t0.Add(1150*time.Millisecond), psiAt(1000+150000, 0))
+	if some, _, ok := w2.recent(); !ok || math.Abs(some-100*0.15/0.4) > 1e-9 {
+		t.Fatalf("recent 150 ms after a sample = %v %v, want %v (over 400 ms)", some, ok, 100*0.15/0.4)
+	}
+	// A single reading, or two closer than shortSpan, give nothing.
+	var w3 psiWindow
+	w3.add(t0, psiAt(0, 0))
+	w3.add(t0.Add(shortSpan-time.Millisecond), psiAt(1000, 0))
+	if _, _, ok := w3.recent(); ok {
+		t.Fatal("recent over less than shortSpan")
 	}
 }
 

@@ -1,6 +1,7 @@
 package enforcer
 
 import (
+	"maps"
 	"runtime"
 	"sort"
 	"strings"
@@ -65,11 +66,7 @@ func (e *Enforcer) publish(start time.Time, host view.HostView, plans []plan, er
 	for _, t := range e.known {
 		t.errTotal += uint64(len(t.errs))
 		cv := view.ContainerView{Container: t.c, Usage: t.usage, Errors: append([]string(nil), t.errs...), ErrorsTotal: t.errTotal}
-		if t.c.Labels != nil {
-			cv.Labels = copyMap(t.c.Labels)
-		}
-		cv.Limits = append(e.limitsOf(t.c.Cgroup), t.ulimits...)
-		cv.Set = setOf(cv.Limits)
+		e.publishLimits(t, &cv)
 		cv.Penalty = penBy[t.c.Cgroup]
 		if tv := tenants[t.c.Tenant]; tv != nil {
 			tv.Containers++
@@ -148,15 +145,27 @@ func copyMap(m map[string]string) map[string]string {
 // the container runtime's own limit decided (quell left them as the
 // runtime set them: the value is also the original).
 func (e *Enforcer) limitsOf(cg string) []view.Limit {
-	orig := e.store.Originals(cg)
+	ls, _, _ := e.limitsRead(cg)
+	return ls
+}
+
+// limitsRead is limitsOf, with the originals it started from (the
+// store's) and whether every value came from this pass's reconcile
+// (none read now).
+func (e *Enforcer) limitsRead(cg string) (out []view.Limit, stored map[string]string, fromPass bool) {
+	stored = e.store.Originals(cg)
+	orig := stored
 	why, by := e.applied[cg].why, e.applied[cg].by
 	vals := e.applied[cg].values
 	for k, v := range vals {
 		if _, ok := orig[k]; !ok && by[fileOfKey(k)] == "runtime" {
+			if sameMap(orig, stored) {
+				orig = maps.Clone(stored)
+			}
 			orig[k] = v
 		}
 	}
-	var out []view.Limit
+	fromPass = true
 	files := make([]string, 0, len(orig))
 	for f := range orig {
 		files = append(files, f)
@@ -165,6 +174,7 @@ func (e *Enforcer) limitsOf(cg string) []view.Limit {
 	for _, f := range files {
 		cur, ok := vals[f]
 		if !ok { // not re-read this tick (restored, or dry-run): read it now
+			fromPass = false
 			v, err := e.fs.Read(cg, fileOfKey(f))
 			if err != nil {
 				v = "unreadable: " + err.Error()
@@ -173,7 +183,7 @@ func (e *Enforcer) limitsOf(cg string) []view.Limit {
 		}
 		out = append(out, view.Limit{File: f, Value: cur, Original: orig[f], Why: why[fileOfKey(f)], DecidedBy: by[fileOfKey(f)]})
 	}
-	return out
+	return out, stored, fromPass
 }
 
 // setOf turns the values in force (limitsOf) into numbers, so that no

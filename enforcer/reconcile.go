@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"sort"
 	"strings"
@@ -27,9 +26,12 @@ func (e *Enforcer) reconcile(ctx context.Context, plans []plan) int {
 	var pending []*pendingWrite
 	for i := range plans {
 		p := &plans[i]
-		files := map[string]bool{}
-		for _, w := range p.res.Writes() {
-			files[origKey(w.File, w.Value)] = true
+		files := p.files
+		if files == nil || p.err != nil {
+			files = map[string]bool{}
+			for _, w := range p.res.Writes() {
+				files[origKey(w.File, w.Value)] = true
+			}
 		}
 		if p.err != nil {
 			// The desired state could not be computed (say an io device
@@ -74,15 +76,15 @@ func (e *Enforcer) reconcile(ctx context.Context, plans []plan) int {
 		return errs
 	}
 	for _, cg := range e.store.Cgroups() {
-		orig := e.store.Originals(cg)
 		var back []limits.Write
 		var keys []string
-		for k, v := range orig {
-			if !wanted[cg][k] {
+		w := wanted[cg]
+		e.store.EachOriginal(cg, func(k, v string) {
+			if !w[k] {
 				back = append(back, limits.Write{File: fileOfKey(k), Value: v})
 				keys = append(keys, k)
 			}
-		}
+		})
 		if len(back) == 0 {
 			continue
 		}
@@ -161,7 +163,15 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 		}
 		e.slices[p.cgroup] = true
 	}
-	wanted := p.res.Writes()
+	wanted := p.writes
+	if wanted == nil {
+		wanted = p.res.Writes()
+	}
+	if wanted == nil {
+		// Nothing wanted (a tenant without limits) is still a plan that
+		// can be settled: not nil, which means "read again next pass".
+		wanted = noWrites
+	}
 	ws := wanted // less the files the kernel does not offer, below
 	if prev, ok := e.applied[p.cgroup]; ok && prev.settled(wanted, e.ticks) {
 		// Nothing to change last time and the same wanted values: the
@@ -190,6 +200,15 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 	}
 	if p.t != nil && len(missing) > 0 {
 		p.t.errs = append(p.t.errs, missing...)
+	}
+	if prev, ok := e.applied[p.cgroup]; ok && len(missing) == 0 && prev.asLeft(wanted, cur) {
+		// Read again and found as the last read left it, with the same
+		// plan: nothing was changed behind quell's back (no runtime
+		// change to adopt) and nothing is to be written.
+		prev.why, prev.by = p.why, p.by
+		prev.verified = e.ticks - jitter(p.cgroup)
+		e.applied[p.cgroup] = prev
+		return nil, nil
 	}
 	// A limit the runtime changed since is its new original: left as it
 	// is this pass, and the ceiling of the next plan.
@@ -341,6 +360,9 @@ func (e *Enforcer) currentEach(cg string, ws []limits.Write) (cur, kept []limits
 	return cur, kept, missing, nil
 }
 
+// noWrites is a plan's writes when it wants none.
+var noWrites = []limits.Write{}
+
 // verifyEvery is how many passes a settled cgroup's limit files go
 // unread (see appliedSet.settled).
 const verifyEvery = 5
@@ -348,9 +370,23 @@ const verifyEvery = 5
 // jitter spreads the re-reads of cgroups verified in the same pass over
 // the next verifyEvery passes.
 func jitter(cg string) uint64 {
-	h := fnv.New32a()
-	h.Write([]byte(cg))
-	return uint64(h.Sum32() % verifyEvery)
+	return uint64(fnv32(cg) % verifyEvery) // FNV-1a
+}
+
+// asLeft reports whether a re-read of the cgroup (cur, for the writes
+// wanted) finds it as the last read left it: the same plan, nothing to
+// change then, nothing missing, and every value exactly as read then.
+func (a appliedSet) asLeft(wanted, cur []limits.Write) bool {
+	if len(a.changes) != 0 || a.wanted == nil || len(a.missing) != 0 || !slices.Equal(a.wanted, wanted) || len(cur) != len(a.values) {
+		return false
+	}
+	for _, w := range cur {
+		v, ok := a.values[origKey(w.File, w.Value)]
+		if !ok || v != w.Value {
+			return false
+		}
+	}
+	return true
 }
 
 // settled reports whether the cgroup needs no read this pass: the last

@@ -62,3 +62,71 @@ name = "docker"
 }
 
 const idSettleC = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+
+// TestMissingMetadataReadLessOftenAsItAges: a cgroup without runtime
+// state has its metadata read every pass while young (metaEager), then at
+// spans growing with its age, never more than metaRetryMax apart; state
+// that appears late is still taken within metaRetryMax.
+func TestMissingMetadataReadLessOftenAsItAges(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10.toml", `
+[[tenant]]
+name = "docker"
+  [tenant.match]
+  cgroups = ["system.slice/docker-*.scope"]
+  [tenant.container]
+  cpus = 0.5
+`)
+	cg := h.container(idSettleC, "c", 0)
+	must(t, os.RemoveAll(filepath.Join(h.run, "docker/runtime-runc/moby", idSettleC)))
+	clock := newClock()
+	e := h.enforcer(clock)
+	ctx := context.Background()
+	e.Tick(ctx)
+	tr := e.known[cg]
+	if tr == nil || tr.c.MetaErr == "" {
+		t.Fatalf("container without state: tracked %v", tr)
+	}
+	var reads []time.Duration // ages at which its metadata was read
+	last := tr.metaAt
+	const passes = 300
+	for i := 1; i <= passes; i++ {
+		clock.Add(time.Second)
+		e.Tick(ctx)
+		if tr.metaAt != last {
+			last = tr.metaAt
+			reads = append(reads, tr.metaAt.Sub(tr.foundAt))
+		}
+	}
+	for i := 1; i < int(metaEager/time.Second); i++ {
+		if i > len(reads) || reads[i-1] != time.Duration(i)*time.Second {
+			t.Fatalf("not read every pass while young: reads at ages %v", reads)
+		}
+	}
+	prev := time.Duration(0)
+	for _, a := range reads {
+		if gap := a - prev; gap > metaRetryMax+time.Second {
+			t.Errorf("reads %v apart (at age %v), want at most %v", gap, a, metaRetryMax)
+		}
+		prev = a
+	}
+	if passes*time.Second-prev > metaRetryMax+time.Second {
+		t.Errorf("last read at age %v of %v", prev, passes*time.Second)
+	}
+	if len(reads) > 30 {
+		t.Errorf("metadata read %d times in %d passes: %v", len(reads), passes, reads)
+	}
+	// Its state appears now: taken within metaRetryMax.
+	h.file("run/docker/runtime-runc/moby/"+idSettleC+"/state.json", `{"id":"`+idSettleC+`","init_process_pid":0,"config":{"cgroups":{"path":"/`+cg+`"}}}`)
+	for i := 0; tr.c.MetaErr != ""; i++ {
+		if time.Duration(i)*time.Second > metaRetryMax {
+			t.Fatalf("state not taken %v after it appeared: %s", metaRetryMax, tr.c.MetaErr)
+		}
+		clock.Add(time.Second)
+		e.Tick(ctx)
+	}
+	if tr.c.Name != "c" {
+		t.Errorf("name after the state appeared = %q, want c", tr.c.Name)
+	}
+}

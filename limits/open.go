@@ -78,7 +78,11 @@ func openPlain(path string, flags int) (int, error) {
 // readAllFD reads fd to its end. A short read is the end: cgroupfs and
 // procfs files are seq_files, which fill the buffer unless they ran out.
 func readAllFD(fd int, path string) ([]byte, error) {
-	buf := make([]byte, 0, 256)
+	return readAllFDInto(fd, path, make([]byte, 0, 256))
+}
+
+// readAllFDInto is readAllFD appending to buf (which it grows as needed).
+func readAllFDInto(fd int, path string, buf []byte) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]

@@ -1,13 +1,11 @@
 package limits
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -46,11 +44,12 @@ func ReadPSI(path string) (PSI, error) {
 		return PSI{}, fmt.Errorf("read pressure: %w", err)
 	}
 	defer unix.Close(fd)
-	b, err := readAllFD(fd, path)
+	var arr [512]byte // a pressure file is 2 lines of < 100 bytes
+	b, err := readAllFDInto(fd, path, arr[:0])
 	if err != nil {
 		return PSI{}, fmt.Errorf("read pressure: %w", err)
 	}
-	p, err := ParsePSI(bytes.NewReader(b))
+	p, err := parsePSIBytes(b)
 	if err != nil {
 		return PSI{}, fmt.Errorf("read pressure %s: %w", path, err)
 	}
@@ -66,25 +65,36 @@ func ReadPSI(path string) (PSI, error) {
 //     a duplicated line, or empty input is an error wrapping ErrPSIFormat.
 //   - An error of r is returned as is (wrapped), never as zero pressure.
 func ParsePSI(r io.Reader) (PSI, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return PSI{}, fmt.Errorf("parse pressure: %w", err)
+	}
+	return parsePSIBytes(b)
+}
+
+// parsePSIBytes is ParsePSI on the file's content, without allocating
+// unless the content is malformed.
+func parsePSIBytes(b []byte) (PSI, error) {
 	var p PSI
 	var haveSome bool
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
+	for len(b) > 0 {
+		var line []byte
+		line, b = nextLine(b)
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
 			continue
 		}
-		kind, rest, _ := strings.Cut(line, " ")
+		kind, rest, _ := bytes.Cut(line, []byte{' '})
 		var dst *PSILine
-		switch kind {
+		switch string(kind) {
 		case "some":
 			if haveSome {
-				return PSI{}, fmt.Errorf("%w: duplicate %q line", ErrPSIFormat, kind)
+				return PSI{}, fmt.Errorf("%w: duplicate %q line", ErrPSIFormat, string(kind))
 			}
 			dst, haveSome = &p.Some, true
 		case "full":
 			if p.HasFull {
-				return PSI{}, fmt.Errorf("%w: duplicate %q line", ErrPSIFormat, kind)
+				return PSI{}, fmt.Errorf("%w: duplicate %q line", ErrPSIFormat, string(kind))
 			}
 			dst, p.HasFull = &p.Full, true
 		default:
@@ -92,12 +102,9 @@ func ParsePSI(r io.Reader) (PSI, error) {
 		}
 		l, err := parsePSILine(rest)
 		if err != nil {
-			return PSI{}, fmt.Errorf("%w: %s line: %v", ErrPSIFormat, kind, err)
+			return PSI{}, fmt.Errorf("%w: %s line: %v", ErrPSIFormat, string(kind), err)
 		}
 		*dst = l
-	}
-	if err := sc.Err(); err != nil {
-		return PSI{}, fmt.Errorf("parse pressure: %w", err)
 	}
 	if !haveSome {
 		return PSI{}, fmt.Errorf("%w: no \"some\" line", ErrPSIFormat)
@@ -105,17 +112,22 @@ func ParsePSI(r io.Reader) (PSI, error) {
 	return p, nil
 }
 
-func parsePSILine(s string) (PSILine, error) {
+func parsePSILine(s []byte) (PSILine, error) {
 	var l PSILine
 	var seen uint8 // bit per known key
-	for _, field := range strings.Fields(s) {
-		k, v, ok := strings.Cut(field, "=")
+	for len(s) > 0 {
+		var field []byte
+		field, s = nextField(s)
+		if len(field) == 0 {
+			continue
+		}
+		k, v, ok := bytes.Cut(field, []byte{'='})
 		if !ok {
-			return PSILine{}, fmt.Errorf("field %q is not key=value", field)
+			return PSILine{}, fmt.Errorf("field %q is not key=value", string(field))
 		}
 		var err error
 		var bit uint8
-		switch k {
+		switch string(k) {
 		case "avg10":
 			bit = 1
 			l.Avg10, err = parseAvg(v)
@@ -127,15 +139,22 @@ func parsePSILine(s string) (PSILine, error) {
 			l.Avg300, err = parseAvg(v)
 		case "total":
 			bit = 8
-			l.Total, err = strconv.ParseUint(v, 10, 64)
+			n, ok := atou(v)
+			if !ok {
+				_, err = strconv.ParseUint(string(v), 10, 64) // the error, for the message
+				if err == nil {
+					err = fmt.Errorf("%q: not a number", string(v))
+				}
+			}
+			l.Total = n
 		default:
 			continue
 		}
 		if err != nil {
-			return PSILine{}, fmt.Errorf("%s: %v", k, err)
+			return PSILine{}, fmt.Errorf("%s: %v", string(k), err)
 		}
 		if seen&bit != 0 {
-			return PSILine{}, fmt.Errorf("duplicate %s", k)
+			return PSILine{}, fmt.Errorf("duplicate %s", string(k))
 		}
 		seen |= bit
 	}
@@ -145,13 +164,31 @@ func parsePSILine(s string) (PSILine, error) {
 	return l, nil
 }
 
-func parseAvg(v string) (float64, error) {
-	f, err := strconv.ParseFloat(v, 64)
+// nextField splits the first space-separated field off s (leading white
+// space skipped).
+func nextField(s []byte) (field, rest []byte) {
+	i := 0
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	j := i
+	for j < len(s) && !isSpace(s[j]) {
+		j++
+	}
+	return s[i:j], s[j:]
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+func parseAvg(v []byte) (float64, error) {
+	f, err := strconv.ParseFloat(string(v), 64)
 	if err != nil {
 		return 0, err
 	}
 	if f < 0 || f > 100 || f != f {
-		return 0, fmt.Errorf("%q out of range 0..100", v)
+		return 0, fmt.Errorf("%q out of range 0..100", string(v))
 	}
 	return f, nil
 }

@@ -3,6 +3,7 @@ package limits
 import (
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -92,5 +93,27 @@ func TestReadPSIMissingFile(t *testing.T) {
 	_, err := ReadPSI(t.TempDir() + "/gone/cpu.pressure")
 	if err == nil || !strings.Contains(err.Error(), "gone/cpu.pressure") {
 		t.Fatalf("err = %v, want an error naming the path", err)
+	}
+}
+
+func TestReadPSIDoesNotAllocateMuch(t *testing.T) {
+	dir := t.TempDir()
+	p := dir + "/cpu.pressure"
+	if err := os.WriteFile(p, []byte("some avg10=1.50 avg60=0.20 avg300=0.00 total=12345\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=678\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got PSI
+	allocs := testing.AllocsPerRun(100, func() {
+		var err error
+		if got, err = ReadPSI(p); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got.Some.Avg10 != 1.5 || got.Some.Total != 12345 || !got.HasFull || got.Full.Total != 678 {
+		t.Fatalf("ReadPSI = %+v", got)
+	}
+	// The path handed to open(2) is the one allocation left.
+	if allocs > 1 && !raceEnabled {
+		t.Errorf("%v allocations per ReadPSI, want at most 1", allocs)
 	}
 }

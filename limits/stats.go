@@ -37,11 +37,17 @@ func (f *FS) Stats(cg string) (Stats, error) {
 // loop reads the few it needs each interval, since every file is an open,
 // a read and a close per cgroup per interval.
 func (f *FS) StatsOf(cg string, only map[string]bool) (Stats, error) {
-	var s Stats
 	d, err := f.dir(cg)
 	if err != nil {
-		return s, err
+		return Stats{}, err
 	}
+	return statsOf(d, only, func(file string) ([]byte, error) { return readFile(d, file) })
+}
+
+// statsOf is StatsOf of directory d, reading each file with readf (whose
+// bytes need only last until the next call).
+func statsOf(d string, only map[string]bool, readf func(file string) ([]byte, error)) (Stats, error) {
+	var s Stats
 	var errs []error
 	// read returns the content of a file, or nil when the file is missing
 	// or failed (then recorded). gone aborts.
@@ -50,7 +56,7 @@ func (f *FS) StatsOf(cg string, only map[string]bool) (Stats, error) {
 		if gone || (only != nil && !only[file]) {
 			return nil
 		}
-		b, err := readFile(d, file)
+		b, err := readf(file)
 		switch {
 		case err == nil:
 			return b

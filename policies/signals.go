@@ -12,8 +12,8 @@ type SignalInfo struct {
 }
 
 // signalSummary is how messages describe the set below.
-const signalSummary = "host.<cpu|memory|io>.<some|full>.<avg1|avg10|avg60|avg300>, host.memory.available, " +
-	"tenant.<cpu|memory|io>.<some|full>.<avg1|avg10|avg60|avg300>"
+const signalSummary = "host.<cpu|memory|io>.<some|full>.<recent|avg1|avg10|avg60|avg300>, host.memory.available, " +
+	"tenant.<cpu|memory|io>.<some|full>.<recent|avg1|avg10|avg60|avg300>"
 
 // signals is the one definition of the known signals.
 var signals = func() map[string]SignalInfo {
@@ -21,16 +21,20 @@ var signals = func() map[string]SignalInfo {
 	for _, scope := range []string{"host", "tenant"} {
 		for _, res := range []string{"cpu", "memory", "io"} {
 			for _, kind := range []string{"some", "full"} {
-				for _, avg := range []string{"avg1", "avg10", "avg60", "avg300"} {
+				for _, avg := range []string{"recent", "avg1", "avg10", "avg60", "avg300"} {
 					name := scope + "." + res + "." + kind + "." + avg
 					src := "/proc/pressure/" + res
 					if scope == "tenant" {
 						src = "the " + res + ".pressure of the tenant's cgroups (the highest)"
 					}
 					how := avg + " from " + src
-					if avg == "avg1" {
+					switch avg {
+					case "avg1":
 						how = "over about the last second, computed by quelld from the total of " + src +
 							" (reacts within a tick; avg10 lags a step by seconds)"
+					case "recent":
+						how = "over the last few hundred ms (at least 200 ms, since the newest earlier read of the total of " + src +
+							"), computed by quelld: true on the pass a PSI trigger wakes, ~0.2 s after a stall starts; noisy, give it a threshold well above idle"
 					}
 					m[name] = SignalInfo{Name: name, Scope: scope, Resource: res, Min: 0, Max: 100,
 						Help: "percent of time " + kind + " tasks stalled on " + res + ", " + how}

@@ -91,6 +91,12 @@ func run(ctx context.Context, args []string) int {
 	}
 	switch sub {
 	case "run":
+		// quelld runs with its unit's LimitNOFILE=65536; the quelld the
+		// cases start inherits this process's limit, which a shell leaves
+		// at 4096 (quelld would then read most of 10,000 cgroups by path).
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: 65536, Max: 65536}); err != nil {
+			fmt.Fprintf(os.Stderr, "quell-bench: RLIMIT_NOFILE 65536 as quelld's unit sets: %v (quelld keeps fewer cgroups open)\n", err)
+		}
 		env := benchmarks.DetectEnv(*cgroot, *procRoot)
 		cases := benchmarks.Cases()
 		if *sysd {

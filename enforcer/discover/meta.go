@@ -109,11 +109,14 @@ var ErrRefused = errors.New("runtime state refused")
 // read when Docker's store entry is missing, and other errors when a state
 // file exists but cannot be read, is over MaxMetaFile, or cannot be parsed.
 func (r Roots) ReadMeta(f Found) (Meta, error) {
-	r = r.resolved()
 	m, err := r.readState(f)
 	if err != nil {
 		return Meta{}, err
 	}
+	// The stores' roots only after a state was found: a cgroup without
+	// one (read again and again while it is young) costs no read of
+	// daemon.json or storage.conf.
+	r = r.resolved()
 	if err := r.Check(f, m); err != nil {
 		return Meta{}, err
 	}

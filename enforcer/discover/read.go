@@ -52,15 +52,17 @@ func ContainedPID(procRoot, root, rel string) (int, error) {
 		return 0, err
 	}
 	defer f.Close()
-	hostMnt, err := os.Readlink(filepath.Join(procRoot, "1/ns/mnt"))
-	if err != nil {
-		return 0, fmt.Errorf("host mount namespace: %w", err)
-	}
+	hostMnt := "" // read at the first PID: an empty cgroup costs no readlink
 	sc := bufio.NewScanner(f)
 	for n := 0; n < maxProcsScanned && sc.Scan(); n++ {
 		pid, err := strconv.Atoi(strings.TrimSpace(sc.Text()))
 		if err != nil || pid <= 0 {
 			return 0, fmt.Errorf("parse %s: bad PID %q", p, sc.Text())
+		}
+		if hostMnt == "" {
+			if hostMnt, err = os.Readlink(filepath.Join(procRoot, "1/ns/mnt")); err != nil {
+				return 0, fmt.Errorf("host mount namespace: %w", err)
+			}
 		}
 		mnt, err := os.Readlink(filepath.Join(procRoot, strconv.Itoa(pid), "ns/mnt"))
 		if err == nil && mnt != hostMnt {

@@ -167,7 +167,7 @@ var (
 	hostCPUs      = desc("quell_host_cpus", "CPUs on the host.", nil)
 	hostMemTotal  = desc("quell_host_memory_total_bytes", "MemTotal of the host.", nil)
 	hostMemAvail  = desc("quell_host_memory_available_bytes", "MemAvailable of the host.", nil)
-	hostPressure  = desc("quell_host_pressure_ratio", "Host PSI averages (0..1) as quell's rules see them, by resource (cpu, memory, io), kind (some, full) and window (avg1, avg10, avg60, avg300).", []string{"resource", "kind", "window"})
+	hostPressure  = desc("quell_host_pressure_ratio", "Host PSI averages (0..1) as quell's rules see them, by resource (cpu, memory, io), kind (some, full) and window (recent, avg1, avg10, avg60, avg300).", []string{"resource", "kind", "window"})
 	penalties     = desc("quell_penalties_active", "Active penalties by action (throttle, freeze).", []string{"action"})
 	quarantined   = desc("quell_quarantined_containers", "Evicted containers that are evicted again on sight if their runtime restarts them.", nil)
 	policyValid   = desc("quell_policy_valid", "1 when the last policy load succeeded, 0 when it failed (the last good policy stays in force).", nil)

@@ -24,7 +24,7 @@ func splitPSISignal(name string) (resource, kind, window string, ok bool) {
 		return "", "", "", false
 	}
 	switch p[3] {
-	case "avg1", "avg10", "avg60", "avg300":
+	case "recent", "avg1", "avg10", "avg60", "avg300":
 		return p[1], p[2], p[3], true
 	}
 	return "", "", "", false

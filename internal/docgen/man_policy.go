@@ -70,7 +70,7 @@ var keyHelp = map[string]string{
 	"rule cooldown":   "A duration: how long after acting the rule waits before acting again.",
 	"rule quarantine": "A duration (default 10m, \"0s\" for none): an evicted container that comes back within it is evicted again on sight.",
 	"rule dry_run":    "true: decide and record, act on nothing.",
-	"rule.when signal": "The signal: host.<cpu|memory|io>.<some|full>.<avg1|avg10|avg60|avg300> (PSI), host.memory.available " +
+	"rule.when signal": "The signal: host.<cpu|memory|io>.<some|full>.<recent|avg1|avg10|avg60|avg300> (PSI), host.memory.available " +
 		"(percent of MemTotal), or the same PSI signals per tenant as tenant.*.",
 	"rule.when above":     "The condition holds while the signal is above this value.",
 	"rule.when below":     "The condition holds while the signal is below this value.",

@@ -1,0 +1,6 @@
+//go:build race
+
+package limits
+
+// raceEnabled: the race detector makes allocation counts meaningless.
+const raceEnabled = true
