@@ -127,15 +127,21 @@ func reactOnce(env Env, policy, config string, idle time.Duration) (time.Duratio
 			return 0, 0, err
 		}
 	}
-	if !waitFor(90*time.Second, 20*time.Millisecond, func() bool { return labkit.ReadFile(filepath.Join(a.dir, "cpu.max")) != orig }) {
-		return 0, 0, fmt.Errorf("no action within 90s: %s", labkit.Tail(labkit.ReadFile(q.Log), 3))
+	return awaitWrite(filepath.Join(a.dir, "cpu.max"), orig, onset, w, q.Log)
+}
+
+// awaitWrite waits (90 s at most) until path no longer reads orig and
+// returns the time from onset, and from onset to w's first trigger
+// firing before it (0 when none did); the error carries log's last lines.
+func awaitWrite(path, orig string, onset time.Time, w *triggerWatch, log string) (took, trig time.Duration, err error) {
+	if !waitFor(90*time.Second, 20*time.Millisecond, func() bool { return labkit.ReadFile(path) != orig }) {
+		return 0, 0, fmt.Errorf("no action within 90s: %s", labkit.Tail(labkit.ReadFile(log), 3))
 	}
-	took := time.Since(onset)
-	var tr time.Duration
+	took = time.Since(onset)
 	if at, ok := w.first(); ok && at.Before(onset.Add(took)) {
-		tr = at.Sub(onset)
+		trig = at.Sub(onset)
 	}
-	return took, tr, nil
+	return took, trig, nil
 }
 
 // waitCalm waits until /proc/pressure/<res> some avg10 is below limit.

@@ -89,13 +89,5 @@ func memReactOnce(env Env, policy string, idle time.Duration) (time.Duration, ti
 	if _, err := labkit.StartChild(env.Self, a.dir, "churn", "160", false); err != nil {
 		return 0, 0, err
 	}
-	if !waitFor(90*time.Second, 20*time.Millisecond, func() bool { return labkit.ReadFile(high) != orig }) {
-		return 0, 0, fmt.Errorf("no action within 90s: %s", labkit.Tail(labkit.ReadFile(q.Log), 3))
-	}
-	took := time.Since(onset)
-	var tr time.Duration
-	if at, ok := w.first(); ok && at.Before(onset.Add(took)) {
-		tr = at.Sub(onset)
-	}
-	return took, tr, nil
+	return awaitWrite(high, orig, onset, w, q.Log)
 }
