@@ -15,15 +15,7 @@ import (
 // with no state directory at all is limited at once: no state will come.
 func TestContainerLeftAloneWhileItsRuntimeCreatesIt(t *testing.T) {
 	t.Parallel()
-	h := newFakeHost(t)
-	h.file("policy.d/10.toml", `
-[[tenant]]
-name = "docker"
-  [tenant.match]
-  cgroups = ["system.slice/docker-*.scope"]
-  [tenant.container]
-  cpus = 0.5
-`)
+	h := dockerHalfCPUHost(t)
 	cgA := h.container(idA, "a", 0)
 	cgB := h.container(idB, "b", 0)
 	cgC := h.container(idSettleC, "c", 0)
@@ -69,15 +61,7 @@ const idSettleC = "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc
 // that appears late is still taken within metaRetryMax.
 func TestMissingMetadataReadLessOftenAsItAges(t *testing.T) {
 	t.Parallel()
-	h := newFakeHost(t)
-	h.file("policy.d/10.toml", `
-[[tenant]]
-name = "docker"
-  [tenant.match]
-  cgroups = ["system.slice/docker-*.scope"]
-  [tenant.container]
-  cpus = 0.5
-`)
+	h := dockerHalfCPUHost(t)
 	cg := h.container(idSettleC, "c", 0)
 	must(t, os.RemoveAll(filepath.Join(h.run, "docker/runtime-runc/moby", idSettleC)))
 	clock := newClock()
@@ -129,4 +113,19 @@ name = "docker"
 	if tr.c.Name != "c" {
 		t.Errorf("name after the state appeared = %q, want c", tr.c.Name)
 	}
+}
+
+// dockerHalfCPUHost is a fake host whose policy puts every Docker
+// container under a tenant capping each at 0.5 CPUs.
+func dockerHalfCPUHost(t *testing.T) *fakeHost {
+	h := newFakeHost(t)
+	h.file("policy.d/10.toml", `
+[[tenant]]
+name = "docker"
+  [tenant.match]
+  cgroups = ["system.slice/docker-*.scope"]
+  [tenant.container]
+  cpus = 0.5
+`)
+	return h
 }
