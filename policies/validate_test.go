@@ -135,6 +135,8 @@ p.toml:3:57: rule "r": when has both above and below: a rule watches one side (w
 p.toml:4:23: rule "r": target.classes[0]: unknown class "gold" (use guaranteed, burstable or best-effort)
 p.toml:4:32: rule "r": target.rank: unknown rank "disk" (use cpu, memory, io or pids)
 p.toml:4:58: rule "r": target.tenants[0]: no tenant is named "nobody"`},
+		{"rule signal recent misspelt", "[[rule]]\nname = \"r\"\nwhen = { signal = \"tenant.memory.full.recnt\", above = 4 }\nladder = [{ action = \"evict\" }]\n",
+			`p.toml:3:10: rule "r": when.signal: unknown signal "tenant.memory.full.recnt" (did you mean "tenant.memory.full.recent"?)`},
 		{"rule unknown signal far from any", "[[rule]]\nname = \"r\"\nwhen = { signal = \"load1\", above = 4 }\nladder = [{ action = \"evict\" }]\n",
 			`p.toml:3:10: rule "r": when.signal: unknown signal "load1" (signals are ` + signalSummary + `)`},
 		{"rule empty ladder", "[[rule]]\nname = \"r\"\nwhen = { signal = \"host.io.full.avg60\", above = 10 }\nladder = []\n",
