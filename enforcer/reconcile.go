@@ -185,7 +185,7 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 		}
 		return nil, nil
 	}
-	cur, err := e.fs.Current(p.cgroup, ws)
+	cur, err := e.currentOf(p.cgroup, ws)
 	if err != nil && p.t == nil && e.cfg.DryRun && errors.Is(err, limits.ErrGone) {
 		cur, err = nil, nil // the slice does not exist yet: all of it is new
 	}
@@ -358,6 +358,20 @@ func (e *Enforcer) currentEach(cg string, ws []limits.Write) (cur, kept []limits
 		kept = append(kept, w)
 	}
 	return cur, kept, missing, nil
+}
+
+// currentOf reads what cg holds for ws: through the directory observe
+// keeps open when there is one (a plain-name openat instead of a walk of
+// the whole path: the verify reads of settled containers are most of
+// reconcile's cost), else, or after any error there (a cgroup recreated
+// since the open reads as missing files), by path.
+func (e *Enforcer) currentOf(cg string, ws []limits.Write) ([]limits.Write, error) {
+	if o := e.obs.m[cg]; o != nil && o.dir != nil {
+		if cur, err := o.dir.Current(ws); err == nil {
+			return cur, nil
+		}
+	}
+	return e.fs.Current(cg, ws)
 }
 
 // noWrites is a plan's writes when it wants none.

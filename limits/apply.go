@@ -38,13 +38,13 @@ const ioMaxAllMax = " rbps=max wbps=max riops=max wiops=max"
 // picked out for w: io.max yields only w's device line (all-max if the
 // kernel prints none), io.weight only its "default N" line. cache holds
 // file contents already read during this call.
-func current(dir string, w Write, cache map[string]string) (string, error) {
+func current(dir string, w Write, cache map[string]string, read func(dir, file string) ([]byte, error)) (string, error) {
 	if err := checkName(w.File); err != nil {
 		return "", err
 	}
 	text, ok := cache[w.File]
 	if !ok {
-		b, err := readFile(dir, w.File)
+		b, err := read(dir, w.File)
 		if err != nil {
 			return "", err
 		}
@@ -92,7 +92,7 @@ func (f *FS) Current(cg string, ws []Write) ([]Write, error) {
 	cache := map[string]string{}
 	out := make([]Write, 0, len(ws))
 	for _, w := range ws {
-		v, err := current(d, w, cache)
+		v, err := current(d, w, cache, readFile)
 		if err != nil {
 			return nil, err
 		}
@@ -182,7 +182,7 @@ func (f *FS) Apply(ctx context.Context, cg string, ws []Write) ([]Result, error)
 
 func (f *FS) apply1(dir string, w Write) Result {
 	r := Result{File: w.File, Wanted: w.Value}
-	old, err := current(dir, w, nil)
+	old, err := current(dir, w, nil, readFile)
 	if err != nil {
 		r.Err = err
 		return r
@@ -206,7 +206,7 @@ func (f *FS) apply1(dir string, w Write) Result {
 	if f.afterWrite != nil {
 		f.afterWrite(dir+"/"+w.File, w.Value)
 	}
-	got, err := current(dir, w, nil)
+	got, err := current(dir, w, nil, readFile)
 	if r.Reclaiming {
 		// The write runs on its own thread, which a loaded host may not
 		// have scheduled by the end of the reclaim wait: give it up to
@@ -216,7 +216,7 @@ func (f *FS) apply1(dir string, w Write) Result {
 				break
 			}
 			time.Sleep(5 * time.Millisecond)
-			got, err = current(dir, w, nil)
+			got, err = current(dir, w, nil, readFile)
 		}
 	}
 	if err != nil {

@@ -148,3 +148,25 @@ func openat(dfd int, name string, flags int) (int, error) {
 		return int(r), nil
 	}
 }
+
+// Current is FS.Current of this cgroup, each file opened relative to the
+// kept-open directory (no path walk) and read into the shared buffer. A
+// cgroup removed since the open answers ErrGone or ErrMissing: callers
+// that cannot tell a recreated cgroup from a missing file read by path
+// (FS.Current) after any error.
+func (s *StatDir) Current(ws []Write) ([]Write, error) {
+	read := func(_, file string) ([]byte, error) { return s.read(file) }
+	out := make([]Write, 0, len(ws))
+	var cache map[string]string
+	if len(ws) > 1 {
+		cache = make(map[string]string, len(ws))
+	}
+	for _, w := range ws {
+		v, err := current(s.path, w, cache, read)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Write{w.File, v})
+	}
+	return out, nil
+}

@@ -96,3 +96,42 @@ func TestStatDirRefusesSymlinks(t *testing.T) {
 		t.Errorf("a symlinked file: %v, want ErrUnsafe", err)
 	}
 }
+
+func TestStatDirCurrentReadsAsFSCurrent(t *testing.T) {
+	t.Parallel()
+	cg := "system.slice/y.scope"
+	root := fakeTree(t, map[string]string{
+		cg + "/cpu.stat":   cpuStat61,
+		cg + "/cpu.max":    "50000 100000\n",
+		cg + "/memory.max": "268435456\n",
+		cg + "/io.max":     "254:0 rbps=1048576 wbps=max riops=max wiops=max\n",
+		cg + "/io.weight":  "default 100\n254:0 200\n",
+	})
+	f := NewFS(root)
+	d, err := f.OpenStatDir(cg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ws := []Write{{"cpu.max", "max 100000"}, {"memory.max", "max"}, {"io.max", "254:0 rbps=2"}, {"io.max", "8:0 wbps=1"}, {"io.weight", "default 50"}}
+	want, werr := f.Current(cg, ws)
+	got, gerr := d.Current(ws)
+	if werr != nil || gerr != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("StatDir.Current = %q, %v; FS.Current = %q, %v", got, gerr, want, werr)
+	}
+	if got[3].Value != "8:0 rbps=max wbps=max riops=max wiops=max" || got[0].Value != "50000 100000" {
+		t.Errorf("Current = %q", got)
+	}
+	if _, err := d.Current([]Write{{"pids.max", "10"}}); !errors.Is(err, ErrMissing) {
+		t.Errorf("a file the cgroup lacks: %v, want ErrMissing", err)
+	}
+	if _, err := d.Current([]Write{{"../cpu.max", "1"}}); !errors.Is(err, ErrUnsafe) {
+		t.Errorf("a name with a slash: %v, want ErrUnsafe", err)
+	}
+	if err := os.Symlink(filepath.Join(root, cg, "cpu.max"), filepath.Join(root, cg, "pids.max")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Current([]Write{{"pids.max", "10"}}); !errors.Is(err, ErrUnsafe) {
+		t.Errorf("a symlinked limit file: %v, want ErrUnsafe", err)
+	}
+}
