@@ -183,7 +183,7 @@ func (e *Enforcer) quotaDisks(p *policies.Policy) int {
 	}
 	errs := 0
 	tenantUse := map[string]int64{}
-	for _, cg := range sortedCgroups(e.known) {
+	for _, cg := range e.sortedKnown() {
 		t := e.known[cg]
 		w, want := diskWantFor(p, t.c)
 		d := e.disks[cg]
@@ -314,7 +314,7 @@ func (e *Enforcer) diskDirs(t *tracked, w diskWant) ([]string, uint64, error) {
 			return nil, 0, fmt.Errorf("volume %s is not on the filesystem of the writable layer %s: a project covers one filesystem", dir, layer)
 		}
 	}
-	for _, cg := range sortedCgroups(e.known) {
+	for _, cg := range e.sortedKnown() {
 		o := e.disks[cg]
 		if o == nil || cg == t.c.Cgroup || len(o.dirs) == 0 {
 			continue

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -170,7 +169,7 @@ func (e *Enforcer) shapeNetwork(ctx context.Context, p *policies.Policy) int {
 		return 0
 	}
 	errs := 0
-	for _, cg := range sortedCgroups(e.known) {
+	for _, cg := range e.sortedKnown() {
 		t := e.known[cg]
 		spec, want := netSpecFor(p, t.c)
 		n := e.nets[cg]
@@ -381,15 +380,6 @@ func bitRate(b uint64) string {
 		}
 	}
 	return strconv.FormatUint(b, 10) + "bit/s"
-}
-
-func sortedCgroups(m map[string]*tracked) []string {
-	out := make([]string, 0, len(m))
-	for cg := range m {
-		out = append(out, cg)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // initNetDisk installs the host's shaper and quotas unless options gave

@@ -63,7 +63,9 @@ func (e *Enforcer) publish(start time.Time, host view.HostView, plans []plan, er
 			tenants[t.Name] = tv
 		}
 	}
-	for _, t := range e.known {
+	v.Containers = make([]view.ContainerView, 0, len(e.known))
+	for _, cg := range e.sortedKnown() { // in order: readers list them so
+		t := e.known[cg]
 		t.errTotal += uint64(len(t.errs))
 		cv := view.ContainerView{Container: t.c, Usage: t.usage, Errors: append([]string(nil), t.errs...), ErrorsTotal: t.errTotal}
 		e.publishLimits(t, &cv)
@@ -79,7 +81,6 @@ func (e *Enforcer) publish(start time.Time, host view.HostView, plans []plan, er
 			tv.Usage.DiskBytes = b
 		}
 	}
-	sort.Slice(v.Containers, func(a, b int) bool { return v.Containers[a].Cgroup < v.Containers[b].Cgroup })
 	for _, ev := range e.events.recent(200) {
 		if tv := tenants[ev.Tenant]; tv != nil && ev.Kind != "limit" && ev.Kind != "restore" {
 			tv.LastAction = ev.Kind + " " + ev.Target + " at " + ev.Time.Format("15:04:05")

@@ -90,7 +90,7 @@ func (e *Enforcer) applyUlimits(p *policies.Policy) int {
 	}
 	errs := 0
 	tens, wanted := e.ulimitTargets(p)
-	for _, cg := range sortedCgroups(e.known) {
+	for _, cg := range e.sortedKnown() {
 		t, ten := e.known[cg], tens[cg]
 		if ten == nil {
 			continue
