@@ -43,6 +43,7 @@ func (e *Enforcer) runtimeOf(t *tracked) (limits.Resources, error) {
 			return limits.Resources{}, err
 		}
 		t.runtime = m
+		t.runtimeGen++
 	}
 	keys := make([]string, 0, len(t.runtime))
 	for k := range t.runtime {
@@ -126,12 +127,12 @@ func (e *Enforcer) adoptRuntime(p *plan, cur []limits.Write) map[string]bool {
 		} else {
 			seen, ok := t.runtime[key]
 			if !ok || e.sameValue(w.File, w.Value, seen) {
-				t.runtime[key] = w.Value
+				t.setRuntime(key, w.Value)
 				continue
 			}
 			was = seen
 		}
-		t.runtime[key] = w.Value
+		t.setRuntime(key, w.Value)
 		if skip == nil {
 			skip = map[string]bool{}
 		}
@@ -176,4 +177,13 @@ func cpuMaxOf(v string) (quota int64, period uint64, ok bool) {
 		return 0, 0, false
 	}
 	return *r.CPUQuota, r.CPUPeriod, true
+}
+
+// setRuntime sets one of t's runtime limits, counting real changes
+// (runtimeCached parses them again only then).
+func (t *tracked) setRuntime(key, v string) {
+	if old, ok := t.runtime[key]; !ok || old != v {
+		t.runtime[key] = v
+		t.runtimeGen++
+	}
 }

@@ -2,7 +2,6 @@ package enforcer
 
 import (
 	"fmt"
-	"maps"
 	"sort"
 
 	"github.com/quell-dev/quell/enforcer/desire"
@@ -136,7 +135,7 @@ type planMemo struct {
 // parsed from (runtimeOf parses them each time; they seldom change).
 type runtimeMemo struct {
 	ok  bool
-	src map[string]string // a copy of tracked.runtime when parsed
+	src uint64 // tracked.runtimeGen when parsed
 	res limits.Resources
 	gen uint64 // counts the changes of res
 }
@@ -145,7 +144,7 @@ type runtimeMemo struct {
 // changed (adoptRuntime changes them in place).
 func (e *Enforcer) runtimeCached(t *tracked) (limits.Resources, error) {
 	m := &t.rt
-	if m.ok && t.runtime != nil && maps.Equal(t.runtime, m.src) {
+	if m.ok && t.runtime != nil && t.runtimeGen == m.src {
 		return m.res, nil
 	}
 	r, err := e.runtimeOf(t)
@@ -154,7 +153,7 @@ func (e *Enforcer) runtimeCached(t *tracked) (limits.Resources, error) {
 		m.gen++
 		return r, err
 	}
-	m.ok, m.src, m.res = true, maps.Clone(t.runtime), r
+	m.ok, m.src, m.res = true, t.runtimeGen, r
 	m.gen++
 	return r, nil
 }

@@ -89,8 +89,9 @@ type tracked struct {
 	psiWin  [3]psiWindow  // for the .avg1 signals
 	// runtime: the limits its runtime set, by original key (ceiling.go);
 	// nil until read. last: the limits its plan had last pass.
-	runtime map[string]string
-	last    limits.Resources
+	runtime    map[string]string
+	runtimeGen uint64 // counts the changes of runtime (setRuntime)
+	last       limits.Resources
 	// noState: its runtime's state directory (runc's, crun's) was there
 	// without its state file at the last read; see settling.
 	noState bool

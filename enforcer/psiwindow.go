@@ -21,25 +21,33 @@ const shortSpan = 200 * time.Millisecond
 // ("host.cpu.some.avg1"): the kernel's shortest average, avg10, is an
 // exponential average over 10 s and needs ~3 s to pass 25% after a step
 // from 0 to 80%, which alone would put a rule's reaction over 3 s.
+//
+// Every container has three: the reading times are kept as offsets from
+// one base time (8 bytes a slot rather than time.Time's 24), which keeps
+// a container's tracked state 384 bytes smaller.
 type psiWindow struct {
-	n          int          // readings held, at most len(at)
-	at         [8]time.Time // room for 1 s of 250 ms samples and a few passes
-	some, full [8]uint64    // total stall, µs
-	hasFull    bool
+	n          int32            // readings held, at most len(at)
+	hasFull    bool             //
+	base       time.Time        // the time at[0..n) count from
+	at         [8]time.Duration // since base; room for 1 s of 250 ms samples and a few passes
+	some, full [8]uint64        // total stall, µs
 }
 
 // add records a reading taken at now (oldest readings drop out).
 func (w *psiWindow) add(now time.Time, p limits.PSI) {
-	if w.n > 0 && (p.Some.Total < w.some[w.n-1] || !now.After(w.at[w.n-1])) {
+	if w.n > 0 && (p.Some.Total < w.some[w.n-1] || now.Sub(w.base) <= w.at[w.n-1]) {
 		w.n = 0 // a counter reset (recreated cgroup) or a clock step: start over
 	}
-	if w.n == len(w.at) {
+	if w.n == 0 {
+		w.base = now
+	}
+	if w.n == int32(len(w.at)) {
 		copy(w.at[:], w.at[1:])
 		copy(w.some[:], w.some[1:])
 		copy(w.full[:], w.full[1:])
 		w.n--
 	}
-	w.at[w.n], w.some[w.n], w.full[w.n] = now, p.Some.Total, p.Full.Total
+	w.at[w.n], w.some[w.n], w.full[w.n] = now.Sub(w.base), p.Some.Total, p.Full.Total
 	w.hasFull = p.HasFull
 	w.n++
 }
@@ -68,7 +76,7 @@ func (w *psiWindow) over(span time.Duration) (some, full float64, ok bool) {
 	}
 	last := w.n - 1
 	for i := last - 1; i >= 0; i-- {
-		dt := w.at[last].Sub(w.at[i])
+		dt := w.at[last] - w.at[i]
 		if dt < span {
 			continue
 		}

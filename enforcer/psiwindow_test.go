@@ -236,7 +236,8 @@ func TestHostSamplerFeedsAvg1BetweenPasses(t *testing.T) {
 	<-done
 	// The load starts: 450 ms of stall in the next 500 ms.
 	e.hostMu.Lock()
-	last := e.hostPSI[0].at[e.hostPSI[0].n-1]
+	w := &e.hostPSI[0]
+	last := w.base.Add(w.at[w.n-1])
 	e.hostMu.Unlock()
 	clock.fakeClock.mu.Lock()
 	clock.fakeClock.t = last.Add(250 * time.Millisecond)

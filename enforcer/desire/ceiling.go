@@ -48,22 +48,28 @@ func Ceiling(p Plan, rt limits.Resources) Plan {
 	}
 	res := r.Tighten(c)
 	before, after := byFile(r), byFile(res)
-	why, by := maps.Clone(p.Why), maps.Clone(p.By)
-	if why == nil {
-		why = map[string]string{}
-	}
-	if by == nil {
-		by = map[string]string{}
-	}
+	var why, by map[string]string // copied on the first change: most plans have none, and keep the maps they came with
 	for f, v := range after {
 		if before[f] == v {
 			continue
+		}
+		if why == nil {
+			why, by = maps.Clone(p.Why), maps.Clone(p.By)
+			if why == nil {
+				why = map[string]string{}
+			}
+			if by == nil {
+				by = map[string]string{}
+			}
 		}
 		why[f] = fmt.Sprintf("the container runtime set %s (the policy wants %s): a limit the runtime set is a ceiling the policy only tightens (override = true in [[tenant]] lets it loosen)",
 			oneLine(v), oneLine(before[f]))
 		by[f] = DecidedRuntime
 	}
-	p.Res, p.Why, p.By = res, why, by
+	p.Res = res
+	if why != nil {
+		p.Why, p.By = why, by
+	}
 	return p
 }
 
