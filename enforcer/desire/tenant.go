@@ -95,8 +95,9 @@ func Tenant(ten *policies.Tenant, ms []Container, sl Slice, dev DevNum) []Plan {
 	for i := range ms {
 		byCgroup[ms[i].Cgroup] = &ms[i]
 	}
+	shared := map[string]map[string]string{} // By maps by their files: one per distinct set, shared (never changed in place)
 	for i := range out {
-		out[i].By = byAll(out[i].Res, DecidedPolicy)
+		out[i].By = byPolicy(out[i].Res, shared)
 		c := byCgroup[out[i].Cgroup]
 		if c == nil || out[i].ID == "" {
 			continue
@@ -126,10 +127,14 @@ func plan(ten *policies.Tenant, ms []Container, sl Slice, dev DevNum) []Plan {
 		}
 	}
 	caps, capErr := Resources(ten.Container, dev)
+	// One reason map for every member the caps alone plan: shared, as a
+	// plan's maps are never changed in place (Ceiling and overlay copy
+	// them first); a map per container was a kilobyte each at 10,000.
+	capsWhy := whyAll(caps, "tenant "+ten.Name+" per-container cap ([tenant.container])")
 	var out []Plan
 	if !HasAggregate(ten.Limits) {
 		for _, t := range ms {
-			out = append(out, capsPlan(ten, t, caps, capErr, "caps"))
+			out = append(out, capsPlan(ten, t, caps, capErr, "caps", capsWhy))
 		}
 		return out
 	}
@@ -175,7 +180,7 @@ func plan(ten *policies.Tenant, ms []Container, sl Slice, dev DevNum) []Plan {
 	if n <= 1 && len(inside) > 0 || n == 0 {
 		out = append(out, slicePlan)
 		for _, t := range inside {
-			out = append(out, capsPlan(ten, t, caps, capErr, mode))
+			out = append(out, capsPlan(ten, t, caps, capErr, mode, capsWhy))
 		}
 		return out
 	}
@@ -262,7 +267,7 @@ func plan(ten *policies.Tenant, ms []Container, sl Slice, dev DevNum) []Plan {
 			out = append(out, Plan{Cgroup: slice, Tenant: ten.Name, Mode: mode, Res: shares[i], Err: aggErr, Quota: quotas[i],
 				Why: whyOf(shares[i], whyShare, "tenant "+ten.Name+" aggregate (tenant slice's share)")})
 			for _, t := range inside {
-				out = append(out, capsPlan(ten, t, caps, capErr, mode))
+				out = append(out, capsPlan(ten, t, caps, capErr, mode, capsWhy))
 			}
 			continue
 		}
@@ -300,9 +305,8 @@ func splitRate(v uint64, n int) uint64 {
 	return SplitEven(v, n, 1)
 }
 
-func capsPlan(ten *policies.Tenant, t Container, caps limits.Resources, err error, mode string) Plan {
-	return Plan{Cgroup: t.Cgroup, ID: t.ID, Tenant: ten.Name, Mode: mode, Res: caps, Err: err,
-		Why: whyAll(caps, "tenant "+ten.Name+" per-container cap ([tenant.container])")}
+func capsPlan(ten *policies.Tenant, t Container, caps limits.Resources, err error, mode string, why map[string]string) Plan {
+	return Plan{Cgroup: t.Cgroup, ID: t.ID, Tenant: ten.Name, Mode: mode, Res: caps, Err: err, Why: why}
 }
 
 func errorsJoin(a, b error) error {
@@ -310,6 +314,26 @@ func errorsJoin(a, b error) error {
 		return a
 	}
 	return b
+}
+
+// byPolicy is byAll(r, DecidedPolicy), the same map for plans that set
+// the same files.
+func byPolicy(r limits.Resources, shared map[string]map[string]string) map[string]string {
+	ws := r.Writes()
+	var k strings.Builder
+	for _, w := range ws {
+		k.WriteString(w.File)
+		k.WriteByte(0)
+	}
+	if m, ok := shared[k.String()]; ok {
+		return m
+	}
+	m := make(map[string]string, len(ws))
+	for _, w := range ws {
+		m[w.File] = DecidedPolicy
+	}
+	shared[k.String()] = m
+	return m
 }
 
 // byAll says that layer decided every file of r.
