@@ -37,6 +37,7 @@ var Targets = []Target{
 	{Fidelity, "net ingress", "", "error%", "<=", 10, "%", true, "ingress policing/shaping within TCP's ramp"},
 	{Fidelity, "disk quota", "", "error%", "<=", 0, "%", true, "a filesystem quota is a hard stop: exact"},
 	{Fidelity, "tenant split", "", "error%", "<=", 3, "%", true, "the tenant's CPUs split among its containers add up to the budget"},
+	{Fidelity, "memory.high", "", "error%", "<=", 5, "%", true, "memory.high throttles, it is no wall: the kernel reclaims the excess as the allocating task returns to user space, after the fault that crossed it; under THP that fault charges 2 MiB (memory.peak +3.0..+3.1% over 64 MiB in 5 lab runs); 5% is one huge page and a charge batch, not two huge pages"},
 
 	// Reaction: onset → first action.
 	{Reaction, "reaction", "quelld psi-triggered", "p50_s", "<=", 0.4, "s", true, "issue #14: CPU antagonist onset → throttle p50"},
