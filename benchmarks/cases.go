@@ -5,7 +5,7 @@ package benchmarks
 func Cases() []Case {
 	return []Case{
 		cpuMaxCase(0.25, false), cpuMaxCase(0.5, true), cpuMaxCase(1.5, false),
-		cpuWeightCase(),
+		cpuWeightCase(), cpusetCase(),
 		memoryMaxCase(false), memoryHighCase(), memoryLowCase(), swapMaxCase(), pidsMaxCase(),
 		ioMaxCase("rbps", false), ioMaxCase("wbps", false), ioMaxCase("riops", false), ioMaxCase("wiops", false),
 		netCase([]uint64{10, 50, 200}, false),

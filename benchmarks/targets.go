@@ -39,6 +39,8 @@ var Targets = []Target{
 	{Fidelity, "tenant split", "", "error%", "<=", 3, "%", true, "the tenant's CPUs split among its containers add up to the budget"},
 	{Fidelity, "memory.high", "", "error%", "<=", 5, "%", true, "memory.high throttles, it is no wall: the kernel reclaims the excess as the allocating task returns to user space, after the fault that crossed it; under THP that fault charges 2 MiB (memory.peak +3.0..+3.1% over 64 MiB in 5 lab runs); 5% is one huge page and a charge batch, not two huge pages"},
 	{Fidelity, "memory.low", "", "error%", "<=", 1, "%", true, "shortfall below memory.low while the unprotected twin and hog are still reclaimable: none in 4 lab runs (victim min 129.2..129.4 MiB of 128 MiB, memory.events low 0, twin down to 2.6..3.7 MiB); 1% is one reclaim round's 32-page minimum scan per LRU at the edge of protection"},
+	{Fidelity, "cpuset.cpus", "", "error%", "<=", 3, "%", true, "2 busy loops confined to 1 CPU use exactly 1 (-0.6..+0.4% in 4 lab runs); 3% covers the guest's clock, as for cpu.max"},
+	{Fidelity, "cpuset.cpus", "", "off_cpuset_samples", "<=", 0, "samples", true, "the scheduler never runs a task outside its cpuset: no thread seen on another CPU, ever"},
 
 	// Reaction: onset → first action.
 	{Reaction, "reaction", "quelld psi-triggered", "p50_s", "<=", 0.4, "s", true, "issue #14: CPU antagonist onset → throttle p50"},

@@ -113,7 +113,7 @@ func TestReportMarksMisses(t *testing.T) {
 // one is an error in the report.
 func TestFidelityControlsHaveTargets(t *testing.T) {
 	t.Parallel()
-	for _, c := range []string{"cpu.max", "cpu.weight", "memory.max", "memory.high", "memory.low", "memory.swap.max", "pids.max",
+	for _, c := range []string{"cpu.max", "cpu.weight", "cpuset.cpus", "memory.max", "memory.high", "memory.low", "memory.swap.max", "pids.max",
 		"io.max", "net egress", "net ingress", "disk quota", "tenant split"} {
 		r := fid(c, c+" case", 1, 1)
 		r.Extra = map[string]float64{"off_cpuset_samples": 0, "held_over_tenant_mib": 0, "held_over_tenant_pids": 0}
