@@ -10,7 +10,7 @@ func Cases() []Case {
 		ioMaxCase("rbps", false), ioMaxCase("wbps", false), ioMaxCase("riops", false), ioMaxCase("wiops", false),
 		netCase([]uint64{10, 50, 200}, false),
 		quotaCase(),
-		splitCase(false),
+		splitCase(false), splitMemPidsCase(),
 		// Reaction runs before protection (the report groups by section):
 		// it needs a calm host, which the protection antagonists are not.
 		reactionCase("psi-triggered", true), reactionCase("polled", false), memoryReactionCase(false),
