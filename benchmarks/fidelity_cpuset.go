@@ -24,7 +24,7 @@ import (
 func cpusetCase() Case {
 	const cpu = 1
 	name := fmt.Sprintf("cpuset.cpus %q, 2 busy loops", strconv.Itoa(cpu))
-	return Case{Section: Fidelity, Name: name, Est: 14 * time.Second,
+	return Case{Section: Fidelity, Name: name, Est: 10 * time.Second,
 		Needs: func(e Env) string {
 			if runtime.NumCPU() < 2 {
 				return "one CPU: a cpuset of one CPU would take nothing away"

@@ -24,7 +24,7 @@ import (
 func memoryHighCase() Case {
 	const setMiB, allocMiB = 64, 192
 	name := fmt.Sprintf("memory.high %d MiB", setMiB)
-	return Case{Section: Fidelity, Name: name, Est: 15 * time.Second,
+	return Case{Section: Fidelity, Name: name, Est: 6 * time.Second,
 		Needs: func(e Env) string {
 			if !e.Swap {
 				return "swap is off: memory.high could reclaim nothing of an anonymous allocation"

@@ -39,7 +39,7 @@ name = "ci-mem"
 // stay below the total: a member grows by its part each interval, and
 // one refused before the next pass stays refused.
 func splitMemPidsCase() Case {
-	return Case{Section: Fidelity, Name: fmt.Sprintf("tenant aggregate (split) %d MiB, %d pids", splitMemMiB, splitPids), Est: 35 * time.Second,
+	return Case{Section: Fidelity, Name: fmt.Sprintf("tenant aggregate (split) %d MiB, %d pids", splitMemMiB, splitPids), Est: 15 * time.Second,
 		Needs: func(e Env) string {
 			if !e.Swap {
 				return "swap is off: the members would be OOM-killed, freeing what the sum should show"
