@@ -5,12 +5,12 @@ package benchmarks
 func Cases() []Case {
 	return []Case{
 		cpuMaxCase(0.25, false), cpuMaxCase(0.5, true), cpuMaxCase(1.5, false),
-		cpuWeightCase(),
-		memoryMaxCase(false), swapMaxCase(), pidsMaxCase(),
+		cpuWeightCase(), cpusetCase(),
+		memoryMaxCase(false), memoryHighCase(), memoryLowCase(), swapMaxCase(), pidsMaxCase(),
 		ioMaxCase("rbps", false), ioMaxCase("wbps", false), ioMaxCase("riops", false), ioMaxCase("wiops", false),
 		netCase([]uint64{10, 50, 200}, false),
 		quotaCase(),
-		splitCase(false),
+		splitCase(false), splitMemPidsCase(),
 		// Reaction runs before protection (the report groups by section):
 		// it needs a calm host, which the protection antagonists are not.
 		reactionCase("psi-triggered", true), reactionCase("polled", false), memoryReactionCase(false),

@@ -37,6 +37,14 @@ var Targets = []Target{
 	{Fidelity, "net ingress", "", "error%", "<=", 10, "%", true, "ingress policing/shaping within TCP's ramp"},
 	{Fidelity, "disk quota", "", "error%", "<=", 0, "%", true, "a filesystem quota is a hard stop: exact"},
 	{Fidelity, "tenant split", "", "error%", "<=", 3, "%", true, "the tenant's CPUs split among its containers add up to the budget"},
+	{Fidelity, "memory.high", "", "error%", "<=", 5, "%", true, "memory.high throttles, it is no wall: the kernel reclaims the excess as the allocating task returns to user space, after the fault that crossed it; under THP that fault charges 2 MiB (memory.peak +2.9..+3.1% over 64 MiB in 6 lab runs); 5% is one huge page and a charge batch, not two huge pages"},
+	{Fidelity, "memory.low", "", "error%", "<=", 1, "%", true, "shortfall below memory.low while the unprotected twin and hog are still reclaimable: none in 5 lab runs (victim min 129.2..129.4 MiB of 128 MiB, memory.events low 0, twin down to 1.9..3.7 MiB); 1% is one reclaim round's 32-page minimum scan per LRU at the edge of protection"},
+	{Fidelity, "cpuset.cpus", "", "error%", "<=", 3, "%", true, "2 busy loops confined to 1 CPU use exactly 1 (-0.6..+0.4% in 5 lab runs); 3% covers the guest's clock, as for cpu.max"},
+	{Fidelity, "cpuset.cpus", "", "off_cpuset_samples", "<=", 0, "samples", true, "the scheduler never runs a task outside its cpuset: no thread seen on another CPU, ever"},
+	{Fidelity, "tenant split memory", "", "error%", "<=", 3.125, "%", true, "README: the members' memory.max add up to the tenant's memory, plus at most the 1 MiB slack per member once (3 MiB of 96); measured +0.004% at most in 4 lab runs"},
+	{Fidelity, "tenant split memory", "", "held_over_tenant_mib", "<=", 3, "MiB", true, "what the kernel let the 3 members hold together never passes the tenant's memory by more than the split's slack (1 MiB a member)"},
+	{Fidelity, "tenant split pids", "", "error%", "<=", 6.7, "%", true, "README: the members' pids.max add up to the tenant's pids, plus at most the 2-task slack per member once (6 of 90); measured exact in 4 lab runs"},
+	{Fidelity, "tenant split pids", "", "held_over_tenant_pids", "<=", 6, "pids", true, "the members forking at once never hold more tasks together than the tenant's pids plus the split's slack (2 a member)"},
 
 	// Reaction: onset → first action.
 	{Reaction, "reaction", "quelld psi-triggered", "p50_s", "<=", 0.4, "s", true, "issue #14: CPU antagonist onset → throttle p50"},

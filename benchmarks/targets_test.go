@@ -108,3 +108,19 @@ func TestReportMarksMisses(t *testing.T) {
 		t.Fatalf("report:\n%s", md)
 	}
 }
+
+// Every Control the fidelity cases report has a target: a row without
+// one is an error in the report.
+func TestFidelityControlsHaveTargets(t *testing.T) {
+	t.Parallel()
+	for _, c := range []string{"cpu.max", "cpu.weight", "cpuset.cpus", "memory.max", "memory.high", "memory.low", "memory.swap.max", "pids.max",
+		"io.max", "net egress", "net ingress", "disk quota", "tenant split", "tenant split memory", "tenant split pids"} {
+		r := fid(c, c+" case", 1, 1)
+		r.Extra = map[string]float64{"off_cpuset_samples": 0, "held_over_tenant_mib": 0, "held_over_tenant_pids": 0}
+		for _, v := range Judge([]Result{r}, Targets, false) {
+			if v.Target == nil || !v.Pass {
+				t.Errorf("%s: %s", c, v.Why)
+			}
+		}
+	}
+}
