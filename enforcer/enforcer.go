@@ -37,6 +37,8 @@ type Enforcer struct {
 	hostMu         sync.Mutex          // hostPSI: the loop and sampleHost
 	hostPSI        [3]psiWindow        // /proc/pressure/{cpu,memory,io}, for .avg1
 	ticks          uint64              // passes published
+	beats          uint64              // scheduled passes (not PSI wake-ups): periodic re-reads are due by it
+	woken          bool                // the pass running is one a PSI trigger woke (Run sets it)
 	lastScan       time.Time
 	walkCapped     bool      // the last walk stopped at discover.MaxContainers (logged once)
 	prevStart      time.Time // when the previous pass began (a late pass is reported)
@@ -228,7 +230,9 @@ func (e *Enforcer) Run(ctx context.Context) error {
 			e.obs.closeAll()
 			return nil
 		case <-t.C:
+			e.woken = false
 		case <-pressure: // a PSI trigger fired: look now, not at the next tick
+			e.woken = true
 		}
 	}
 }
@@ -280,6 +284,9 @@ func (e *Enforcer) Tick(ctx context.Context) {
 			e.log.Error("tick panicked; continuing", "panic", fmt.Sprint(r), "stack", string(buf))
 		}
 	}()
+	if !e.woken {
+		e.beats++
+	}
 	pt := newPassTimer(e.clock.Now, start)
 	pol := e.currentPolicy()
 	if e.rescan.Swap(false) || start.Sub(e.lastScan) >= e.cfg.Resync || e.lastScan.IsZero() {

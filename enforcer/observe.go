@@ -36,7 +36,7 @@ var cpuStatOnly = map[string]bool{"cpu.stat": true}
 func (e *Enforcer) observe(now time.Time) int {
 	errs := 0
 	ob := &e.obs
-	ob.begin()
+	ob.begin(!e.woken)
 	n := 0
 	for cg, t := range e.known {
 		o := ob.entry(cg)

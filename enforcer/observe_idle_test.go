@@ -56,7 +56,7 @@ func TestIdleContainerMemoryChangeSeenWithinFullEvery(t *testing.T) {
 	for i := 1; i <= fullEvery; i++ {
 		clock.Add(time.Second)
 		e.Tick(context.Background())
-		full := (e.obs.pass+o.phase)%fullEvery == 0
+		full := e.obs.fullDue(o)
 		got := usageOf(t, e, cg).MemoryBytes
 		if got == 2097152 {
 			seenAt = i
@@ -82,7 +82,7 @@ func TestContainerStartingToUseCPUReadInFullSamePass(t *testing.T) {
 	h, e, clock, cg := idleHost(t)
 	// Make sure the next pass is not a full read anyway.
 	o := e.obs.m[cg]
-	for (e.obs.pass+1+o.phase)%fullEvery == 0 {
+	for (e.obs.beat+1+o.phase)%fullEvery == 0 {
 		clock.Add(time.Second)
 		e.Tick(context.Background())
 	}
@@ -268,4 +268,44 @@ func TestWakeUpSoonAfterAPassSeesTheNewCPURate(t *testing.T) {
 	if u := usageOf(t, e, cg); u.CPUs < 0.79 || u.CPUs > 0.81 {
 		t.Errorf("CPUs = %v 300 ms after the last pass, want 0.8 (0.24 s of CPU over 0.3 s)", u.CPUs)
 	}
+}
+
+// Passes a PSI trigger wakes read idle containers' cpu.stat alone and
+// verify no settled limits: the periodic re-reads fall on scheduled
+// passes only, so a host whose pressure wakes the loop twice a second
+// does not pay for them three times over.
+func TestWokenPassesDoNoPeriodicReads(t *testing.T) {
+	t.Parallel()
+	h, e, clock, cg := idleHost(t)
+	// The woken passes come right after the container's full read, and
+	// after a verify of its limits (either would repeat if woken passes
+	// counted as the scheduled one before them).
+	o := e.obs.m[cg]
+	for !e.obs.fullDue(o) || (e.beats+jitter(cg))%verifyEvery != 0 {
+		clock.Add(time.Second)
+		e.Tick(context.Background())
+	}
+	h.file("cgroup/"+cg+"/memory.current", "2097152\n")
+	h.file("cgroup/"+cg+"/memory.max", "max\n") // loosened behind quelld's back: a verify would restore it
+	before := h.read("cgroup/" + cg + "/memory.max")
+	e.woken = true
+	for i := 0; i < 3*fullEvery; i++ {
+		clock.Add(300 * time.Millisecond)
+		e.Tick(context.Background())
+		if got := usageOf(t, e, cg).MemoryBytes; got != 1048576 {
+			t.Fatalf("woken pass %d read memory.current (%d)", i+1, got)
+		}
+		if got := h.read("cgroup/" + cg + "/memory.max"); got != before {
+			t.Fatalf("woken pass %d re-verified memory.max: %q", i+1, got)
+		}
+	}
+	e.woken = false
+	for i := 1; i <= fullEvery; i++ {
+		clock.Add(time.Second)
+		e.Tick(context.Background())
+		if usageOf(t, e, cg).MemoryBytes == 2097152 {
+			return
+		}
+	}
+	t.Fatalf("memory change not seen within %d scheduled passes after the woken ones", fullEvery)
 }

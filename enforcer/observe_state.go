@@ -29,7 +29,12 @@ type statDirOpener interface {
 type observeState struct {
 	m    map[string]*observed // by cgroup
 	pass uint64
-	used int     // entries touched this pass
+	// beat counts the scheduled passes (not the PSI wake-ups): full reads
+	// are due by it, so a host whose pressure wakes the loop often does
+	// not read its idle containers in full more often for it.
+	beat     uint64
+	periodic bool // this pass is a scheduled one
+	used     int  // entries touched this pass
 	buf  *[]byte // the read buffer all entries' dirs share
 	// open is how many entries keep their dir open; budget how many may
 	// (set at the first pass from RLIMIT_NOFILE unless set before).
@@ -70,7 +75,8 @@ type observed struct {
 	psiPath [3]string // {cpu,memory,io}.pressure, made on first use without dir
 }
 
-func (s *observeState) begin() {
+// begin starts a pass; periodic is false for a pass a PSI trigger woke.
+func (s *observeState) begin(periodic bool) {
 	if s.m == nil {
 		s.m = map[string]*observed{}
 		b := make([]byte, 0, 4096)
@@ -80,6 +86,9 @@ func (s *observeState) begin() {
 		}
 	}
 	s.pass++
+	if s.periodic = periodic; periodic {
+		s.beat++
+	}
 	s.used = 0
 }
 
@@ -120,9 +129,15 @@ func (s *observeState) closeAll() {
 
 // idle reports whether a container whose cpu.stat reads cur this pass
 // needs no other read: cpu.stat unchanged since the last pass, the last
-// full read quiet, and this pass not its full read.
+// full read quiet, and this pass not its full read (a woken pass is
+// nobody's: full reads fall on scheduled passes).
 func (s *observeState) idle(o *observed, cur limits.CPUStat) bool {
-	return o.cpuOK && o.quiet && cur == o.cpu && (s.pass+o.phase)%fullEvery != 0
+	return o.cpuOK && o.quiet && cur == o.cpu && !s.fullDue(o)
+}
+
+// fullDue reports whether this pass is o's periodic full read.
+func (s *observeState) fullDue(o *observed) bool {
+	return s.periodic && (s.beat+o.phase)%fullEvery == 0
 }
 
 // closeDir closes o's kept-open files, if any.

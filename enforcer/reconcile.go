@@ -173,7 +173,7 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 		wanted = noWrites
 	}
 	ws := wanted // less the files the kernel does not offer, below
-	if prev, ok := e.applied[p.cgroup]; ok && prev.settled(wanted, e.ticks) {
+	if prev, ok := e.applied[p.cgroup]; ok && prev.settled(wanted, e.beats) {
 		// Nothing to change last time and the same wanted values: the
 		// kernel is re-read every verifyEvery passes, not every pass (8
 		// limit files per container per second add up at 10,000 cgroups).
@@ -206,7 +206,7 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 		// plan: nothing was changed behind quell's back (no runtime
 		// change to adopt) and nothing is to be written.
 		prev.why, prev.by = p.why, p.by
-		prev.verified = e.ticks - jitter(p.cgroup)
+		prev.verified = e.beats - jitter(p.cgroup)
 		e.applied[p.cgroup] = prev
 		return nil, nil
 	}
@@ -236,7 +236,7 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 		vals[origKey(w.File, w.Value)] = w.Value
 	}
 	as := appliedSet{tenant: p.tenant, changes: changes, why: p.why, by: p.by, values: vals,
-		wanted: wanted, missing: missing, verified: e.ticks - jitter(p.cgroup), told: told}
+		wanted: wanted, missing: missing, verified: e.beats - jitter(p.cgroup), told: told}
 	if len(adopted) > 0 {
 		as.wanted = nil // read again next pass, with the new ceiling planned
 	}
@@ -377,8 +377,9 @@ func (e *Enforcer) currentOf(cg string, ws []limits.Write) ([]limits.Write, erro
 // noWrites is a plan's writes when it wants none.
 var noWrites = []limits.Write{}
 
-// verifyEvery is how many passes a settled cgroup's limit files go
-// unread (see appliedSet.settled).
+// verifyEvery is how many scheduled passes (Enforcer.beats: PSI wake-ups
+// do not count) a settled cgroup's limit files go unread (see
+// appliedSet.settled).
 const verifyEvery = 5
 
 // jitter spreads the re-reads of cgroups verified in the same pass over
