@@ -33,9 +33,9 @@ type observeState struct {
 	// are due by it, so a host whose pressure wakes the loop often does
 	// not read its idle containers in full more often for it.
 	beat     uint64
-	periodic bool // this pass is a scheduled one
-	used     int  // entries touched this pass
-	buf  *[]byte // the read buffer all entries' dirs share
+	periodic bool    // this pass is a scheduled one
+	used     int     // entries touched this pass
+	buf      *[]byte // the read buffer all entries' dirs share
 	// open is how many entries keep their dir open; budget how many may
 	// (set at the first pass from RLIMIT_NOFILE unless set before).
 	open, budget int
