@@ -3,6 +3,7 @@ package enforcer
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -46,6 +47,10 @@ func (e *Enforcer) Reload(ctx context.Context) error {
 	for _, w := range p.Warnings() {
 		e.pstatus.Warnings = append(e.pstatus.Warnings, w.Error())
 		e.log.Warn("policy warning", "warning", w.Error())
+	}
+	for _, w := range memoryLowWarnings(p, filepath.Join(e.cfg.ProcRoot, "self", "mountinfo"), e.cfg.CgroupRoot) {
+		e.pstatus.Warnings = append(e.pstatus.Warnings, w)
+		e.log.Warn("policy warning", "warning", w)
 	}
 	e.events.add(view.Event{Time: now, Kind: "policy", Reason: "policy loaded: " + p.Summary()})
 	e.rescan.Store(true)
