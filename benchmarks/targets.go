@@ -33,9 +33,15 @@ var Targets = []Target{
 	{Fidelity, "memory.swap.max", "", "error%", "<=", 2, "%", true, "swap charge stops at the limit"},
 	{Fidelity, "pids.max", "", "error%", "<=", 0, "%", true, "the fork that would exceed pids.max is refused: exact"},
 	{Fidelity, "io.max", "", "error%", "<=", 5, "%", true, "blk-throttle's rate over the window"},
+	{Fidelity, "io.max buffered", "", "error%", "<=", 5, "%", true, "buffered writes through cgroup writeback, first write() to fsync: -1.3% to -4.0% in 4 lab runs (ext4, XFS); the undershoot is writeback.s start; once it runs, 3.98-4.02 MiB/s under 4 (steady_mib_s, 250 ms io.stat samples), with 2 s bursts up to 7.1 MiB/s (peak_2s_mib_s)"},
+	{Fidelity, "io.weight", "io.weight 200:100 without iocost", "error%", "ref", 0, "%", false, "baseline: io.weight alone, iocost off (what a host without io.cost.qos gets)"},
+	{Fidelity, "io.weight", "", "error%", "<=", 8, "%", true, "iocost with a user model, vrate pinned: 200:100 gave 1.90-1.96 in 3 lab runs (-1.8% to -5.1%)"},
 	{Fidelity, "net egress", "", "error%", "<=", 10, "%", true, "tc shaping reaches the rate within TCP's ramp"},
 	{Fidelity, "net ingress", "", "error%", "<=", 10, "%", true, "ingress policing/shaping within TCP's ramp"},
+	{Fidelity, "net tenant egress", "", "error%", "<=", 15, "%", true, "two TCP streams in one tenant HTB class under TCG on a shared host: -2.2% to -8.7% in 4 lab runs, never over (first second <= 1.04x)"},
+	{Fidelity, "net tenant ingress", "", "error%", "<=", 15, "%", true, "as egress: -3.0% to -12.6% in 4 lab runs, first second <= 1.0x"},
 	{Fidelity, "disk quota", "", "error%", "<=", 0, "%", true, "a filesystem quota is a hard stop: exact"},
+	{Fidelity, "disk quota ext4", "", "error%", "<=", 0, "%", true, "quelld's project quota on ext4 is a hard stop (EDQUOT at exactly 8 MiB, through the overlay and into the layer, 3 lab runs)"},
 	{Fidelity, "tenant split", "", "error%", "<=", 3, "%", true, "the tenant's CPUs split among its containers add up to the budget"},
 
 	// Reaction: onset → first action.
