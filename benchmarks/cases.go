@@ -8,8 +8,9 @@ func Cases() []Case {
 		cpuWeightCase(), cpusetCase(),
 		memoryMaxCase(false), memoryHighCase(), memoryLowCase(), swapMaxCase(), pidsMaxCase(),
 		ioMaxCase("rbps", false), ioMaxCase("wbps", false), ioMaxCase("riops", false), ioMaxCase("wiops", false),
-		netCase([]uint64{10, 50, 200}, false),
-		quotaCase(),
+		ioBufferedCase(false), ioWeightCase(),
+		netCase([]uint64{10, 50, 200}, false), netTenantCase(20, false),
+		quotaCase(), quotaExt4Case(),
 		splitCase(false), splitMemPidsCase(),
 		// Reaction runs before protection (the report groups by section):
 		// it needs a calm host, which the protection antagonists are not.

@@ -14,7 +14,7 @@ import (
 func DetectEnv(cgroupRoot, procRoot string) Env {
 	self, _ := os.Executable()
 	e := Env{CgroupRoot: cgroupRoot, ProcRoot: procRoot, Ext4: os.Getenv("QUELL_LAB_EXT4"), Ext4Dev: os.Getenv("QUELL_LAB_EXT4_DEV"),
-		XFS: os.Getenv("QUELL_LAB_XFS"), Slow: os.Getenv("QUELL_LAB_SLOW"), SlowDev: os.Getenv("QUELL_LAB_SLOW_DEV"), Quelld: "quelld", Self: self}
+		XFS: os.Getenv("QUELL_LAB_XFS"), XFSDev: os.Getenv("QUELL_LAB_XFS_DEV"), Slow: os.Getenv("QUELL_LAB_SLOW"), SlowDev: os.Getenv("QUELL_LAB_SLOW_DEV"), Quelld: "quelld", Self: self}
 	if b, err := os.ReadFile(procRoot + "/swaps"); err == nil {
 		e.Swap = len(strings.Split(strings.TrimSpace(string(b)), "\n")) > 1
 	}

@@ -96,3 +96,20 @@ func waitFor(within, step time.Duration, cond func() bool) bool {
 		}
 	}
 }
+
+// container returns how quelld's API shows the container at cgroup rel
+// (below the cgroup root, no leading "/"), and whether it lists one.
+func (q *quelldRun) container(rel string) (view.ContainerView, bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	v, err := api.NewClient(q.Socket).View(ctx)
+	if err != nil {
+		return view.ContainerView{}, false, err
+	}
+	for _, c := range v.Containers {
+		if c.Cgroup == rel {
+			return c, true, nil
+		}
+	}
+	return view.ContainerView{}, false, nil
+}

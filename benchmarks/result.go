@@ -50,6 +50,7 @@ type Env struct {
 	Ext4       string // scratch ext4 mount (io.max, quota); "" if none
 	Ext4Dev    string // its block device
 	XFS        string // scratch XFS mount with prjquota; "" if none
+	XFSDev     string // its block device
 	Slow       string // a disk slow enough to contend (the lab's qemu-throttled one); "" if none
 	SlowDev    string // its block device
 	Swap       bool   // swap is on

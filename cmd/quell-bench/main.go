@@ -43,8 +43,10 @@ Examples:
 
 Disks for "run" (the lab sets them; on a host, point them at scratch filesystems
 the suite may fill; a case whose disk is unset reports "cannot run here"):
-  QUELL_LAB_EXT4, QUELL_LAB_EXT4_DEV   any scratch filesystem and its device: io.max
-  QUELL_LAB_XFS                        XFS mounted -o prjquota: disk quota
+  QUELL_LAB_EXT4, QUELL_LAB_EXT4_DEV   ext4 mounted -o prjquota and its device: io.max,
+                                       io.weight (iocost), buffered io.max, ext4 quota
+  QUELL_LAB_XFS, QUELL_LAB_XFS_DEV     XFS mounted -o prjquota and its device: disk quota,
+                                       buffered io.max on XFS
   QUELL_LAB_SLOW, QUELL_LAB_SLOW_DEV   a disk slow enough to contend: io protection
                                        (falls back to the ext4 one)
 Swap must be on for the swap.max and memory protection cases.`

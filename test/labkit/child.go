@@ -44,6 +44,11 @@ func ChildEnv(mode, arg string) []string {
 //	                  (a write is fallocated first and fsynced), print
 //	                  "bytes ios elapsed_ns"
 //	dioloop PATH      O_DIRECT 1 MiB writes of 64 MiB forever (an io antagonist)
+//	dioread PATH      O_DIRECT 1 MiB reads of all of PATH, over and over, forever
+//	bufw PATH MiB     ordinary (page cache) 1 MiB write()s of MiB, then fsync,
+//	                  print "bytes write_ns total_ns"
+//	fill PATH MiB     without CAP_SYS_RESOURCE, 64 KiB appends until refused
+//	                  (or MiB written), print "bytes ERR" (ERR "ok" if none)
 //	victim cpu|io PATH|mem MiB  a request every 5 ms, see victim
 func MaybeChild() {
 	mode := os.Getenv(childModeEnv)
@@ -113,6 +118,21 @@ func runChild(mode, arg string) error {
 				return err
 			}
 		}
+	case "dioread":
+		return directReadLoop(arg)
+	case "bufw", "fill":
+		f := strings.Fields(arg)
+		if len(f) != 2 {
+			return fmt.Errorf("%s %q: want \"PATH MiB\"", mode, arg)
+		}
+		mib, err := childMiB(mode, f[1])
+		if err != nil {
+			return err
+		}
+		if mode == "bufw" {
+			return bufferedWrite(f[0], mib)
+		}
+		return fill(f[0], mib)
 	case "victim":
 		return victim(arg)
 	}

@@ -25,7 +25,8 @@ func TestParseVictimRefusesWhatItCannotDo(t *testing.T) {
 func TestChildModesRefuseBadArguments(t *testing.T) {
 	t.Parallel()
 	for _, c := range [][2]string{{"alloc", ""}, {"alloc", "x"}, {"churn", "0"}, {"dio", "w 4096 /x"},
-		{"dio", "x 4096 /x 1"}, {"dio", "w 100 /x 1"}, {"dio", "r 4096 /x 0"}, {"victim", "mem"}, {"sleep", ""}} {
+		{"dio", "x 4096 /x 1"}, {"dio", "w 100 /x 1"}, {"dio", "r 4096 /x 0"}, {"victim", "mem"}, {"sleep", ""},
+		{"bufw", "/x"}, {"bufw", "/x 0"}, {"fill", "/x y"}, {"fill", ""}} {
 		if err := runChild(c[0], c[1]); err == nil {
 			t.Errorf("runChild(%q, %q) = nil, want an error", c[0], c[1])
 		}
