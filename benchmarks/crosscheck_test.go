@@ -38,3 +38,19 @@ func TestCrossCheckAgreesAndDisagrees(t *testing.T) {
 		t.Fatal("no figure at all must fail")
 	}
 }
+
+// memory.current moves a per-CPU charge batch at a time: one batch apart
+// agrees, more does not.
+func TestCrossCheckMemoryCurrentBatchSlack(t *testing.T) {
+	t.Parallel()
+	small := uint64(2871296)
+	a := limits.Stats{MemoryCurrent: u(small)}
+	theirs := &stats.Metrics{Memory: &stats.MemoryStat{Usage: small - 64*4096}}
+	if _, err := judgeCross(crossFigures(a, a, theirs)); err != nil {
+		t.Fatalf("one charge batch apart: %v", err)
+	}
+	theirs.Memory.Usage = small - memcgBatch() - small/20
+	if _, err := judgeCross(crossFigures(a, a, theirs)); err == nil {
+		t.Fatal("more than the batches and the 2% apart must disagree")
+	}
+}
