@@ -17,18 +17,10 @@ import (
 // key; achieved = io.stat delta / the transfer's own duration.
 func ioMaxCase(key string, smoke bool) Case {
 	return Case{Section: Fidelity, Name: "io.max " + key, Est: 9 * time.Second, Smoke: smoke,
-		Needs: func(e Env) string {
-			if e.Ext4 == "" || e.Ext4Dev == "" {
-				return "no scratch ext4 disk (QUELL_LAB_EXT4)"
-			}
-			return ""
-		},
+		Needs: needExt4,
 		Run: func(ctx context.Context, env Env, smoke bool) ([]Result, error) {
-			ma, mi, err := limits.DeviceNumber(env.Ext4Dev)
+			ma, mi, err := wholeDiskOf(env.Ext4Dev)
 			if err != nil {
-				return nil, err
-			}
-			if ma, mi, err = limits.WholeDisk("/sys", ma, mi); err != nil {
 				return nil, err
 			}
 			c, err := newCgroup(env, "bench.slice/io-"+key)
@@ -119,4 +111,22 @@ func runHelper(env Env, dir, mode, arg string) error {
 	for range p.Lines {
 	}
 	return p.Wait()
+}
+
+// needExt4 is the Needs of the cases on the scratch ext4 disk.
+func needExt4(e Env) string {
+	if e.Ext4 == "" || e.Ext4Dev == "" {
+		return "no scratch ext4 disk (QUELL_LAB_EXT4)"
+	}
+	return ""
+}
+
+// wholeDiskOf is the device number of the whole disk dev (a device node)
+// is on: io.max and io.weight take whole disks, not partitions.
+func wholeDiskOf(dev string) (uint32, uint32, error) {
+	ma, mi, err := limits.DeviceNumber(dev)
+	if err != nil {
+		return 0, 0, err
+	}
+	return limits.WholeDisk("/sys", ma, mi)
 }

@@ -51,11 +51,8 @@ func ioBufferedCase(smoke bool) Case {
 }
 
 func ioBuffered(env Env, fs, mnt, dev string, smoke bool) ([]Result, error) {
-	ma, mi, err := limits.DeviceNumber(dev)
+	ma, mi, err := wholeDiskOf(dev)
 	if err != nil {
-		return nil, err
-	}
-	if ma, mi, err = limits.WholeDisk("/sys", ma, mi); err != nil {
 		return nil, err
 	}
 	c, err := newCgroup(env, "bench.slice/io-buffered-"+fs)

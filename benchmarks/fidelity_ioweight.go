@@ -30,18 +30,10 @@ const (
 // is put back to enable=0 and the model to ctrl=auto afterwards.
 func ioWeightCase() Case {
 	return Case{Section: Fidelity, Name: "io.weight 200:100 (iocost)", Est: 25 * time.Second,
-		Needs: func(e Env) string {
-			if e.Ext4 == "" || e.Ext4Dev == "" {
-				return "no scratch ext4 disk (QUELL_LAB_EXT4)"
-			}
-			return ""
-		},
+		Needs: needExt4,
 		Run: func(ctx context.Context, env Env, smoke bool) ([]Result, error) {
-			ma, mi, err := limits.DeviceNumber(env.Ext4Dev)
+			ma, mi, err := wholeDiskOf(env.Ext4Dev)
 			if err != nil {
-				return nil, err
-			}
-			if ma, mi, err = limits.WholeDisk("/sys", ma, mi); err != nil {
 				return nil, err
 			}
 			weights := []uint64{200, 100}
