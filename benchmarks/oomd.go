@@ -106,11 +106,17 @@ func oomdCase(tuned bool, smoke bool) Case {
 }
 
 // quellMemoryCase: the same antagonist under quelld, like for like with
-// tuned systemd-oomd: the same signal (the memory "full" avg10 pressure of
-// the cgroup holding the antagonist, which is what oomd reads from its
-// slice) over the same threshold and duration (20%, 2 s), and the same
-// action (evict: cgroup.kill); onset → cgroup.events populated 0, polled
-// as for oomd.
+// tuned systemd-oomd: the same signal as near as quell's rules can name it
+// (the host's memory "full" avg10: oomd reads its slice's, which holds the
+// antagonist alone; the host's counts only the moments when every busy
+// task stalls, the victim's too, so it is never above the slice's) over
+// the same threshold and duration (20%, 2 s), and the same action (evict:
+// cgroup.kill); onset → cgroup.events populated 0, polled as for oomd.
+//
+// Not tenant.memory.full.avg10: a tenant signal names the victim, and the
+// culprit is sought in the other tenants (detect.rank), so a tenant's own
+// thrashing never makes it the target. The case said so from 2026-12-05
+// and failed in every run: the antagonist was the only unit in reach.
 func quellMemoryCase(smoke bool) Case {
 	return Case{Section: Reaction, Name: "quelld memory PSI (same antagonist)", Est: 60 * time.Second, Smoke: smoke, Needs: needSystemd,
 		Run: func(ctx context.Context, env Env, smoke bool) ([]Result, error) {
@@ -123,7 +129,7 @@ class = "best-effort"
 
 [[rule]]
 name = "mem"
-when = { signal = "tenant.memory.full.avg10", above = 20.0, for = "2s" }
+when = { signal = "host.memory.full.avg10", above = 20.0, for = "2s" }
 target = { classes = ["best-effort"], rank = "memory" }
 ladder = [{ action = "evict" }]
 cooldown = "300s"
@@ -170,7 +176,7 @@ cooldown = "300s"
 				ts = append(ts, took)
 			}
 			r := reactionResult("quelld memory PSI (same antagonist)", ts,
-				"same antagonist; rule tenant.memory.full.avg10 > 20% for 2s → evict (cgroup.kill), as tuned systemd-oomd; onset → cgroup.events populated 0 (polled 50 ms); "+victimHow)
+				"same antagonist; rule host.memory.full.avg10 > 20% for 2s → evict (cgroup.kill), as tuned systemd-oomd; onset → cgroup.events populated 0 (polled 50 ms); "+victimHow)
 			vic.into(&r)
 			return []Result{r}, nil
 		}}

@@ -156,6 +156,11 @@ func (e *Enforcer) rulesFor(c *view.ContainerView) []string {
 		switch {
 		case ok && c.Class == "guaranteed":
 			out = append(out, fmt.Sprintf("rule %s: only while its tenant is over its own limits (class guaranteed)", r.Name))
+		case ok && strings.HasPrefix(r.When.Signal, "tenant."):
+			// A tenant signal names the tenant that suffers; the culprit is
+			// sought in the other tenants (detect.rank), never in it.
+			out = append(out, fmt.Sprintf("rule %s: when another tenant's %s %s, ranked by %s (its own tenant's pressure never makes it the target)",
+				r.Name, r.When.Signal, cond(r.When.Above, r.When.Below), r.Target.Rank))
 		case ok:
 			out = append(out, fmt.Sprintf("rule %s: when %s %s, ranked by %s", r.Name, r.When.Signal, cond(r.When.Above, r.When.Below), r.Target.Rank))
 		default:
