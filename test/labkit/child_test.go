@@ -50,3 +50,22 @@ func TestLatenciesAndPercentile(t *testing.T) {
 		t.Error("Percentile of nothing is not 0, or it reordered its input")
 	}
 }
+
+func TestLastLatencySkipsPartialAndGarbageLines(t *testing.T) {
+	t.Parallel()
+	for out, want := range map[string]float64{
+		"1 30\n2 40\n":            40,
+		"1 30\n2 40\n3 5":         40, // the last line is still being written
+		"1 30\n2 40\ngarbage\n\n": 40,
+		"1 7\n":                   7,
+	} {
+		if got, ok := LastLatency(out); !ok || got != want {
+			t.Errorf("LastLatency(%q) = %v, %v; want %v", out, got, ok, want)
+		}
+	}
+	for _, out := range []string{"", "1 30", "garbage\n"} {
+		if got, ok := LastLatency(out); ok {
+			t.Errorf("LastLatency(%q) = %v, true; want none", out, got)
+		}
+	}
+}

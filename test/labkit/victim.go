@@ -114,6 +114,28 @@ func Latencies(out string, from, to time.Time) []float64 {
 	return ls
 }
 
+// LastLatency is the latency on the last whole "unixµs latencyµs" line of
+// a victim's out; ok is false when there is none yet. A victim that fell
+// behind (a request that took seconds) runs its late requests back to back,
+// each counted from when it was due, until it catches up: those lines
+// belong to the stall that caused them, not to the window they end in.
+func LastLatency(out string) (us float64, ok bool) {
+	out = out[:strings.LastIndexByte(out, '\n')+1] // a line being written is not whole
+	for len(out) > 0 {
+		out = out[:len(out)-1]
+		line := out[strings.LastIndexByte(out, '\n')+1:]
+		out = out[:len(out)-len(line)]
+		if f := strings.Fields(line); len(f) == 2 {
+			if _, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+				if l, err := strconv.ParseFloat(f[1], 64); err == nil {
+					return l, true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
 // Percentile is the nearest-rank p-th percentile of xs (0 for none); xs
 // is not changed.
 func Percentile(xs []float64, p float64) float64 {
