@@ -109,14 +109,16 @@ func oomdCase(tuned bool, smoke bool) Case {
 // tuned systemd-oomd: the same signal as near as quell's rules can name it
 // (the host's memory "full" avg10: oomd reads its slice's, which holds the
 // antagonist alone; the host's counts only the moments when every busy
-// task stalls, the victim's too, so it is never above the slice's) over
+// task stalls, the victim's too, so while the hog is always busy it is
+// at most the slice's) over
 // the same threshold and duration (20%, 2 s), and the same action (evict:
 // cgroup.kill); onset → cgroup.events populated 0, polled as for oomd.
 //
 // Not tenant.memory.full.avg10: a tenant signal names the victim, and the
 // culprit is sought in the other tenants (detect.rank), so a tenant's own
 // thrashing never makes it the target. The case said so from 2026-12-05
-// and failed in every run: the antagonist was the only unit in reach.
+// and failed in that day's full run and its reproduction: the
+// antagonist was the only unit in reach.
 func quellMemoryCase(smoke bool) Case {
 	return Case{Section: Reaction, Name: "quelld memory PSI (same antagonist)", Est: 60 * time.Second, Smoke: smoke, Needs: needSystemd,
 		Run: func(ctx context.Context, env Env, smoke bool) ([]Result, error) {

@@ -10,7 +10,7 @@ import (
 // (the signal names the tenant that suffers): explain must say so, or a
 // user who writes tenant.memory.full.avg10 to kill a thrashing tenant's own
 // container waits for an eviction that never comes (the bench's oomd case
-// did, in every run from 2026-12-05 until this fix).
+// did in the 2026-12-05 full run and in its reproduction).
 func TestExplainSaysATenantSignalNeverTargetsItsOwnTenant(t *testing.T) {
 	t.Parallel()
 	h := newFakeHost(t)
