@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -84,13 +85,17 @@ func TestQuelldCatchesCPUNoisyNeighbour(t *testing.T) {
 	// The victim's p99 under emulation moves by 2x between two identical
 	// windows minutes apart (the 2 vCPUs share the host's cores), so one
 	// solo window against one later window compares drift, not quell. The
-	// comparison is interleaved instead: 4 rounds of 4 s with the throttled
+	// comparison is interleaved instead: rounds of 4 s with the throttled
 	// antagonist running, then 4 s with it stopped (SIGSTOP: the victim is
-	// alone again; quelld's penalty runs on to its deadline regardless),
-	// and each side's samples are pooled with the solo window before onset
-	// on the solo side.
+	// alone again; quelld's penalty runs on to its deadline regardless).
+	// Each round is judged on its own pair of windows and the verdict is
+	// the median round's: one host hiccup (a few hundred ms when the lab's
+	// vCPUs lose the host's cores, which the victim then works off as a
+	// backlog) lands in one window and once took the pooled p99 to 1.96x,
+	// while an antagonist quell failed to hold would spoil every round.
+	const rounds = 5
 	var heldWins, aloneWins [][2]time.Time
-	for round := 0; round < 4; round++ {
+	for round := 0; round < rounds; round++ {
 		time.Sleep(500 * time.Millisecond)
 		from := time.Now()
 		time.Sleep(4 * time.Second)
@@ -106,13 +111,20 @@ func TestQuelldCatchesCPUNoisyNeighbour(t *testing.T) {
 	snap := vout.String()
 	soloBefore := labkit.Latencies(snap, soloFrom, soloTo)
 	solo := append([]float64(nil), soloBefore...)
-	for _, w := range aloneWins {
-		solo = append(solo, labkit.Latencies(snap, w[0], w[1])...)
-	}
+	type round struct{ held, alone, ratio float64 }
 	var held []float64
-	for _, w := range heldWins {
-		held = append(held, labkit.Latencies(snap, w[0], w[1])...)
+	var rs []round
+	for i := range heldWins {
+		h := labkit.Latencies(snap, heldWins[i][0], heldWins[i][1])
+		s := labkit.Latencies(snap, aloneWins[i][0], aloneWins[i][1])
+		held, solo = append(held, h...), append(solo, s...)
+		r := round{held: labkit.Percentile(h, 99), alone: labkit.Percentile(s, 99)}
+		r.ratio = r.held / r.alone
+		t.Logf("FIGURE e2e noisy-cpu round %d: victim p99 with quell %.0fµs (n=%d), alone %.0fµs (n=%d), ratio %.2f", i+1, r.held, len(h), r.alone, len(s), r.ratio)
+		rs = append(rs, r)
 	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].ratio < rs[j].ratio })
+	median := rs[len(rs)/2]
 	contended := labkit.Latencies(snap, onset.Add(time.Second), acted)
 	p99s, p99c, p99q := labkit.Percentile(solo, 99), labkit.Percentile(contended, 99), labkit.Percentile(held, 99)
 	var reason string
@@ -142,11 +154,13 @@ func TestQuelldCatchesCPUNoisyNeighbour(t *testing.T) {
 	if len(soloBefore) < 500 || len(held) < 1000 {
 		t.Fatalf("too few victim samples (solo %d, with quell %d)", len(soloBefore), len(held))
 	}
-	// 1.5x the solo p99, with one scheduler tick (4 ms at the Debian
-	// kernel's HZ=250) of slack: under emulation a p99 of a few ms moves
-	// by a tick from run to run with nothing else changed.
-	if p99q > 1.5*p99s && p99q-p99s > 4000 {
-		t.Errorf("victim p99 with quell %.0fµs is more than 1.5x (and a scheduler tick over) its solo %.0fµs", p99q, p99s)
+	// The median round's p99 with quell within 1.5x of its alone window,
+	// with one scheduler tick (4 ms at the Debian kernel's HZ=250) of slack:
+	// under emulation a p99 of a few ms moves by a tick from run to run
+	// with nothing else changed.
+	t.Logf("FIGURE e2e noisy-cpu median round: with quell %.0fµs, alone %.0fµs, ratio %.2f", median.held, median.alone, median.ratio)
+	if median.held > 1.5*median.alone && median.held-median.alone > 4000 {
+		t.Errorf("victim p99 with quell %.0fµs is more than 1.5x (and a scheduler tick over) its %.0fµs alone in the median of %d rounds", median.held, median.alone, rounds)
 	}
 	fmt.Fprintln(os.Stderr, q.quell("events"))
 }
