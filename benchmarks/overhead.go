@@ -151,8 +151,11 @@ func overheadCase(n int, smoke bool) Case {
 				return Result{Control: name, Case: fmt.Sprintf("%s @%d", name, made), Set: float64(made), Achieved: round(v, 3), Unit: unit,
 					Extra: map[string]float64{"cgroups": float64(made)}, Method: how + "; " + m, Note: note}
 			}
+			cpuRow := mk("quelld CPU", "% of one CPU", cpuPct, fmt.Sprintf("/proc/PID/stat utime+stime over %v idle, from %v after start (steady state); woken_per_s: passes a PSI trigger woke, full_reads_per_pass: containers read beyond cpu.stat (quelld's own counts)", win, steadyAfter))
+			cpuRow.Extra["woken_per_s"] = round(float64(l1.Woken-l0.Woken)/el.Seconds(), 3)
+			cpuRow.Extra["full_reads_per_pass"] = round(float64(l1.FullReads-l0.FullReads)/scans, 1)
 			return []Result{
-				mk("quelld CPU", "% of one CPU", cpuPct, fmt.Sprintf("/proc/PID/stat utime+stime over %v idle, from %v after start (steady state)", win, steadyAfter)),
+				cpuRow,
 				mk("quelld CPU, first minute", "% of one CPU", earlyPct, fmt.Sprintf("/proc/PID/stat utime+stime over %v right after every cgroup was limited (quelld still looking for their runtime state)", win)),
 				mk("read floor", "% of one CPU", floor, "the bench itself reading one kept-open cpu.stat per cgroup each second (pread; one locked thread, its own CPU time; at most 2,000 files, scaled): the least any pass over them costs here"),
 				mk("quelld RSS", "MiB", float64(rss)/(1<<20), "VmRSS after the window"),

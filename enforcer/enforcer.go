@@ -37,6 +37,8 @@ type Enforcer struct {
 	hostMu         sync.Mutex          // hostPSI: the loop and sampleHost
 	hostPSI        [3]psiWindow        // /proc/pressure/{cpu,memory,io}, for .avg1
 	ticks          uint64              // passes published
+	wokenTicks     uint64              // of them, woken by PSI
+	fullReads      uint64              // containers read in full since start
 	beats          uint64              // scheduled passes (not PSI wake-ups): periodic re-reads are due by it
 	woken          bool                // the pass running is one a PSI trigger woke (Run sets it)
 	lastScan       time.Time
@@ -286,6 +288,8 @@ func (e *Enforcer) Tick(ctx context.Context) {
 	}()
 	if !e.woken {
 		e.beats++
+	} else {
+		e.wokenTicks++
 	}
 	pt := newPassTimer(e.clock.Now, start)
 	pol := e.currentPolicy()

@@ -68,6 +68,7 @@ func (e *Enforcer) observe(now time.Time) int {
 		}
 		now = e.clock.Now()
 		n = 1
+		e.fullReads++
 		errs += e.observeFull(cg, t, o, now, cpu, cpuOK, cpuErr)
 	}
 	ob.end()

@@ -288,6 +288,7 @@ func TestWokenPassesDoNoPeriodicReads(t *testing.T) {
 	h.file("cgroup/"+cg+"/memory.current", "2097152\n")
 	h.file("cgroup/"+cg+"/memory.max", "max\n") // loosened behind quelld's back: a verify would restore it
 	before := h.read("cgroup/" + cg + "/memory.max")
+	loop0 := e.View().Loop
 	e.woken = true
 	for i := 0; i < 3*fullEvery; i++ {
 		clock.Add(300 * time.Millisecond)
@@ -299,11 +300,17 @@ func TestWokenPassesDoNoPeriodicReads(t *testing.T) {
 			t.Fatalf("woken pass %d re-verified memory.max: %q", i+1, got)
 		}
 	}
+	if l := e.View().Loop; l.Woken-loop0.Woken != 3*fullEvery || l.FullReads != loop0.FullReads {
+		t.Fatalf("after %d woken passes the loop counts %d woken and %d more full reads; want %d and 0", 3*fullEvery, l.Woken-loop0.Woken, l.FullReads-loop0.FullReads, 3*fullEvery)
+	}
 	e.woken = false
 	for i := 1; i <= fullEvery; i++ {
 		clock.Add(time.Second)
 		e.Tick(context.Background())
 		if usageOf(t, e, cg).MemoryBytes == 2097152 {
+			if l := e.View().Loop; l.FullReads != loop0.FullReads+1 {
+				t.Fatalf("the scheduled pass that read the change counts %d full reads since, want 1", l.FullReads-loop0.FullReads)
+			}
 			return
 		}
 	}

@@ -103,7 +103,8 @@ func (e *Enforcer) publish(start time.Time, host view.HostView, plans []plan, er
 	e.ticks++
 	e.errorsTotal += uint64(errs)
 	v.Loop = view.LoopStatus{Interval: e.cfg.Interval, LastTick: start, LastDuration: e.clock.Now().Sub(start),
-		Watched: len(e.known), Errors: errs, ErrorsTotal: e.errorsTotal, Ticks: e.ticks}
+		Watched: len(e.known), Errors: errs, ErrorsTotal: e.errorsTotal, Ticks: e.ticks,
+		Woken: e.wokenTicks, FullReads: e.fullReads}
 	e.view.Store(v)
 }
 

@@ -124,6 +124,8 @@ type LoopStatus struct {
 	Errors       int           `json:"errors_last_tick"`
 	ErrorsTotal  uint64        `json:"errors_total"` // errors in every pass since start
 	Ticks        uint64        `json:"ticks"`        // passes since start
+	Woken        uint64        `json:"woken_ticks"`  // of them, passes a PSI trigger woke (not the interval)
+	FullReads    uint64        `json:"full_reads"`   // containers read in full (not cpu.stat alone) since start
 }
 
 // Event is one thing quell did or decided, kept in the state dir and shown by
