@@ -114,20 +114,21 @@ func (q *quelldRun) container(rel string) (view.ContainerView, bool, error) {
 	return view.ContainerView{}, false, nil
 }
 
-// firstAction is the time of quelld's first throttle, freeze or evict
-// event (its own clock), zero when there is none or the API fails.
-func (q *quelldRun) firstAction() time.Time {
+// actions are quelld's throttle, freeze and evict events so far, oldest
+// first (none when the API fails).
+func (q *quelldRun) actions() []view.Event {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	evs, err := api.NewClient(q.Socket).Events(ctx, 0, 1000, 0)
 	if err != nil {
-		return time.Time{}
+		return nil
 	}
+	var out []view.Event
 	for _, ev := range evs {
 		switch ev.Kind {
 		case "throttle", "freeze", "evict":
-			return ev.Time
+			out = append(out, ev)
 		}
 	}
-	return time.Time{}
+	return out
 }

@@ -114,3 +114,53 @@ func writeHeapProfile(b *testing.B, file string) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkFirstPass measures quelld's first pass over n containers it
+// has never seen (the full resync after a start): discovery, runtime
+// metadata, the first full read and every limit written, on a fake tree
+// with runtime state. Each iteration starts from the kernel's defaults
+// and an empty state dir.
+func BenchmarkFirstPass(b *testing.B) {
+	for _, n := range benchSizes() {
+		b.Run(fmt.Sprintf("containers=%d", n), func(b *testing.B) {
+			t := &testing.T{}
+			h := &fakeHost{t: t, root: b.TempDir()}
+			h.cg, h.run, h.pol = h.root+"/cgroup", h.root+"/run", h.root+"/policy.d"
+			h.file("cgroup/cgroup.subtree_control", "cpu io memory pids cpuset\n")
+			h.file("policy.d/10.toml", acmePolicy+noisyPolicy)
+			var cgs []string
+			for i := 0; i < n; i++ {
+				id := fmt.Sprintf("%064x", i+1)
+				cg := h.container(id, "acme-"+fmt.Sprint(i), 0)
+				benchFiles(h, cg)
+				cgs = append(cgs, cg)
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				for _, cg := range cgs {
+					for _, f := range []string{"cpu.max", "memory.max", "memory.high", "memory.swap.max", "pids.max"} {
+						v := "max\n"
+						if f == "cpu.max" {
+							v = "max 100000\n"
+						}
+						h.file("cgroup/"+cg+"/"+f, v)
+					}
+				}
+				h.stateD = b.TempDir()
+				e := h.enforcerFS(newClock())
+				b.StartTimer()
+				e.Tick(ctx)
+				b.StopTimer()
+				if got := h.read("cgroup/" + cgs[n-1] + "/memory.max"); got == "max" {
+					b.Fatalf("the first pass wrote no memory.max on %s", cgs[n-1])
+				}
+				e.obs.closeAll()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(n), "µs/container")
+		})
+	}
+}

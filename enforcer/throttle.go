@@ -14,11 +14,13 @@ import (
 // A throttle tightens what its rule ranks on, by the step's factor, from
 // the culprit's use in the last interval:
 //
-//   - always cpu.max: factor × the CPUs it used (at least 0.01 CPU), and
-//     cpu.weight 1 so its neighbours run first when they are runnable;
+//   - always cpu.weight 1, so its neighbours run first when they are
+//     runnable, and but for rank memory cpu.max: factor × the CPUs it used
+//     (at least 0.01 CPU);
 //   - rank memory: memory.high = factor × memory.current, so the kernel
 //     reclaims it and throttles its allocations (it is never OOM-killed for
-//     it: memory.high does not kill);
+//     it: memory.high does not kill), and no cpu.max: the reclaim runs in
+//     its own tasks (see throttleOf);
 //   - rank pids: pids.max = the number of tasks it had (a count has no
 //     sensible fraction: the cap stops the growth, which is what hurts the
 //     host; existing tasks keep running, new forks fail);
@@ -50,15 +52,22 @@ func (e *Enforcer) throttleOf(pol *policies.Policy, a detect.Action, t *tracked)
 		return p
 	}
 	th := &p.Throttle
-	// cpu.max caps the culprit's share but lets it burst at the start of
-	// every period; the lowest weight also makes the scheduler run its
-	// neighbours first whenever they are runnable, which is what a
-	// latency-sensitive victim needs.
-	if q := limits.CPUQuotaFor(maxf(t.usage.CPUs, 0.01)*a.Factor, limits.DefaultCPUPeriod); q > 0 {
-		w := throttleWeight
-		th.CPUQuota, th.CPUPeriod, th.CPUWeight = &q, limits.DefaultCPUPeriod, &w
+	rank := rankOf(pol, a.Rule)
+	// The lowest weight makes the scheduler run the culprit's neighbours
+	// first whenever they are runnable, which is what a latency-sensitive
+	// victim needs. cpu.max caps its share but lets it burst at the start
+	// of every period; not on a memory throttle: the kernel reclaims what
+	// a cgroup holds over memory.high in that cgroup's own tasks, and a
+	// hog capped at a quarter of the CPU it used gave back its memory so
+	// slowly that the host stayed under pressure (lab, 2026-12-06: 2.2 GiB
+	// still held 3 s after memory.high was set to 570 MiB; the victim's
+	// p99 at 4.1x its alone figure after the action).
+	w := throttleWeight
+	th.CPUWeight = &w
+	if q := limits.CPUQuotaFor(maxf(t.usage.CPUs, 0.01)*a.Factor, limits.DefaultCPUPeriod); q > 0 && rank != detect.RankMemory {
+		th.CPUQuota, th.CPUPeriod = &q, limits.DefaultCPUPeriod
 	}
-	switch rankOf(pol, a.Rule) {
+	switch rank {
 	case detect.RankMemory:
 		if t.usage.MemoryBytes > 0 {
 			h := int64(float64(t.usage.MemoryBytes) * a.Factor)
@@ -77,11 +86,13 @@ func (e *Enforcer) throttleOf(pol *policies.Policy, a detect.Action, t *tracked)
 
 // throttleString is the "after" of a throttle event.
 func throttleString(th limits.Resources) string {
-	var q int64
+	var parts []string
 	if th.CPUQuota != nil {
-		q = *th.CPUQuota
+		parts = append(parts, fmt.Sprintf("cpu.max %d %d", *th.CPUQuota, limits.DefaultCPUPeriod))
 	}
-	parts := []string{fmt.Sprintf("cpu.max %d %d", q, limits.DefaultCPUPeriod)}
+	if th.CPUWeight != nil {
+		parts = append(parts, fmt.Sprintf("cpu.weight %d", *th.CPUWeight))
+	}
 	if th.MemoryHigh != nil {
 		parts = append(parts, fmt.Sprintf("memory.high %d", *th.MemoryHigh))
 	}

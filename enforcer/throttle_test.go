@@ -142,6 +142,11 @@ func TestThrottleRankMemorySetsMemoryHighAndDryRunSaysWhatItWouldSet(t *testing.
 	if got != "268435456" {
 		t.Fatalf("memory.high = %q, want ¼ of 1 GiB", got)
 	}
+	// No cpu.max beside it: the hog must run to reclaim what it holds
+	// over memory.high; its weight drops so its neighbours run first.
+	if cpu, w := h.read("cgroup/"+cg+"/cpu.max"), h.read("cgroup/"+cg+"/cpu.weight"); cpu != "max 100000" || w != "1" {
+		t.Errorf("a memory throttle set cpu.max %q, cpu.weight %q; want max 100000 (untouched), 1", cpu, w)
+	}
 	var after string
 	for _, ev := range e.Events(0, 0) {
 		if ev.Kind == "throttle" {
@@ -274,12 +279,12 @@ func TestRuleForHoldsAcrossPassesAtALongInterval(t *testing.T) {
 func TestThrottleEventSignalsAndEvidence(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		rank string
-		want string
+		rank, file string
+		want       string
 	}{
-		{"cpu", `{"signals":{"release":20,"score":1.23,"tenant_guarantee":0,"tenant_use":1.23,"threshold":20,"use":1.23,"value":63.22},` +
+		{"cpu", "cpu.max", `{"signals":{"release":20,"score":1.23,"tenant_guarantee":0,"tenant_use":1.23,"threshold":20,"use":1.23,"value":63.22},` +
 			`"evidence":{"class":"best-effort","held_for":"1s","rank":"cpu","signal":"host.cpu.some.avg10","tenant":"batch"}}`},
-		{"memory", `{"signals":{"release":20,"score":1073741827,"tenant_guarantee":0,"tenant_use":1073741827,"threshold":20,"use":1073741827,"value":63.22},` +
+		{"memory", "memory.high", `{"signals":{"release":20,"score":1073741827,"tenant_guarantee":0,"tenant_use":1073741827,"threshold":20,"use":1073741827,"value":63.22},` +
 			`"evidence":{"class":"best-effort","held_for":"1s","rank":"memory","signal":"host.cpu.some.avg10","tenant":"batch"}}`},
 	} {
 		t.Run(tc.rank, func(t *testing.T) {
@@ -292,7 +297,7 @@ func TestThrottleEventSignalsAndEvidence(t *testing.T) {
 			e := h.enforcerFS(clock)
 			h.cpuPressure(63.219)
 			usage := 0
-			throttleOnce(t, h, e, clock, cg, "cpu.max", func() {
+			throttleOnce(t, h, e, clock, cg, tc.file, func() {
 				usage += 1234567
 				h.cpuUsage(cg, usage)
 			})
