@@ -100,6 +100,7 @@ func (e *Enforcer) publish(start time.Time, host view.HostView, plans []plan, er
 		v.Quarantine = append(v.Quarantine, view.QuarantineView{ID: q.Target.ID, Cgroup: q.Target.Cgroup, Identity: who,
 			Rule: q.Rule + q.Detector, Since: q.Since, Until: q.Until, Kills: q.Kills, Reason: q.Reason})
 	}
+	v.Rules = e.ruleViews()
 	e.ticks++
 	e.errorsTotal += uint64(errs)
 	v.Loop = view.LoopStatus{Interval: e.cfg.Interval, LastTick: start, LastDuration: e.clock.Now().Sub(start),
@@ -214,6 +215,21 @@ func setOf(ls []view.Limit) view.ContainerLimits {
 		case r.PidsMax != nil:
 			out.Pids = max(*r.PidsMax, 0)
 		}
+	}
+	return out
+}
+
+// ruleViews is the detection engine's rule state for the view.
+func (e *Enforcer) ruleViews() []view.RuleView {
+	rs := e.det.eng.State().Rules
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]view.RuleView, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, view.RuleView{Rule: r.Rule, Tenant: r.Tenant, Signal: r.Signal, Value: r.Value, HasValue: r.HasValue,
+			HeldFor: r.HeldFor, Step: r.Step + 1, Culprit: r.Culprit, CulpritName: r.CulpritName,
+			CooldownUntil: r.CooldownUntil, Waiting: r.Waiting})
 	}
 	return out
 }

@@ -31,6 +31,8 @@ func hostileSource() *api.FakeSource {
 	x.Match = "name " + hostile
 	src.Explanations[c.Cgroup] = x
 	src.EventList = append(src.EventList, view.Event{Seq: 3, Time: at, Kind: "limit", Tenant: "acme", Target: hostile, Cgroup: c.Cgroup, Reason: big + hostile})
+	v.Rules = []view.RuleView{{Rule: "storm", Signal: "host.cpu.some.avg10", Value: 90, HasValue: true, HeldFor: 2e9, Step: 1,
+		Culprit: c.ID, CulpritName: hostile, Waiting: "eviction of " + hostile + " deferred"}}
 	src.PlanEntries[1].Cgroup = c.Cgroup
 	src.PlanEntries[1].Changes = []view.Change{{File: "cpu.max", Old: "max", New: "1", Why: hostile}}
 	return src

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,6 +102,7 @@ func writeStatus(w io.Writer, v *view.View, direct bool) error {
 		fmt.Fprintf(&b, "quarantine: %s (rule %s, evicted %d×) until %s: evicted again if it comes back\n", q.Identity, q.Rule, q.Kills,
 			q.Until.Local().Format(time.TimeOnly))
 	}
+	writeRules(&b, v.Rules)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -138,4 +140,45 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// writeRules says how many rules there are and, for each one whose
+// condition holds or whose ladder is acting, what it is doing or why it
+// waits (a rule that holds and never acts is otherwise a mystery).
+func writeRules(b *strings.Builder, rs []view.RuleView) {
+	if len(rs) == 0 {
+		return
+	}
+	busy := 0
+	for _, r := range rs {
+		if r.HeldFor > 0 || r.Step > 0 || r.Waiting != "" {
+			busy++
+		}
+	}
+	fmt.Fprintf(b, "rules:      %d watched, %d holding or acting\n", len(rs), busy)
+	for _, r := range rs {
+		if r.HeldFor <= 0 && r.Step == 0 && r.Waiting == "" {
+			continue
+		}
+		name := r.Rule
+		if r.Tenant != "" {
+			name += " (tenant " + r.Tenant + ")"
+		}
+		val := "missing"
+		if r.HasValue {
+			val = strconv.FormatFloat(r.Value, 'f', -1, 64)
+		}
+		fmt.Fprintf(b, "rule:       %s: %s = %s, held %s", name, r.Signal, val, r.HeldFor.Round(time.Millisecond))
+		if r.Step > 0 {
+			who := r.CulpritName
+			if who == "" {
+				who = shortID(r.Culprit)
+			}
+			fmt.Fprintf(b, "; step %d on %s", r.Step, who)
+		}
+		if r.Waiting != "" {
+			fmt.Fprintf(b, "; waiting: %s", r.Waiting)
+		}
+		b.WriteString("\n")
+	}
 }

@@ -18,7 +18,27 @@ type View struct {
 	// Quarantine are evicted containers watched for their runtime's
 	// restart: one seen running again is evicted on sight.
 	Quarantine []QuarantineView `json:"quarantine,omitempty"`
-	Loop       LoopStatus       `json:"loop"`
+	// Rules are the policy's rules, one per scope (a tenant signal's rule
+	// has one per tenant), as detection last saw them.
+	Rules []RuleView `json:"rules,omitempty"`
+	Loop  LoopStatus `json:"loop"`
+}
+
+// RuleView is one rule in one scope: its signal's last value, how long its
+// condition has held, the ladder step it is on, and why it does not act
+// when its condition holds but it does nothing.
+type RuleView struct {
+	Rule          string        `json:"rule"`
+	Tenant        string        `json:"tenant,omitempty"` // the scope of a tenant signal
+	Signal        string        `json:"signal"`
+	Value         float64       `json:"value"`
+	HasValue      bool          `json:"has_value"` // false: the signal was missing at the last pass
+	HeldFor       time.Duration `json:"held_for_ns"`
+	Step          int           `json:"step"`              // the last ladder step applied, from 1; 0 while idle
+	Culprit       string        `json:"culprit,omitempty"` // container ID the ladder acts on
+	CulpritName   string        `json:"culprit_name,omitempty"`
+	CooldownUntil time.Time     `json:"cooldown_until,omitzero"`
+	Waiting       string        `json:"waiting,omitempty"`
 }
 
 // PolicyStatus says which policy is in force and whether the last load worked.
