@@ -55,6 +55,11 @@ func (e *Enforcer) WatchCgroups(ctx context.Context) error {
 		}
 	}
 	walk(e.cfg.CgroupRoot, 0)
+	// A cgroup made after the loop's first walk but before its parent's
+	// watch was added raised no event: look again now that every watch is
+	// in place (the lab's make test once made 3 containers right after
+	// quelld started, and the loop found none of them in 3 s).
+	e.RequestRescan()
 	for {
 		select {
 		case <-ctx.Done():

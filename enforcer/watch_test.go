@@ -92,3 +92,34 @@ func loaded(e *Enforcer, want string) bool {
 	}
 	return false
 }
+
+// A container made after the loop's first walk but before the watcher had
+// its watches raised no inotify event: the watcher asks for a rescan once
+// they are in place, so the next pass finds it.
+func TestWatchCgroupsRescansOnceItsWatchesAreSet(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t)
+	h.file("policy.d/10.toml", acmePolicy)
+	e := h.enforcerFS(newClock())
+	e.Tick(context.Background()) // finds nothing
+	h.container(idA, "acme-1", 0)
+	if e.rescan.Load() {
+		t.Fatal("a rescan was already asked for")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.WatchCgroups(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !e.rescan.Load() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	e.Tick(context.Background())
+	if got := e.View().Loop.Watched; got != 1 {
+		t.Fatalf("after the watcher started, the pass watches %d cgroups, want the container made before it", got)
+	}
+}

@@ -68,7 +68,13 @@ func TestQuelldCatchesCPUNoisyNeighbour(t *testing.T) {
 	soloTo := time.Now()
 
 	onset := time.Now()
-	a := labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, Name: "batch-miner", Args: busyArgs(4)})
+	// --cpu-shares 262144 (cpu.weight 10000), as a container with a large
+	// CPU request gets: at equal weights the scheduler alone keeps a victim
+	// that needs 5% of a CPU within a tick or two of its solo p99, so the
+	// test could tell a throttle from none only by a tick (it failed by
+	// 5 ms on 1.5x + 4 ms in one make test run, passed by 0.6 ms in the
+	// next). quelld's throttle sets cpu.weight 1 beside cpu.max.
+	a := labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, Name: "batch-miner", Args: busyArgs(4), CPUShares: 262144})
 	started := time.Now() // runc has started the antagonist's init
 	var acted time.Time
 	var throttle string

@@ -103,7 +103,7 @@ func ociSpec(s ContainerSpec, p placement, cgroupsPath string) *specs.Spec {
 }
 
 // ociResources are the container's cgroup limits as the runtime sets them
-// (ContainerSpec's MemoryBytes, CPUQuota, PidsLimit).
+// (ContainerSpec's MemoryBytes, CPUQuota, CPUShares, PidsLimit).
 func ociResources(s ContainerSpec) *specs.LinuxResources {
 	r := &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}
 	if s.MemoryBytes > 0 {
@@ -116,6 +116,13 @@ func ociResources(s ContainerSpec) *specs.LinuxResources {
 			p = 100000
 		}
 		r.CPU = &specs.LinuxCPU{Quota: &q, Period: &p}
+	}
+	if s.CPUShares > 0 {
+		if r.CPU == nil {
+			r.CPU = &specs.LinuxCPU{}
+		}
+		sh := s.CPUShares
+		r.CPU.Shares = &sh
 	}
 	if s.PidsLimit > 0 {
 		p := s.PidsLimit

@@ -46,6 +46,9 @@ type ContainerSpec struct {
 	CPUQuota    int64
 	CPUPeriod   uint64
 	PidsLimit   int64
+	// CPUShares is docker run --cpu-shares (0: none); runc turns it into
+	// cpu.weight (262144 → 10000, the most).
+	CPUShares uint64
 }
 
 // Container is a running runc container.
