@@ -160,13 +160,21 @@ func TestQuelldCatchesCPUNoisyNeighbour(t *testing.T) {
 	if len(soloBefore) < 500 || len(held) < 1000 {
 		t.Fatalf("too few victim samples (solo %d, with quell %d)", len(soloBefore), len(held))
 	}
-	// The median round's p99 with quell within 1.5x of its alone window,
-	// with one scheduler tick (4 ms at the Debian kernel's HZ=250) of slack:
-	// under emulation a p99 of a few ms moves by a tick from run to run
-	// with nothing else changed.
+	// The antagonist must hurt before quell acts, or the test tells
+	// nothing apart (at cpu.weight 10000 it took the victim's p99 to 47x
+	// in the lab).
+	if p99c < 3*p99s {
+		t.Errorf("victim p99 before quell acted %.0fµs is under 3x its solo %.0fµs: the antagonist did not contend, so nothing here shows the throttle", p99c, p99s)
+	}
+	// The median round's p99 with quell within 2x of its alone window, or
+	// within two scheduler ticks of it (8 ms at the Debian kernel's
+	// HZ=250): cpu.max lets the throttled antagonist's 4 threads burst at
+	// the start of every 100 ms period, and under emulation the victim
+	// waits a tick or two there (round ratios 0.97-2.34, +3.4 ms at the
+	// median, in the lab on 2026-12-06, against 47x unthrottled).
 	t.Logf("FIGURE e2e noisy-cpu median round: with quell %.0fµs, alone %.0fµs, ratio %.2f", median.held, median.alone, median.ratio)
-	if median.held > 1.5*median.alone && median.held-median.alone > 4000 {
-		t.Errorf("victim p99 with quell %.0fµs is more than 1.5x (and a scheduler tick over) its %.0fµs alone in the median of %d rounds", median.held, median.alone, rounds)
+	if median.held > 2*median.alone && median.held-median.alone > 8000 {
+		t.Errorf("victim p99 with quell %.0fµs is more than 2x (and two scheduler ticks over) its %.0fµs alone in the median of %d rounds", median.held, median.alone, rounds)
 	}
 	fmt.Fprintln(os.Stderr, q.quell("events"))
 }
