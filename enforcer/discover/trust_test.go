@@ -294,4 +294,15 @@ func TestContainedPID(t *testing.T) {
 	if _, err := ContainedPID(proc, root, "gone"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("ContainedPID(gone) err = %v, want ErrNotExist", err)
 	}
+	// Garbage is an error naming the file; a cgroup.procs longer than what
+	// is read (only its start is: 64 PIDs at most are looked at) is no
+	// error, whatever the cut leaves.
+	writeFile(t, filepath.Join(root, "d/cgroup.procs"), "17\nnot-a-pid\n18\n")
+	if _, err := ContainedPID(proc, root, "d"); err == nil || !strings.Contains(err.Error(), "d/cgroup.procs") || !strings.Contains(err.Error(), "not-a-pid") {
+		t.Errorf("ContainedPID(garbage) err = %v, want a bad PID error naming the file", err)
+	}
+	writeFile(t, filepath.Join(root, "e/cgroup.procs"), strings.Repeat("17\n", 3000)+"18\n")
+	if pid, err := ContainedPID(proc, root, "e"); err != nil || pid != 0 {
+		t.Errorf("ContainedPID(3,001 PIDs, the first 64 the host's) = %d, %v; want 0, nil", pid, err)
+	}
 }

@@ -38,13 +38,31 @@ func TestQuellHostileNamesAreEscapedAndMetricsSurvive(t *testing.T) {
 	b := labkit.StartContainer(t, labkit.ContainerSpec{Runtime: labkit.Docker, Name: "big-label",
 		Labels: map[string]string{"big": strings.Repeat("A", 1<<20)}})
 	raw := labkit.NewCgroup(t, "machine.slice/"+hostileScope)
+	// A dry-run rule that always holds makes the hostile container its
+	// culprit, so its name also reaches quell status's rule line.
 	policy := fmt.Sprintf(`
 [[tenant]]
 name = "hostile"
+class = "best-effort"
   [tenant.match]
-  cgroups = [%q, %q, "machine.slice/*"]
+  cgroups = [%q]
   [tenant.container]
   memory = "256MiB"
+
+[[tenant]]
+name = "others"
+class = "guaranteed"
+  [tenant.match]
+  cgroups = [%q, "machine.slice/*"]
+  [tenant.container]
+  memory = "256MiB"
+
+[[rule]]
+name = "always"
+when = { signal = "host.memory.available", above = 0.0, for = "0s" }
+target = { classes = ["best-effort"], rank = "memory" }
+ladder = [{ action = "throttle", factor = 0.9, for = "300s" }]
+dry_run = true
 `, strings.TrimPrefix(a.Cgroup, "/"), strings.TrimPrefix(b.Cgroup, "/"))
 	q := startQuelld(t, policy, "--metrics", metricsAddr)
 	for _, dir := range []string{a.CgroupDir, b.CgroupDir, raw} {
@@ -55,6 +73,9 @@ name = "hostile"
 		cmd := exec.Command("quell", append([]string{"--socket", q.socket}, args...)...)
 		out, _ := cmd.CombinedOutput()
 		return string(out)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(run("status"), "step 1 on evil") && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
 	}
 	outputs := map[string]string{}
 	for _, args := range [][]string{
@@ -84,6 +105,9 @@ name = "hostile"
 	// is JSON.)
 	if c := outputs["containers "]; !strings.Contains(c, `evil\x1b]0;pwned\a\x1b[2J\nFAKE LINE\u202e`) || !strings.Contains(c, `\x1b[2Jevil.scope`) {
 		t.Errorf("quell containers does not show the hostile names escaped:\n%s", c)
+	}
+	if st := outputs["status "]; !strings.Contains(st, `step 1 on evil\x1b]0;pwned\a\x1b[2J\nFAKE LINE\u202e`) {
+		t.Errorf("quell status does not name the hostile culprit of the rule, escaped:\n%s", st)
 	}
 	// The 1 MiB label, if quelld read it (a metadata size cap may refuse
 	// the whole file), is shown cut with an ellipsis.
