@@ -22,7 +22,7 @@ type detector interface {
 	Quarantined(cg, identity string) bool
 	Quarantines() []detect.Quarantine
 	RestoreQuarantines(qs []detect.Quarantine)
-	State() detect.State
+	Rules() []detect.RuleState
 }
 
 var _ detector = (*detect.Engine)(nil)

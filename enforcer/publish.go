@@ -221,7 +221,7 @@ func setOf(ls []view.Limit) view.ContainerLimits {
 
 // ruleViews is the detection engine's rule state for the view.
 func (e *Enforcer) ruleViews() []view.RuleView {
-	rs := e.det.eng.State().Rules
+	rs := e.det.eng.Rules()
 	if len(rs) == 0 {
 		return nil
 	}

@@ -43,6 +43,23 @@ func (e *Engine) State() State {
 	var st State
 	st.Time, st.DryRun = e.last, e.cfg.DryRun
 	st.Penalties = e.penaltiesLocked()
+	st.Rules = e.rulesLocked()
+	st.Evictions.Used = e.budget.used(e.last)
+	st.Evictions.Max, st.Evictions.Window = e.cfg.EvictionBudget, e.cfg.EvictionWindow
+	return st
+}
+
+// Rules returns each rule's state in each of its scopes (the view shows
+// them every pass; State also copies the penalties, which the view reads
+// apart).
+func (e *Engine) Rules() []RuleState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.rulesLocked()
+}
+
+func (e *Engine) rulesLocked() []RuleState {
+	var out []RuleState
 	for _, re := range e.rules {
 		names := make([]string, 0, len(re.scopes))
 		for n := range re.scopes {
@@ -51,7 +68,7 @@ func (e *Engine) State() State {
 		slices.Sort(names)
 		for _, n := range names {
 			sc := re.scopes[n]
-			st.Rules = append(st.Rules, RuleState{
+			out = append(out, RuleState{
 				Rule: re.r.Name, Tenant: n, Signal: re.r.When.Signal,
 				Value: sc.value, HasValue: sc.hasValue, HeldFor: sc.held,
 				Step: sc.step, Culprit: sc.culpritID, CulpritCgroup: sc.culprit, CulpritName: sc.culpritName,
@@ -59,9 +76,7 @@ func (e *Engine) State() State {
 			})
 		}
 	}
-	st.Evictions.Used = e.budget.used(e.last)
-	st.Evictions.Max, st.Evictions.Window = e.cfg.EvictionBudget, e.cfg.EvictionWindow
-	return st
+	return out
 }
 
 // Penalties returns the penalties in force (and dry-run ones), for the state
