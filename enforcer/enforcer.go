@@ -33,6 +33,7 @@ type Enforcer struct {
 	// Loop-owned state (only the loop goroutine touches it).
 	known          map[string]*tracked // by cgroup
 	knownOrder     []string            // known's keys, sorted (sortedKnown)
+	planBuf        []plan              // desire's plans of the last pass: their slice is reused
 	obs            observeState        // observe's per-cgroup state (observe_state.go)
 	hostMu         sync.Mutex          // hostPSI: the loop and sampleHost
 	hostPSI        [3]psiWindow        // /proc/pressure/{cpu,memory,io}, for .avg1

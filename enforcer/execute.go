@@ -140,7 +140,7 @@ func (e *Enforcer) reconcileOne(ctx context.Context, cg string) error {
 	}
 	for i := range pol.Tenants {
 		if ten := &pol.Tenants[i]; t.c.Tenant != "" && ten.Name == t.c.Tenant {
-			for _, p := range e.desireTenant(ten, e.membersOf(ten.Name)) {
+			for _, p := range e.desireTenant(nil, ten, e.membersOf(ten.Name)) {
 				if p.cgroup == cg {
 					return e.apply(ctx, &p)
 				}

@@ -62,6 +62,7 @@ func (e *Enforcer) snapshot(pol *policies.Policy, host view.HostView, now time.T
 			(l.Pids == nil || *l.Pids < 0 || u.Pids <= *l.Pids)
 	}
 	e.det.io.update(e.known)
+	s.Units = make([]detect.Unit, 0, len(e.known))
 	for _, t := range e.known {
 		c := t.c
 		un := detect.Unit{ID: c.ID, Name: c.Name, Cgroup: c.Cgroup, Tenant: c.Tenant, Class: policies.Class(c.Class),
