@@ -12,6 +12,7 @@ type cgroupFS interface {
 	Current(cg string, ws []limits.Write) ([]limits.Write, error)
 	Diff(current, desired []limits.Write) []limits.Change
 	Apply(ctx context.Context, cg string, ws []limits.Write) ([]limits.Result, error)
+	ApplyChanges(ctx context.Context, cg string, cs []limits.Change) ([]limits.Result, error)
 	Restore(ctx context.Context, cg string, originals []limits.Write) error
 	StatsOf(cg string, only map[string]bool) (limits.Stats, error)
 	Freeze(ctx context.Context, cg string) error

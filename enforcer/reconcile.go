@@ -125,6 +125,7 @@ func idOf(cg string, known map[string]*tracked) string {
 type pendingWrite struct {
 	p    *plan
 	ws   []limits.Write
+	diff []limits.Change // of ws, against what prepare read
 	vals map[string]string
 	told map[string]bool
 }
@@ -251,19 +252,29 @@ func (e *Enforcer) prepare(ctx context.Context, p *plan) (*pendingWrite, error) 
 			e.store.RecordWritten(p.cgroup, key, d.New) // saved with the originals, before the write
 		}
 	}
-	return &pendingWrite{p: p, ws: ws, vals: vals, told: told}, nil
+	return &pendingWrite{p: p, ws: ws, diff: diff, vals: vals, told: told}, nil
 }
 
 // write makes a prepared change: through systemd for systemd-owned units,
 // then cgroupfs with read-back.
 func (e *Enforcer) write(ctx context.Context, pw *pendingWrite) error {
 	p, ws, vals, told := pw.p, pw.ws, pw.vals, pw.told
+	viaUnit := false
 	if e.units != nil {
-		if _, err := e.units.SetUnit(ctx, p.cgroup, p.res); err != nil {
+		ok, err := e.units.SetUnit(ctx, p.cgroup, p.res)
+		if err != nil {
 			e.log.Warn("set unit properties through systemd; falling back to cgroupfs", "cgroup", p.cgroup, "err", err)
 		}
+		viaUnit = ok
 	}
-	res, err := e.fs.Apply(ctx, p.cgroup, ws)
+	var res []limits.Result
+	var err error
+	if viaUnit {
+		// systemd wrote some files since prepare read them: read again.
+		res, err = e.fs.Apply(ctx, p.cgroup, ws)
+	} else {
+		res, err = e.fs.ApplyChanges(ctx, p.cgroup, pw.diff)
+	}
 	var bad []string
 	for _, r := range res {
 		if r.Err == nil {

@@ -180,10 +180,52 @@ func (f *FS) Apply(ctx context.Context, cg string, ws []Write) ([]Result, error)
 	return results, errors.Join(errs...)
 }
 
+// ApplyChanges is Apply of the changes Diff returned, taking each
+// change's Old as the file's current value instead of reading it again
+// (the caller read it a moment ago to diff; a first pass over 10,000
+// containers read every limit file twice). Old "" is read as Apply
+// reads. Everything else, the read-back included, is Apply's.
+func (f *FS) ApplyChanges(ctx context.Context, cg string, cs []Change) ([]Result, error) {
+	d, err := f.writable(cg)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]Result, 0, len(cs))
+	var errs []error
+	for _, c := range cs {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("apply %s: %w", cg, err))
+			break
+		}
+		var r Result
+		if c.Old == "" {
+			r = f.apply1(d, Write{c.File, c.New})
+		} else {
+			r = f.applyFrom(d, Write{c.File, c.New}, c.Old)
+		}
+		results = append(results, r)
+		if r.Err != nil {
+			errs = append(errs, r.Err)
+			if errors.Is(r.Err, ErrGone) {
+				break
+			}
+		}
+	}
+	return results, errors.Join(errs...)
+}
+
 func (f *FS) apply1(dir string, w Write) Result {
-	r := Result{File: w.File, Wanted: w.Value}
 	old, err := current(dir, w, nil, readFile)
 	if err != nil {
+		return Result{File: w.File, Wanted: w.Value, Err: err}
+	}
+	return f.applyFrom(dir, w, old)
+}
+
+// applyFrom is apply1 with the file's current value old already known.
+func (f *FS) applyFrom(dir string, w Write, old string) Result {
+	r := Result{File: w.File, Wanted: w.Value}
+	if err := checkName(w.File); err != nil {
 		r.Err = err
 		return r
 	}

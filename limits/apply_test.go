@@ -238,3 +238,51 @@ func maps(a, b map[string]bool) bool {
 	}
 	return true
 }
+
+func TestApplyChangesTakesTheDiffsOldAsTheOriginal(t *testing.T) {
+	t.Parallel()
+	root, dir := containerTree(t)
+	f := NewFS(root)
+	ctx := context.Background()
+	ws := Resources{CPUQuota: ptr(int64(50000)), CPUWeight: ptr(uint64(100)), PidsMax: ptr(int64(64))}.Writes()
+	cur, err := f.Current(cg, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff := f.Diff(cur, ws)
+	if len(diff) != 2 { // cpu.weight is already 100
+		t.Fatalf("Diff = %+v, want cpu.max and pids.max", diff)
+	}
+	// Something sets pids.max between the diff and the write: the original
+	// kept is what the diff read (the caller recorded it already), and the
+	// wanted value is still written and read back.
+	if err := os.WriteFile(dir+"/pids.max", []byte("500\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	diff = append(diff, Change{File: "memory.max", New: "67108864"}) // no Old: read
+	res, err := f.ApplyChanges(ctx, cg, diff)
+	if err != nil {
+		t.Fatalf("ApplyChanges: %v", err)
+	}
+	got := map[string]Result{}
+	for _, r := range res {
+		got[r.File] = r
+	}
+	if len(res) != 3 || got["cpu.weight"].File != "" {
+		t.Fatalf("results = %+v, want the 3 changes only", res)
+	}
+	for file, old := range map[string]string{"cpu.max": "max 100000", "pids.max": "max", "memory.max": "max"} {
+		if r := got[file]; r.Old != old || !r.Changed || r.Err != nil || r.Got != r.Wanted {
+			t.Errorf("%s: %+v, want Old %q, changed, read back", file, r, old)
+		}
+	}
+	if v := readT(t, dir+"/pids.max"); v != "64" {
+		t.Errorf("pids.max = %q, want 64", v)
+	}
+	if _, err := f.ApplyChanges(ctx, "", diff); !errors.Is(err, ErrUnsafe) {
+		t.Errorf("ApplyChanges on the root: %v, want ErrUnsafe", err)
+	}
+	if _, err := f.ApplyChanges(ctx, cg, []Change{{File: "../cpu.max", Old: "max 100000", New: "1 100000"}}); !errors.Is(err, ErrUnsafe) {
+		t.Errorf("ApplyChanges of a path: %v, want ErrUnsafe", err)
+	}
+}
